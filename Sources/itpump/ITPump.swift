@@ -1,0 +1,11 @@
+import ArgumentParser
+import PumpCore
+
+@main
+struct ITPump: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "itpump",
+        abstract: "Intrathecal baclofen pump controller: control core, simulator and bench-rig runner.",
+        subcommands: []
+    )
+}
