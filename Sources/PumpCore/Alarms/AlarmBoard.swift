@@ -1,0 +1,78 @@
+/// The set of active alarms and their audible alerts, as a pure state machine stepped by time.
+///
+/// Raising an active alarm changes nothing; clearing an inactive one changes nothing. Critical (high)
+/// alarms re-alert every `criticalRealert` until their cause is gone, acknowledged or not; others every
+/// `realert` until acknowledged, then every `acknowledgedReminder` while the cause persists.
+public struct AlarmBoard: Hashable, Sendable, Codable {
+    private var slots: [Alarm?] = Array(repeating: nil, count: AlarmKind.allCases.count)
+    /// The earliest `nextAlertAt` of any active alarm.
+    public private(set) var nextAlertAt: Instant = .distantFuture
+
+    public init() {}
+
+    /// Active alarms, highest priority first, then by raising instant.
+    public var active: [Alarm] {
+        slots.compactMap { $0 }.sorted { ($0.priority, $1.raisedAt) > ($1.priority, $0.raisedAt) }
+    }
+    /// The alarm of `kind` if active.
+    public subscript(kind: AlarmKind) -> Alarm? { slots[kind.index] }
+    /// True if `kind` is active.
+    @inlinable public func isActive(_ kind: AlarmKind) -> Bool { self[kind] != nil }
+    /// The highest priority among active alarms.
+    public var highestPriority: AlarmPriority? { slots.compactMap { $0?.priority }.max() }
+
+    mutating func raise(_ kind: AlarmKind, detail: String, at t: Instant, settings: AlarmSettings, log: inout EffectLog) {
+        guard slots[kind.index] == nil else { return }
+        let interval = kind.priority == .high ? settings.criticalRealert : settings.realert
+        slots[kind.index] = Alarm(kind: kind, raisedAt: t, detail: detail, acknowledgedAt: nil,
+                                  nextAlertAt: t + interval, alertCount: 1)
+        log.event(.alarmRaised(kind, priority: kind.priority, detail: detail), at: t)
+        log.alert(kind, at: t)
+        updateNext()
+    }
+
+    mutating func clear(_ kind: AlarmKind, at t: Instant, log: inout EffectLog) {
+        guard slots[kind.index] != nil else { return }
+        slots[kind.index] = nil
+        log.event(.alarmCleared(kind), at: t)
+        updateNext()
+    }
+
+    /// Records an acknowledgement; returns false if `kind` is not active.
+    mutating func acknowledge(_ kind: AlarmKind, at t: Instant, settings: AlarmSettings, log: inout EffectLog) -> Bool {
+        guard var alarm = slots[kind.index] else { return false }
+        alarm.acknowledgedAt = t
+        log.event(.alarmAcknowledged(kind), at: t)
+        if kind.clearsOnAcknowledge {
+            slots[kind.index] = alarm
+            clear(kind, at: t, log: &log)
+            return true
+        }
+        if kind.priority != .high { alarm.nextAlertAt = t + settings.acknowledgedReminder }
+        slots[kind.index] = alarm
+        updateNext()
+        return true
+    }
+
+    /// Gives every audible alert due at or before `t`.
+    mutating func fireAlerts(upTo t: Instant, settings: AlarmSettings, log: inout EffectLog) {
+        while nextAlertAt <= t {
+            let due = nextAlertAt
+            for i in slots.indices {
+                guard var a = slots[i], a.nextAlertAt == due else { continue }
+                let interval: TimeSpan
+                if a.priority == .high { interval = settings.criticalRealert }
+                else { interval = a.acknowledgedAt == nil ? settings.realert : settings.acknowledgedReminder }
+                a.alertCount += 1
+                a.nextAlertAt = due + interval
+                slots[i] = a
+                log.alert(a.kind, at: due)
+            }
+            updateNext()
+        }
+    }
+
+    private mutating func updateNext() {
+        nextAlertAt = slots.reduce(Instant.distantFuture) { min($0, $1?.nextAlertAt ?? .distantFuture) }
+    }
+}

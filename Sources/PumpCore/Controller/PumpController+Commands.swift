@@ -1,0 +1,374 @@
+extension PumpController {
+    /// Advances to `t`, then applies `command` if the interlock allows it. A refused command changes
+    /// nothing but the log (a `commandRefused` event) and the interlock-refusal alarm.
+    public mutating func handle(_ command: Command, at t: Instant) -> CommandResponse {
+        guard t >= now else {
+            return CommandResponse(result: .failure(.instantBeforeNow(given: t, now: now)), effects: [])
+        }
+        var sink = EffectCollector()
+        advance(to: t, into: &sink)
+        var log = EffectLog()
+        let before = self
+        let result = apply(command, at: t, log: &log)
+        if case let .failure(refusal) = result {
+            self = before
+            log = EffectLog()
+            log.event(.commandRefused(command: command.description, refusal: refusal), at: t)
+            alarms.raise(.interlockRefusal, detail: "\(command.description) refused: \(refusal)", at: t, settings: settings.alarms, log: &log)
+            updateDeadlines()
+        }
+        log.flush(into: &sink)
+        return CommandResponse(result: result, effects: sink.effects)
+    }
+
+    /// Feeds a sensor change at `t` (after advancing to it). Sensor faults raise alarms and never stop
+    /// delivery: the last good rate keeps being commanded.
+    public mutating func sense(_ reading: SensorReading, at t: Instant) -> [Effect] {
+        guard t >= now else { return [] }
+        var sink = EffectCollector()
+        advance(to: t, into: &sink)
+        var log = EffectLog()
+        switch reading {
+        case let .occlusion(on):
+            guard on != occlusion else { break }
+            occlusion = on
+            log.event(.sensor(reading), at: t)
+            if on {
+                alarms.raise(.occlusion, detail: "occlusion sensor tripped: no flow; delivery continues at \(deliveringDose) — check the catheter",
+                             at: t, settings: settings.alarms, log: &log)
+            } else { alarms.clear(.occlusion, at: t, log: &log) }
+        case let .motorStall(on):
+            guard on != motorStall else { break }
+            motorStall = on
+            log.event(.sensor(reading), at: t)
+            if on {
+                alarms.raise(.motorStall, detail: "stroke feedback missing: motor stall; strokes keep being commanded — replace the pump",
+                             at: t, settings: settings.alarms, log: &log)
+            } else { alarms.clear(.motorStall, at: t, log: &log) }
+        case let .reservoirEmpty(on):
+            guard on != emptySwitch else { break }
+            emptySwitch = on
+            log.event(.sensor(reading), at: t)
+            if on {
+                alarms.raise(.reservoirEmpty, detail: "reservoir-empty switch on (estimate \(reservoir.estimate)); refill now",
+                             at: t, settings: settings.alarms, log: &log)
+            } else if reservoir.estimate >= profile.strokeVolume {
+                alarms.clear(.reservoirEmpty, at: t, log: &log)
+            }
+        }
+        updateDeadlines()
+        log.flush(into: &sink)
+        return sink.effects
+    }
+
+    // MARK: - Command application (returns a refusal before changing anything)
+
+    mutating func apply(_ command: Command, at t: Instant, log: inout EffectLog) -> Result<Acceptance, Refusal> {
+        switch command {
+        case let .refill(r): return refill(r, at: t, log: &log)
+        case let .prime(v): return prime(confirming: v, at: t, log: &log)
+        case let .testDose(m): return testDose(m, at: t, log: &log)
+        case let .recordTestDoseResponse(r): return recordResponse(r, at: t, log: &log)
+        case let .startTherapy(s, basis): return startTherapy(s, basis: basis, at: t, log: &log)
+        case let .program(s): return program(s, at: t, log: &log)
+        case let .stop(days, override): return stop(taperDays: days, override: override, at: t, log: &log)
+        case .resume: return resume(at: t, log: &log)
+        case let .confirmResumption(s): return confirmResumption(s, at: t, log: &log)
+        case let .setRefillDate(d):
+            if let d, d < t { return .failure(.refillDateInPast(date: d, now: t)) }
+            refillDate = d
+            log.event(.refillDateSet(d), at: t)
+            if alarms.isActive(.refillDue) { alarms.clear(.refillDue, at: t, log: &log) }
+            updateProjections(at: t, log: &log)
+            updateDeadlines()
+            return .success(.done)
+        case let .acknowledge(kind):
+            guard alarms.acknowledge(kind, at: t, settings: settings.alarms, log: &log) else { return .failure(.alarmNotActive(kind)) }
+            updateDeadlines()
+            return .success(.done)
+        case let .configure(s):
+            do throws(ConfigurationError) { try s.validate() } catch { return .failure(.invalidSettings(error)) }
+            settings = s
+            log.event(.settingsChanged(s), at: t)
+            applyRate(at: t, log: &log)
+            checkReservoir(at: t, log: &log)
+            return .success(.done)
+        }
+    }
+
+    mutating func refill(_ r: RefillRequest, at t: Instant, log: inout EffectLog) -> Result<Acceptance, Refusal> {
+        let c = r.concentration
+        guard c == .screening || Concentration.therapy.contains(c) else { return .failure(.concentrationNotAllowed(c)) }
+        if let b = bolus { return .failure(.bolusInProgress(endsAt: b.endsAt)) }
+        guard r.added <= reservoir.capacity, r.added >= .zero else { return .failure(.overfill(volume: r.added, capacity: reservoir.capacity)) }
+        guard r.withdrawn >= .zero, r.withdrawn <= reservoir.capacity else {
+            return .failure(.residualOutOfRange(withdrawn: r.withdrawn, capacity: reservoir.capacity))
+        }
+        let previous = reservoir.concentration
+        if previous != .none && previous != c && !r.confirmConcentrationChange {
+            return .failure(.concentrationChangeNotConfirmed(from: previous, to: c))
+        }
+        if case .running = phase {
+            if c == .screening { return .failure(.screeningConcentrationForTherapy) }
+            if let schedule {
+                do throws(ScheduleError) {
+                    try schedule.validate(concentration: c, profile: profile, maximumSteps: settings.maximumFlexSteps)
+                } catch { return .failure(.invalidSchedule(error)) }
+            }
+        }
+        let record = RefillRecord(withdrawn: r.withdrawn, estimated: reservoir.estimate, added: r.added, concentration: c,
+                                  previousConcentration: previous, deliveredSincePrevious: reservoir.pumpedSinceFill,
+                                  discrepancy: reservoir.filledAt != nil && reservoir.isDiscrepant(withdrawn: r.withdrawn))
+        reservoir.estimate = r.added
+        reservoir.concentration = c
+        reservoir.filledAt = t
+        reservoir.pumpedSinceFill = .zero
+        log.event(.refilled(record), at: t)
+        if previous != c && previous != .none, let schedule {
+            log.event(.concentrationChanged(from: previous, to: c, volumeRate: schedule.dailyDose.volumeRate(at: c)), at: t)
+        }
+        for kind in [AlarmKind.lowReservoir, .refillDue, .drugStability] { alarms.clear(kind, at: t, log: &log) }
+        if !emptySwitch { alarms.clear(.reservoirEmpty, at: t, log: &log) }
+        if record.discrepancy {
+            let diff = Volume(nanolitres: abs(record.withdrawn.nanolitres - record.estimated.nanolitres))
+            alarms.raise(.refillDiscrepancy,
+                         detail: "withdrew \(record.withdrawn) but estimated \(record.estimated): difference \(diff) exceeds 14.5 % of \(record.deliveredSincePrevious) delivered; check for pump fault or pocket fill",
+                         at: t, settings: settings.alarms, log: &log)
+        }
+        if let plan = taper, plan.kind == .reserve {
+            taper = nil
+            taperLevelIndex = -1
+            if let s = schedule { doseHistory.record(s.dailyDose, at: t) }
+            log.event(.taperCancelled(holding: schedule?.dailyDose ?? .zero), at: t)
+        }
+        if let since = haltedSince {
+            haltedSince = nil
+            basal.resetCredit(at: t)
+            if t - since > settings.interruptionLimit {
+                awaitingConfirmationSince = since
+                alarms.raise(.therapyInterruption,
+                             detail: "delivery was interrupted \(t - since) (limit \(settings.interruptionLimit)); delivering \(DoseRate.floor) until a clinician confirms the dose",
+                             at: t, settings: settings.alarms, log: &log)
+            }
+            log.event(.deliveryResumed(dose: awaitingConfirmationSince != nil ? .floor : (schedule?.dailyDose ?? .zero)), at: t)
+        }
+        applyRate(at: t, log: &log)
+        checkReservoir(at: t, log: &log)
+        return .success(.refilled(record))
+    }
+
+    mutating func prime(confirming v: Volume, at t: Instant, log: inout EffectLog) -> Result<Acceptance, Refusal> {
+        guard !primed else { return .failure(.alreadyPrimed) }
+        if let b = bolus { return .failure(.bolusInProgress(endsAt: b.endsAt)) }
+        guard reservoir.filledAt != nil, reservoir.concentration != .none else { return .failure(.reservoirNotFilled) }
+        let volume = primingVolume
+        guard v == volume else { return .failure(.primingVolumeMismatch(confirmed: v, computed: volume)) }
+        guard reservoir.estimate >= volume else { return .failure(.insufficientDrug(needed: volume, available: reservoir.estimate)) }
+        let strokes = volume.nanolitres / profile.strokeVolume.nanolitres
+        startBolus(.priming, target: .zero, strokes: strokes, at: t, log: &log)
+        return .success(.bolusStarted(purpose: .priming, target: .zero, volume: volume, endsAt: bolus?.endsAt ?? t))
+    }
+
+    mutating func testDose(_ dose: Mass, at t: Instant, log: inout EffectLog) -> Result<Acceptance, Refusal> {
+        guard case .notStarted = phase else { return .failure(.therapyAlreadyStarted) }
+        if let b = bolus { return .failure(.bolusInProgress(endsAt: b.endsAt)) }
+        guard primed else { return .failure(.notPrimed(primingVolume: primingVolume)) }
+        if let last = screening.doses.last {
+            let lockoutEnd = last.endsAt + settings.observationLockout
+            if t < lockoutEnd { return .failure(.observationLockout(until: lockoutEnd)) }
+        }
+        let allowed: [Mass]
+        switch screening.nextAllowed() {
+        case let .success(a): allowed = a
+        case let .failure(r): return .failure(r)
+        }
+        guard allowed.contains(dose) else { return .failure(.testDoseNotAllowed(requested: dose, allowed: allowed)) }
+        if let last = screening.doses.last, t < last.startedAt + .hours(24) {
+            return .failure(.testDoseTooSoon(previousAt: last.startedAt, allowedFrom: last.startedAt + .hours(24)))
+        }
+        let plan = catheter.strokes(deliveringAtMost: dose.nanograms * 1_000, strokeVolume: profile.strokeVolume,
+                                    entering: reservoir.concentration)
+        let volume = profile.strokeVolume * plan.strokes
+        guard plan.strokes > 0, volume <= reservoir.estimate else {
+            return .failure(.insufficientDrug(needed: volume, available: reservoir.estimate))
+        }
+        startBolus(.testDose, target: dose, strokes: plan.strokes, at: t, log: &log)
+        let end = bolus?.endsAt ?? t
+        screening.doses.append(Screening.Dose(dose: dose, startedAt: t, endsAt: end, response: nil))
+        return .success(.bolusStarted(purpose: .testDose, target: dose, volume: volume, endsAt: end))
+    }
+
+    mutating func startBolus(_ purpose: DeliveryPurpose, target: Mass, strokes: Int64, at t: Instant, log: inout EffectLog) {
+        let volume = profile.strokeVolume * strokes
+        let duration = max(profile.bolusRate.duration(of: volume), .minutes(1))
+        let b = BolusState(purpose: purpose, target: target, strokes: strokes, startedAt: t, duration: duration)
+        bolus = b
+        log.event(.bolusStarted(purpose: purpose, target: target, volume: volume, strokes: strokes, endsAt: b.endsAt), at: t)
+        updateDeadlines()
+    }
+
+    mutating func recordResponse(_ r: TestDoseResponse, at t: Instant, log: inout EffectLog) -> Result<Acceptance, Refusal> {
+        guard var last = screening.doses.last, last.response == nil else { return .failure(.noTestDoseToRecord) }
+        if let b = bolus, b.purpose == .testDose { return .failure(.bolusInProgress(endsAt: b.endsAt)) }
+        last.response = r
+        screening.doses[screening.doses.count - 1] = last
+        log.event(.testDoseResponse(dose: last.dose, response: r), at: t)
+        return .success(.responseRecorded(offeredStartingDose: screening.offeredStartingDose))
+    }
+
+    mutating func startTherapy(_ s: Schedule, basis: StartBasis, at t: Instant, log: inout EffectLog) -> Result<Acceptance, Refusal> {
+        if case .running = phase { return .failure(.therapyAlreadyStarted) }
+        if let b = bolus { return .failure(.bolusInProgress(endsAt: b.endsAt)) }
+        guard primed else { return .failure(.notPrimed(primingVolume: primingVolume)) }
+        guard reservoir.filledAt != nil else { return .failure(.reservoirNotFilled) }
+        if reservoir.concentration == .screening { return .failure(.screeningConcentrationForTherapy) }
+        do throws(ScheduleError) {
+            try s.validate(concentration: reservoir.concentration, profile: profile, maximumSteps: settings.maximumFlexSteps)
+        } catch { return .failure(.invalidSchedule(error)) }
+        if let last = screening.doses.last, t < last.endsAt + settings.observationLockout {
+            return .failure(.observationLockout(until: last.endsAt + settings.observationLockout))
+        }
+        let dose = s.dailyDose
+        switch basis {
+        case .testDose:
+            guard let offered = screening.offeredStartingDose else { return .failure(.noEffectiveTestDose) }
+            if dose > offered { return .failure(.startDoseAboveOffer(requested: dose, offered: offered)) }
+        case let .transfer(previous):
+            if dose > previous { return .failure(.startDoseAbovePreviousPump(requested: dose, previous: previous)) }
+        }
+        phase = .running(since: t)
+        schedule = s
+        taper = nil
+        taperLevelIndex = -1
+        haltedSince = nil
+        awaitingConfirmationSince = nil
+        doseHistory = DoseHistory()
+        doseHistory.record(dose, at: t)
+        therapyDay = 0
+        nextDayBoundary = t + .days(1)
+        dayStartBasalPicograms = ledger.basalPicograms
+        dayStartBasalStrokes = ledger.basalStrokes
+        basal.resetCredit(at: t)
+        log.event(.therapyStarted(schedule: s, dailyDose: dose, volumeRate: dose.volumeRate(at: reservoir.concentration)), at: t)
+        applyRate(at: t, log: &log)
+        checkReservoir(at: t, log: &log)
+        return .success(.programmed(ProgramSummary(schedule: s, dailyDose: dose, concentration: reservoir.concentration)))
+    }
+
+    /// The interlock's dose-change rule: `Result.success` when `new` may replace the programmed daily
+    /// dose at `t`.
+    public func checkDoseChange(to new: DoseRate, at t: Instant) -> Result<Void, Refusal> {
+        guard case let .running(since) = phase, let current = doseHistory.current else {
+            return .failure(.therapyNotRunning(phase: phase.description))
+        }
+        let window = doseHistory.doses(inWindowEndingAt: t) + [current]
+        if new < current {
+            let reference = window.max() ?? current
+            let smallest = reference.scaled(numerator: 1_000_000 - settings.decreaseLimit.partsPerMillion, denominator: 1_000_000)
+            if new < smallest {
+                return .failure(.decreaseTooLarge(requested: new, reference: reference, limit: settings.decreaseLimit, smallestAllowed: max(smallest, .floor)))
+            }
+        } else if new > current {
+            if t < since + .hours(24) {
+                return .failure(.increaseDuringFirstDay(requested: new, current: current, allowedFrom: since + .hours(24)))
+            }
+            if let last = doseHistory.lastIncreaseAt, t < last + .hours(24) {
+                return .failure(.increaseTooSoon(requested: new, current: current, lastIncreaseAt: last, allowedFrom: last + .hours(24)))
+            }
+            let reference = window.min() ?? current
+            let p = Int128(reference.nanogramsPerDay) * Int128(1_000_000 + settings.titrationIncreaseLimit.partsPerMillion)
+            let largest = DoseRate(nanogramsPerDay: Int64(p / 1_000_000))
+            if new > largest {
+                return .failure(.increaseTooLarge(requested: new, reference: reference, limit: settings.titrationIncreaseLimit,
+                                                  largestAllowed: min(largest, .ceiling)))
+            }
+        }
+        return .success(())
+    }
+
+    mutating func program(_ s: Schedule, at t: Instant, log: inout EffectLog) -> Result<Acceptance, Refusal> {
+        guard case .running = phase else { return .failure(.therapyNotRunning(phase: phase.description)) }
+        if let plan = taper { return .failure(.taperInProgress(endsAt: plan.endsAt)) }
+        if let since = awaitingConfirmationSince { return .failure(.deliveryAwaitsConfirmation(since: since)) }
+        do throws(ScheduleError) {
+            try s.validate(concentration: reservoir.concentration, profile: profile, maximumSteps: settings.maximumFlexSteps)
+        } catch { return .failure(.invalidSchedule(error)) }
+        if case let .failure(r) = checkDoseChange(to: s.dailyDose, at: t) { return .failure(r) }
+        let from = doseHistory.current ?? .zero
+        schedule = s
+        doseHistory.record(s.dailyDose, at: t)
+        log.event(.scheduleProgrammed(schedule: s, from: from, to: s.dailyDose, volumeRate: s.dailyDose.volumeRate(at: reservoir.concentration)), at: t)
+        if alarms.isActive(.refillDue) { alarms.clear(.refillDue, at: t, log: &log) }
+        applyRate(at: t, log: &log)
+        return .success(.programmed(ProgramSummary(schedule: s, dailyDose: s.dailyDose, concentration: reservoir.concentration)))
+    }
+
+    mutating func stop(taperDays: Int?, override: EmergencyOverride?, at t: Instant, log: inout EffectLog) -> Result<Acceptance, Refusal> {
+        guard case .running = phase, let current = doseHistory.current else { return .failure(.therapyNotRunning(phase: phase.description)) }
+        if let plan = taper, plan.kind == .stop { return .failure(.taperInProgress(endsAt: plan.endsAt)) }
+        let minimum = settings.minimumTaperDays
+        let days = taperDays ?? minimum
+        if let o = override {
+            if o.reason.trimmingWhitespace.isEmpty || o.clinician.trimmingWhitespace.isEmpty { return .failure(.overrideReasonMissing) }
+        } else if days < minimum {
+            return .failure(.taperTooShort(requestedDays: days, minimumDays: minimum))
+        }
+        guard days >= 0 else { return .failure(.taperTooShort(requestedDays: days, minimumDays: minimum)) }
+        let emergency = override != nil && days < minimum
+        let plan = TaperPlan.stop(from: current, days: days, limit: emergency ? nil : settings.decreaseLimit, at: t, emergency: emergency)
+        if let o = override {
+            log.event(.emergencyOverride(reason: o.reason, clinician: o.clinician,
+                                         detail: days == 0 ? "immediate stop from \(current)" : "taper of \(days) days from \(current)"), at: t)
+        }
+        if plan.levels.isEmpty {
+            phase = .stopped(at: t, .emergencyStop)
+            taper = nil
+            doseHistory.record(.zero, at: t)
+            log.event(.deliveryHalted(.emergencyStop), at: t)
+            applyRate(at: t, log: &log)
+            return .success(.taper(plan))
+        }
+        taper = plan
+        taperLevelIndex = -1
+        log.event(.taperStarted(plan), at: t)
+        applyRate(at: t, log: &log)
+        return .success(.taper(plan))
+    }
+
+    mutating func resume(at t: Instant, log: inout EffectLog) -> Result<Acceptance, Refusal> {
+        guard case .running = phase, let plan = taper, plan.kind == .stop else { return .failure(.noTaperToResume) }
+        let holding = plan.level(at: t)?.dose ?? plan.fromDose
+        taper = nil
+        taperLevelIndex = -1
+        schedule = holding == plan.fromDose && schedule?.dailyDose == holding ? schedule : .continuous(holding)
+        if doseHistory.current != holding { doseHistory.record(holding, at: t) }
+        log.event(.taperCancelled(holding: holding), at: t)
+        applyRate(at: t, log: &log)
+        return .success(.resumed(holding: holding))
+    }
+
+    mutating func confirmResumption(_ s: Schedule, at t: Instant, log: inout EffectLog) -> Result<Acceptance, Refusal> {
+        guard awaitingConfirmationSince != nil else { return .failure(.noInterruptionToConfirm) }
+        do throws(ScheduleError) {
+            try s.validate(concentration: reservoir.concentration, profile: profile, maximumSteps: settings.maximumFlexSteps)
+        } catch { return .failure(.invalidSchedule(error)) }
+        let programmed = doseHistory.current ?? .zero
+        if s.dailyDose > programmed { return .failure(.confirmedDoseMismatch(confirmed: s.dailyDose, current: programmed)) }
+        awaitingConfirmationSince = nil
+        schedule = s
+        if s.dailyDose != programmed { doseHistory.record(s.dailyDose, at: t) }
+        alarms.clear(.therapyInterruption, at: t, log: &log)
+        log.event(.fullDoseConfirmed(dose: s.dailyDose), at: t)
+        applyRate(at: t, log: &log)
+        return .success(.programmed(ProgramSummary(schedule: s, dailyDose: s.dailyDose, concentration: reservoir.concentration)))
+    }
+}
+
+extension String {
+    var trimmingWhitespace: Substring {
+        var s = Substring(self)
+        while let f = s.first, f.isWhitespace { s.removeFirst() }
+        while let l = s.last, l.isWhitespace { s.removeLast() }
+        return s
+    }
+}

@@ -1,0 +1,106 @@
+/// Where therapy stands.
+public enum TherapyPhase: Hashable, Sendable, Codable, CustomStringConvertible {
+    /// Before continuous therapy: filling, priming, screening.
+    case notStarted
+    /// Continuous therapy running since the instant.
+    case running(since: Instant)
+    /// Delivery ended (taper completed or emergency stop).
+    case stopped(at: Instant, HaltReason)
+
+    public var description: String {
+        switch self {
+        case .notStarted: return "not started"
+        case let .running(since): return "running since \(since)"
+        case let .stopped(at, r): return "stopped at \(at) (\(r.rawValue))"
+        }
+    }
+}
+
+/// The intrathecal pump controller: a deterministic state machine advanced with explicit time.
+///
+/// - `advance(to:into:)` runs everything due up to an instant: strokes (as `Effect.stroke`), schedule
+///   steps, taper steps, alarms and their re-alerts, daily delivery milestones.
+/// - `handle(_:at:)` applies a command after advancing to its instant; the safety interlock checks it
+///   first, and a refused command leaves therapy exactly as it was.
+/// - `sense(_:at:)` feeds sensor changes (occlusion, stall, reservoir-empty switch).
+///
+/// No I/O, no clock reads, no randomness: the same inputs give the same effects bit for bit, so a
+/// year of simulated therapy and a bench rig run the same code.
+///
+/// Safety invariants the interlock keeps whatever commands arrive: the programmed daily dose is never
+/// outside 50–1200 μg/day; it falls by at most the decrease limit (default 20 %) per 24 h and rises by
+/// at most the titration limit once per 24 h, never in the first 24 h; a stop becomes a taper of at
+/// least 14 days unless an emergency override is given; sensor faults never stop delivery; missed
+/// drug is never caught up in a burst.
+public struct PumpController: Hashable, Sendable, Codable {
+    public let profile: PumpProfile
+    public internal(set) var settings: ControllerSettings
+    /// The controller's time: the last instant it was advanced to.
+    public internal(set) var now: Instant
+
+    public internal(set) var reservoir: Reservoir
+    public internal(set) var catheter: CatheterColumn
+    public internal(set) var primed = false
+    public internal(set) var screening = Screening()
+    public internal(set) var bolus: BolusState?
+
+    public internal(set) var phase: TherapyPhase = .notStarted
+    /// The programmed schedule (what a taper or an interruption falls back to).
+    public internal(set) var schedule: Schedule?
+    public internal(set) var taper: TaperPlan?
+    var taperLevelIndex = -1
+    public internal(set) var doseHistory = DoseHistory()
+    /// Delivery halted (empty reservoir) since this instant.
+    public internal(set) var haltedSince: Instant?
+    /// After an interruption longer than the limit: delivering at the floor until a clinician confirms.
+    public internal(set) var awaitingConfirmationSince: Instant?
+
+    public internal(set) var occlusion = false
+    public internal(set) var motorStall = false
+    public internal(set) var emptySwitch = false
+
+    public internal(set) var alarms = AlarmBoard()
+    public internal(set) var refillDate: Instant?
+    /// When the refill-due alarm fires under the current schedule.
+    public internal(set) var refillDueAt: Instant = .distantFuture
+
+    public internal(set) var ledger = DeliveryLedger()
+    var basal: StrokeClock
+    /// Daily dose being delivered now (0 when not delivering).
+    public internal(set) var deliveringDose: DoseRate = .zero
+    var nextRateChange: Instant = .distantFuture
+    var nextDayBoundary: Instant = .distantFuture
+    var therapyDay = 0
+    var dayStartBasalPicograms: Int64 = 0
+    var dayStartBasalStrokes: Int64 = 0
+    /// Earliest instant of any non-stroke work (cached; recomputed after each slow step).
+    var nextOtherDeadline: Instant = .distantFuture
+
+    /// A controller for `profile` with `settings`, starting at `t` with an empty reservoir and an
+    /// unprimed catheter. Throws if the profile or settings are outside their ranges.
+    public init(profile: PumpProfile, settings: ControllerSettings = ControllerSettings(), at t: Instant = .zero) throws(ConfigurationError) {
+        try profile.validate()
+        try settings.validate()
+        self.profile = profile
+        self.settings = settings
+        self.now = t
+        self.reservoir = Reservoir(capacity: profile.reservoirCapacity)
+        self.catheter = CatheterColumn(capacity: profile.deadVolume, filledWith: .none)
+        self.basal = StrokeClock(at: t)
+    }
+
+    /// The volume a priming bolus pumps: the dead volume rounded up to whole strokes.
+    public var primingVolume: Volume {
+        let sv = profile.strokeVolume.nanolitres
+        return Volume(nanolitres: (profile.deadVolume.nanolitres + sv - 1) / sv * sv)
+    }
+
+    /// The programmed daily dose (nil before therapy starts).
+    public var programmedDose: DoseRate? { doseHistory.current }
+
+    /// When the next thing happens (a stroke, a step, an alarm…); a real-time driver sleeps until then.
+    public var nextDeadline: Instant { min(basal.nextDue, nextOtherDeadline) }
+
+    /// True when the catheter and reservoir can deliver and therapy is running.
+    public var isDelivering: Bool { deliveringDose > .zero }
+}

@@ -1,0 +1,79 @@
+/// Decides when each stroke is due so that delivered drug tracks the integral of the rate exactly.
+///
+/// The clock accumulates *credit*: drug owed to the patient, in picogram·nanoseconds per day (so a rate
+/// of R pg/day adds exactly R per nanosecond and no division ever rounds it). A stroke that delivers S
+/// pg costs S × 86,400 × 10⁹. A stroke is due at the first nanosecond at which the credit covers it, and
+/// the remainder carries over, so over any interval the delivered amount is the integral of the rate
+/// less under one stroke.
+///
+/// In steady state (constant rate and stroke mass) the next due instant follows from a precomputed
+/// quotient and remainder with no 128-bit division, which keeps a year of 3.5 million strokes cheap.
+public struct StrokeClock: Hashable, Sendable, Codable {
+    /// Rate owed to the patient, pg/day.
+    public private(set) var picogramsPerDay: Int64 = 0
+    /// Drug delivered by the next stroke, pg.
+    public private(set) var strokePicograms: Int64 = 1
+    /// Credit is known at this instant.
+    public private(set) var anchor: Instant
+    /// Credit at `anchor`, pg·ns/day. Always below the cost of one stroke plus one nanosecond's accrual.
+    public private(set) var credit: Int128 = 0
+    /// When the next stroke is due (`distantFuture` while the rate is zero).
+    public private(set) var nextDue: Instant = .distantFuture
+    // Cost of one stroke = quotient × rate + remainder (valid while rate > 0).
+    private var quotient: Int64 = 0
+    private var remainder: Int64 = 0
+
+    public init(at t: Instant) { anchor = t }
+
+    @inlinable static var day: Int128 { Int128(TimeConstants.nanosecondsPerDay) }
+
+    /// Brings the credit forward to `t` (no stroke may be due before `t`).
+    public mutating func accrue(to t: Instant) {
+        guard t > anchor else { return }
+        credit += Int128(picogramsPerDay) * Int128((t - anchor).nanoseconds)
+        anchor = t
+    }
+
+    /// Changes the rate and/or stroke mass at `t`, keeping the credit earned so far.
+    public mutating func set(picogramsPerDay rate: Int64, strokePicograms mass: Int64, at t: Instant) {
+        accrue(to: t)
+        picogramsPerDay = max(0, rate)
+        strokePicograms = max(1, mass)
+        recompute()
+    }
+
+    /// Forgets all credit at `t` (after an empty reservoir or a halt: missed drug is never caught up
+    /// in a burst).
+    public mutating func resetCredit(at t: Instant) {
+        anchor = max(anchor, t)
+        credit = 0
+        recompute()
+    }
+
+    /// Marks the stroke due at `nextDue` as given; the next stroke may use `nextStrokePicograms`.
+    @inline(__always)
+    public mutating func strokeGiven(nextStrokePicograms mass: Int64) {
+        let due = nextDue
+        credit += Int128(picogramsPerDay) * Int128((due - anchor).nanoseconds) - Int128(strokePicograms) * Self.day
+        anchor = due
+        if mass == strokePicograms, credit < Int128(picogramsPerDay) {
+            // Steady state: 0 ≤ credit < rate, so ceil((cost − credit) / rate) = quotient + (remainder > credit).
+            let c = Int64(credit)
+            nextDue = Instant(nanoseconds: due.nanoseconds + quotient + (remainder > c ? 1 : 0))
+        } else {
+            strokePicograms = max(1, mass)
+            recompute()
+        }
+    }
+
+    private mutating func recompute() {
+        guard picogramsPerDay > 0 else { nextDue = .distantFuture; quotient = 0; remainder = 0; return }
+        let cost = Int128(strokePicograms) * Self.day
+        let rate = Int128(picogramsPerDay)
+        quotient = Int64(cost / rate)
+        remainder = Int64(cost % rate)
+        if credit >= cost { nextDue = anchor; return }
+        let wait = (cost - credit + rate - 1) / rate
+        nextDue = anchor + TimeSpan(nanoseconds: Int64(wait))
+    }
+}

@@ -1,0 +1,101 @@
+/// A planned step-down of the daily dose.
+///
+/// Level `k` (0-based) is in force from `startedAt + k × 24 h`; each level is at most the decrease
+/// limit below the one before. A stop taper reaches the 50 μg/day floor on its last level, holds it
+/// for 24 h, and delivery ends at `endsAt`. A reserve taper (low reservoir, `reserveTaper` policy)
+/// holds the floor until a refill.
+public struct TaperPlan: Hashable, Sendable, Codable {
+    public enum Kind: String, Hashable, Sendable, Codable {
+        /// A clinician's stop request.
+        case stop
+        /// The `reserveTaper` policy stretching the last of the drug.
+        case reserve
+    }
+    public let kind: Kind
+    public let startedAt: Instant
+    /// The daily dose before the taper.
+    public let fromDose: DoseRate
+    /// Daily dose of each day of the taper, the first in force from `startedAt`.
+    public let levels: [DoseRate]
+    /// True when an emergency override shortened it below the minimum or past the decrease limit.
+    public let emergency: Bool
+
+    /// When delivery ends (stop tapers only).
+    public var endsAt: Instant? {
+        kind == .stop ? startedAt + .days(Int64(levels.count)) : nil
+    }
+    /// The level in force at `t`, or nil once the plan has ended (stop) — a reserve plan holds its
+    /// last level.
+    public func level(at t: Instant) -> (index: Int, dose: DoseRate)? {
+        guard t >= startedAt else { return nil }
+        let day = Int((t - startedAt).nanoseconds / TimeConstants.nanosecondsPerDay)
+        if day < levels.count { return (day, levels[day]) }
+        return kind == .reserve ? (levels.count - 1, levels[levels.count - 1]) : nil
+    }
+    /// The next instant the level changes (or delivery ends), after `t`.
+    public func nextChange(after t: Instant) -> Instant {
+        let day = max(0, (t - startedAt).nanoseconds / TimeConstants.nanosecondsPerDay)
+        let next = startedAt + .days(day + 1)
+        if kind == .reserve && day + 1 >= Int64(levels.count) { return .distantFuture }
+        if kind == .stop && day + 1 > Int64(levels.count) { return .distantFuture }
+        return next
+    }
+
+    /// A stop taper from `dose` to the floor over `days` days (first cut after 24 h at `dose`... see
+    /// below), each daily cut at most `limit`, lengthened when `days` is too short for the limit.
+    ///
+    /// Level 0 is `dose` itself (a stop request changes nothing for 24 h, so a mistaken stop can be
+    /// resumed with no loss); levels 1… fall geometrically, rounded up to the ng/day, to the floor on
+    /// the last level. `limit == nil` (emergency override) removes the per-day cap.
+    public static func stop(from dose: DoseRate, days: Int, limit: Fraction?, at t: Instant, emergency: Bool) -> TaperPlan {
+        let floor = DoseRate.floor
+        guard days > 0 else {
+            return TaperPlan(kind: .stop, startedAt: t, fromDose: dose, levels: [], emergency: emergency)
+        }
+        // days levels in all: level 0 = dose, levels 1...(days-1) cut down, last = floor.
+        var n = max(1, days - 1) // number of cuts
+        var cut = smallestCut(from: dose, to: floor, cuts: n)
+        if let limit {
+            while cut > limit.partsPerMillion { n += 1; cut = smallestCut(from: dose, to: floor, cuts: n) }
+        }
+        var levels = [dose]
+        var level = dose
+        for i in 1...n {
+            level = i == n ? floor : max(floor, level.scaled(numerator: 1_000_000 - cut, denominator: 1_000_000))
+            levels.append(level)
+        }
+        if days == 1 { levels = [floor] }
+        return TaperPlan(kind: .stop, startedAt: t, fromDose: dose, levels: levels, emergency: emergency)
+    }
+
+    /// A reserve taper: cut by `limit` every 24 h from `dose` down to the floor, then hold.
+    public static func reserve(from dose: DoseRate, limit: Fraction, at t: Instant) -> TaperPlan {
+        var levels = [dose]
+        var level = dose
+        while level > .floor {
+            level = max(.floor, level.scaled(numerator: 1_000_000 - limit.partsPerMillion, denominator: 1_000_000))
+            levels.append(level)
+        }
+        return TaperPlan(kind: .reserve, startedAt: t, fromDose: dose, levels: levels, emergency: false)
+    }
+
+    /// The smallest per-step cut (ppm) that brings `dose` to `floor` or below in `cuts` steps with
+    /// ceiling rounding at each step (exact integer search, no floating point).
+    static func smallestCut(from dose: DoseRate, to floor: DoseRate, cuts: Int) -> Int64 {
+        if dose <= floor { return 0 }
+        func reaches(_ ppm: Int64) -> Bool {
+            var l = dose
+            for _ in 0..<cuts {
+                l = l.scaled(numerator: 1_000_000 - ppm, denominator: 1_000_000)
+                if l <= floor { return true }
+            }
+            return l <= floor
+        }
+        var lo: Int64 = 0, hi: Int64 = 1_000_000
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if reaches(mid) { hi = mid } else { lo = mid + 1 }
+        }
+        return lo
+    }
+}

@@ -1,0 +1,96 @@
+/// The mechanics of one pump model and its catheter, as the controller needs them.
+///
+/// Every field is an exact integer quantity. `validate()` checks each against the range the project
+/// accepts and names the field, the value and the range when it refuses.
+public struct PumpProfile: Hashable, Sendable, Codable {
+    /// A human name for reports (`"bench 20 mL"`).
+    public var name: String
+    /// Reservoir capacity: 20 or 40 mL on every device in the field.
+    public var reservoirCapacity: Volume
+    /// Volume moved by one motor stroke (e.g. 0.25 μL = 250 nL).
+    public var strokeVolume: Volume
+    /// Dead volume inside the pump between reservoir and catheter port.
+    public var internalDeadVolume: Volume
+    /// Catheter volume (0.0026 mL/cm: a 110 cm catheter holds about 0.29 mL).
+    public var catheterVolume: Volume
+    /// Flow used for boluses (priming and test doses).
+    public var bolusRate: FlowRate
+    /// The smallest continuous volume rate that keeps the catheter patent; a programmed schedule may not
+    /// go below it at any step.
+    public var minimumPatencyRate: VolumeRate
+
+    public init(name: String, reservoirCapacity: Volume, strokeVolume: Volume, internalDeadVolume: Volume,
+                catheterVolume: Volume, bolusRate: FlowRate, minimumPatencyRate: VolumeRate) {
+        self.name = name
+        self.reservoirCapacity = reservoirCapacity
+        self.strokeVolume = strokeVolume
+        self.internalDeadVolume = internalDeadVolume
+        self.catheterVolume = catheterVolume
+        self.bolusRate = bolusRate
+        self.minimumPatencyRate = minimumPatencyRate
+    }
+
+    /// Internal plus catheter dead volume: what a priming bolus fills and what a concentration change
+    /// must push through before the new drug reaches the patient.
+    public var deadVolume: Volume { internalDeadVolume + catheterVolume }
+
+    /// Catheter volume for a catheter of `centimetres` length at 0.0026 mL/cm (2,600 nL/cm), exact.
+    public static func catheterVolume(lengthCentimetres: Int64) -> Volume {
+        Volume(nanolitres: lengthCentimetres * 2_600)
+    }
+
+    /// A 20 mL pump with 0.25 μL strokes, 0.05 mL internal dead volume, a 110 cm catheter, 1 mL/h bolus
+    /// flow and a 0.048 mL/day patency minimum: the bench rig's default.
+    public static let bench20 = PumpProfile(
+        name: "bench 20 mL", reservoirCapacity: .millilitres(20), strokeVolume: Volume(nanolitres: 250),
+        internalDeadVolume: Volume(nanolitres: 50_000), catheterVolume: catheterVolume(lengthCentimetres: 110),
+        bolusRate: FlowRate(nanolitresPerMinute: 16_667), minimumPatencyRate: VolumeRate(nanolitresPerDay: 48_000))
+
+    /// As `bench20` with a 40 mL reservoir.
+    public static let bench40: PumpProfile = {
+        var p = bench20
+        p.name = "bench 40 mL"
+        p.reservoirCapacity = .millilitres(40)
+        return p
+    }()
+
+    /// Allowed ranges (the project's choice, wide enough for every device in DOMAIN.md).
+    public enum Limits {
+        public static let reservoirCapacities: [Volume] = [.millilitres(20), .millilitres(40)]
+        public static let strokeVolume = Volume(nanolitres: 50)...Volume(nanolitres: 10_000)
+        public static let internalDeadVolume = Volume.zero...Volume(nanolitres: 1_000_000)
+        public static let catheterVolume = Volume.zero...Volume(nanolitres: 1_000_000)
+        public static let bolusRate = FlowRate(nanolitresPerMinute: 1_000)...FlowRate(nanolitresPerMinute: 1_000_000)
+        public static let minimumPatencyRate = VolumeRate(nanolitresPerDay: 0)...VolumeRate(nanolitresPerDay: 200_000)
+    }
+
+    /// Checks every field against `Limits`; the error names the field, the value and the range.
+    public func validate() throws(ConfigurationError) {
+        func check<T: Comparable & CustomStringConvertible>(_ field: String, _ v: T, _ r: ClosedRange<T>) throws(ConfigurationError) {
+            guard r.contains(v) else {
+                throw ConfigurationError.outOfRange(field: field, value: v.description, allowed: "\(r.lowerBound) … \(r.upperBound)")
+            }
+        }
+        guard Limits.reservoirCapacities.contains(reservoirCapacity) else {
+            throw .outOfRange(field: "reservoirCapacity", value: reservoirCapacity.description, allowed: "20 mL or 40 mL")
+        }
+        try check("strokeVolume", strokeVolume, Limits.strokeVolume)
+        try check("internalDeadVolume", internalDeadVolume, Limits.internalDeadVolume)
+        try check("catheterVolume", catheterVolume, Limits.catheterVolume)
+        try check("bolusRate", bolusRate, Limits.bolusRate)
+        try check("minimumPatencyRate", minimumPatencyRate, Limits.minimumPatencyRate)
+    }
+}
+
+/// A configuration value (pump profile, controller settings) outside what the project accepts.
+public enum ConfigurationError: Error, Hashable, Sendable, Codable, CustomStringConvertible {
+    /// `field` is `value`, outside `allowed`.
+    case outOfRange(field: String, value: String, allowed: String)
+
+    public var description: String {
+        switch self {
+        case let .outOfRange(field, value, allowed):
+            return "\(field) is \(value), outside the allowed range \(allowed); set it within the range"
+        }
+    }
+}
