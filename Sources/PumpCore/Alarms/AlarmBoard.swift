@@ -5,6 +5,8 @@
 /// `realert` until acknowledged, then every `acknowledgedReminder` while the cause persists.
 public struct AlarmBoard: Hashable, Sendable, Codable {
     private var slots: [Alarm?] = Array(repeating: nil, count: AlarmKind.allCases.count)
+    /// Bit `kind.index` set while `kind` is active (cheap test on the stroke path).
+    public private(set) var activeMask: UInt32 = 0
     /// The earliest `nextAlertAt` of any active alarm.
     public private(set) var nextAlertAt: Instant = .distantFuture
 
@@ -17,7 +19,7 @@ public struct AlarmBoard: Hashable, Sendable, Codable {
     /// The alarm of `kind` if active.
     public subscript(kind: AlarmKind) -> Alarm? { slots[kind.index] }
     /// True if `kind` is active.
-    @inlinable public func isActive(_ kind: AlarmKind) -> Bool { self[kind] != nil }
+    @inlinable public func isActive(_ kind: AlarmKind) -> Bool { activeMask & (1 << UInt32(kind.index)) != 0 }
     /// The highest priority among active alarms.
     public var highestPriority: AlarmPriority? { slots.compactMap { $0?.priority }.max() }
 
@@ -73,6 +75,7 @@ public struct AlarmBoard: Hashable, Sendable, Codable {
     }
 
     private mutating func updateNext() {
+        activeMask = slots.indices.reduce(0) { slots[$1] == nil ? $0 : $0 | (1 << UInt32($1)) }
         nextAlertAt = slots.reduce(Instant.distantFuture) { min($0, $1?.nextAlertAt ?? .distantFuture) }
     }
 }

@@ -31,7 +31,9 @@ extension PumpController {
                 ledger.recordBasal(picograms: pg)
                 sink.receiveStroke(Stroke(at: due, purpose: .basal, volume: sv, picograms: pg))
                 basal.strokeGiven(nextStrokePicograms: nextMass)
-                if reservoir.estimate <= settings.alarms.lowReservoirThreshold && !alarms.isActive(.lowReservoir) {
+                if reservoir.estimate <= settings.alarms.lowReservoirThreshold
+                    && (!alarms.isActive(.lowReservoir) || reservoir.estimate < sv) {
+                    // Low reservoir reached, or that was the last whole stroke: alarm now.
                     now = due
                     checkReservoir(at: due, log: &log)
                     log.flush(into: &sink)

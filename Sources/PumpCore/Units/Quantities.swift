@@ -35,8 +35,13 @@ public struct Volume: Hashable, Comparable, Sendable, Codable, CustomStringConve
 
     /// Millilitres as a `Double`, for display only.
     public var millilitresForDisplay: Double { Double(nanolitres) / 1_000_000 }
-    /// `12.345 mL`.
-    public var description: String { Format.fixed(nanolitres, scale: 1_000_000, digits: 3) + " mL" }
+    /// `12.345 mL`; below 0.01 mL in μL (`0.25 μL`), so a stroke never prints as `0.000 mL`.
+    public var description: String {
+        if nanolitres != 0 && nanolitres.magnitude < 10_000 {
+            return Format.trimmed(nanolitres, scale: 1_000, maxDigits: 3) + " μL"
+        }
+        return Format.fixed(nanolitres, scale: 1_000_000, digits: 3) + " mL"
+    }
 }
 
 /// A drug concentration in whole μg/mL, as printed on the vial.

@@ -80,16 +80,23 @@ public struct TimeSpan: Hashable, Comparable, Sendable, Codable, CustomStringCon
         return out
     }
 
-    /// A compact human form: `14d`, `36h`, `15m`, `90s`, `2d12h`.
+    /// A compact human form: `14d`, `36h`, `15m`, `90s`, `2d12h`; spans of a minute or more are
+    /// rounded to the second, shorter ones keep milliseconds.
     public var description: String {
         if nanoseconds == 0 { return "0s" }
         var rest = nanoseconds.magnitude
+        if rest >= UInt64(TimeConstants.nanosecondsPerMinute) {
+            let s = UInt64(TimeConstants.nanosecondsPerSecond)
+            rest = (rest + s / 2) / s * s
+        } else if rest >= 1_000_000 {
+            rest = (rest + 500_000) / 1_000_000 * 1_000_000
+        }
         var parts: [String] = []
         for (unit, size) in [("d", UInt64(TimeConstants.nanosecondsPerDay)), ("h", UInt64(TimeConstants.nanosecondsPerHour)),
                              ("m", UInt64(TimeConstants.nanosecondsPerMinute)), ("s", UInt64(TimeConstants.nanosecondsPerSecond))] {
             if rest >= size { parts.append("\(rest / size)\(unit)"); rest %= size }
         }
-        if rest > 0 { parts.append("\(rest)ns") }
+        if rest >= 1_000_000 { parts.append("\(rest / 1_000_000)ms") } else if rest > 0 { parts.append("\(rest)ns") }
         return (nanoseconds < 0 ? "-" : "") + parts.joined()
     }
 }
