@@ -141,7 +141,7 @@ struct DemoCourse {
         for e in log {
             if case let .alarmRaised(kind, priority, detail) = e.kind {
                 var s = "  \(e.at)  \(kind) (\(priority))"
-                if let emptyAt, [.lowReservoir, .refillDue].contains(kind), e.at <= emptyAt { s += ", \(emptyAt - e.at) before empty" }
+                if let emptyAt, [.lowReservoir, .refillDue].contains(kind), e.at <= emptyAt { s += ", \((emptyAt - e.at).roundedDescription) before empty" }
                 out.append(s)
                 out.append("      \(detail)")
             }

@@ -57,7 +57,7 @@ public enum Command: Hashable, Sendable, Codable, CustomStringConvertible {
     /// After an interruption longer than the limit: resume full-dose delivery with `schedule`, whose
     /// daily dose may not exceed the programmed one.
     case confirmResumption(Schedule)
-    /// Set or clear the clinician's refill date.
+    /// Set or clear the clinician's refill date (a refill consumes it: set the next one after refilling).
     case setRefillDate(Instant?)
     /// Acknowledge an alarm.
     case acknowledge(AlarmKind)

@@ -127,6 +127,12 @@ extension PumpController {
         if previous != c && previous != .none, let schedule {
             log.event(.concentrationChanged(from: previous, to: c, volumeRate: schedule.dailyDose.volumeRate(at: c)), at: t)
         }
+        // The refill the clinician's refill date asked for has been made: the date is consumed (a new one
+        // is set after the refill). Kept, a past date would re-raise refill-due at once and for good.
+        if refillDate != nil {
+            refillDate = nil
+            log.event(.refillDateSet(nil), at: t)
+        }
         for kind in [AlarmKind.lowReservoir, .refillDue, .drugStability] { alarms.clear(kind, at: t, log: &log) }
         if !emptySwitch { alarms.clear(.reservoirEmpty, at: t, log: &log) }
         if record.discrepancy {
@@ -147,7 +153,7 @@ extension PumpController {
             if t - since > settings.interruptionLimit {
                 awaitingConfirmationSince = since
                 alarms.raise(.therapyInterruption,
-                             detail: "delivery was interrupted \(t - since) (limit \(settings.interruptionLimit)); delivering \(DoseRate.floor) until a clinician confirms the dose",
+                             detail: "delivery was interrupted \((t - since).roundedDescription) (limit \(settings.interruptionLimit)); delivering \(DoseRate.floor) until a clinician confirms the dose",
                              at: t, settings: settings.alarms, log: &log)
             }
             log.event(.deliveryResumed(dose: awaitingConfirmationSince != nil ? .floor : (schedule?.dailyDose ?? .zero)), at: t)

@@ -90,8 +90,13 @@ public enum Schedule: Hashable, Sendable, Codable, CustomStringConvertible {
                 throw .rateOutOfRange(step: isFlex ? i + 1 : nil, rate: s.rate, allowed: DoseRate.allowedRange)
             }
             guard concentration.microgramsPerMillilitre > 0 else { throw .noDrugConcentration }
-            let vr = s.rate.volumeRate(at: concentration)
-            if vr < profile.minimumPatencyRate {
+            // Exact comparison (ng/day × 1000 / c < minimum ⇔ ng/day × 1000 < minimum × c): the rounded
+            // `volumeRate` is for display only and would let a rate just under the minimum through.
+            let c = Int128(concentration.microgramsPerMillilitre)
+            let exactNum = Int128(s.rate.nanogramsPerDay) * 1_000
+            if exactNum < Int128(profile.minimumPatencyRate.nanolitresPerDay) * c {
+                // Reported rounded down, so the value shown is below the minimum shown.
+                let vr = VolumeRate(nanolitresPerDay: Int64(exactNum / c))
                 throw .belowPatencyRate(step: isFlex ? i + 1 : nil, rate: s.rate, volumeRate: vr,
                                         concentration: concentration, minimum: profile.minimumPatencyRate)
             }

@@ -35,13 +35,9 @@ public struct Volume: Hashable, Comparable, Sendable, Codable, CustomStringConve
 
     /// Millilitres as a `Double`, for display only.
     public var millilitresForDisplay: Double { Double(nanolitres) / 1_000_000 }
-    /// `12.345 mL`; below 0.01 mL in μL (`0.25 μL`), so a stroke never prints as `0.000 mL`.
-    public var description: String {
-        if nanolitres != 0 && nanolitres.magnitude < 10_000 {
-            return Format.trimmed(nanolitres, scale: 1_000, maxDigits: 3) + " μL"
-        }
-        return Format.fixed(nanolitres, scale: 1_000_000, digits: 3) + " mL"
-    }
+    /// `12.345 mL`; exact to the nanolitre (`0.00025 mL`, `1.999999 mL`) when not a whole μL, so a
+    /// value one nL from a bound never prints as the bound and a stroke never prints as `0.000 mL`.
+    public var description: String { Format.exact(nanolitres, scale: 1_000_000, minDigits: 3, maxDigits: 6) + " mL" }
 }
 
 /// A drug concentration in whole μg/mL, as printed on the vial.
@@ -125,8 +121,8 @@ public struct VolumeRate: Hashable, Comparable, Sendable, Codable, CustomStringC
     @inlinable public static func microlitresPerDay(_ ul: Int64) -> VolumeRate { VolumeRate(nanolitresPerDay: ul * 1_000) }
     public static func < (a: VolumeRate, b: VolumeRate) -> Bool { a.nanolitresPerDay < b.nanolitresPerDay }
     public var millilitresPerDayForDisplay: Double { Double(nanolitresPerDay) / 1_000_000 }
-    /// `0.480 mL/day`.
-    public var description: String { Format.fixed(nanolitresPerDay, scale: 1_000_000, digits: 4) + " mL/day" }
+    /// `0.4800 mL/day`; exact to the nL/day (`0.047999 mL/day`) when finer than 0.1 μL/day.
+    public var description: String { Format.exact(nanolitresPerDay, scale: 1_000_000, minDigits: 4, maxDigits: 6) + " mL/day" }
 }
 
 /// A flow rate used for boluses, in integer nanolitres per minute (shown as μL/min).
@@ -150,7 +146,8 @@ public struct Fraction: Hashable, Comparable, Sendable, Codable, CustomStringCon
     public static func percent(_ p: Int64) -> Fraction { Fraction(partsPerMillion: p * 10_000) }
     public static func permille(_ p: Int64) -> Fraction { Fraction(partsPerMillion: p * 1_000) }
     public static func < (a: Fraction, b: Fraction) -> Bool { a.partsPerMillion < b.partsPerMillion }
-    public var description: String { Format.trimmed(partsPerMillion, scale: 10_000, maxDigits: 2) + " %" }
+    /// `20 %`, `14.5 %`; exact to the ppm (`30.0001 %`).
+    public var description: String { Format.trimmed(partsPerMillion, scale: 10_000, maxDigits: 4) + " %" }
 }
 
 /// Decimal formatting of fixed-point integers without Foundation.
@@ -170,6 +167,14 @@ public enum Format {
         var fracString = String(frac)
         while fracString.count < digits { fracString = "0" + fracString }
         return (neg ? "-" : "") + String(whole) + (digits > 0 ? "." + fracString : "")
+    }
+    /// `value / scale` with `maxDigits` decimals (exact when `scale` divides `10^maxDigits`), trailing
+    /// zeros dropped down to `minDigits` decimals.
+    public static func exact(_ value: Int64, scale: Int64, minDigits: Int, maxDigits: Int) -> String {
+        var s = fixed(value, scale: scale, digits: maxDigits)
+        var extra = maxDigits - minDigits
+        while extra > 0, s.hasSuffix("0") { s.removeLast(); extra -= 1 }
+        return s
     }
     /// Like `fixed` but drops trailing zeros (and the point when whole).
     public static func trimmed(_ value: Int64, scale: Int64, maxDigits: Int) -> String {

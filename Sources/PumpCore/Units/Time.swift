@@ -80,24 +80,33 @@ public struct TimeSpan: Hashable, Comparable, Sendable, Codable, CustomStringCon
         return out
     }
 
-    /// A compact human form: `14d`, `36h`, `15m`, `90s`, `2d12h`; spans of a minute or more are
-    /// rounded to the second, shorter ones keep milliseconds.
-    public var description: String {
-        if nanoseconds == 0 { return "0s" }
-        var rest = nanoseconds.magnitude
-        if rest >= UInt64(TimeConstants.nanosecondsPerMinute) {
-            let s = UInt64(TimeConstants.nanosecondsPerSecond)
-            rest = (rest + s / 2) / s * s
-        } else if rest >= 1_000_000 {
-            rest = (rest + 500_000) / 1_000_000 * 1_000_000
+    /// A compact exact form: `14d`, `36h`, `15m`, `2d12h`, `59m59s999999999ns` (exact, so a value one
+    /// nanosecond from a bound never prints as the bound).
+    public var description: String { Self.compact(nanoseconds.magnitude, negative: nanoseconds < 0) }
+
+    /// The compact form rounded for people: to the second from a minute up, to the millisecond below.
+    public var roundedDescription: String {
+        var m = nanoseconds.magnitude
+        if m >= UInt64(TimeConstants.nanosecondsPerMinute) {
+            m = (m + 500_000_000) / 1_000_000_000 * 1_000_000_000
+        } else if m >= 1_000_000 {
+            m = (m + 500_000) / 1_000_000 * 1_000_000
         }
+        return Self.compact(m, negative: nanoseconds < 0)
+    }
+
+    private static func compact(_ magnitude: UInt64, negative: Bool) -> String {
+        if magnitude == 0 { return "0s" }
+        var rest = magnitude
         var parts: [String] = []
         for (unit, size) in [("d", UInt64(TimeConstants.nanosecondsPerDay)), ("h", UInt64(TimeConstants.nanosecondsPerHour)),
                              ("m", UInt64(TimeConstants.nanosecondsPerMinute)), ("s", UInt64(TimeConstants.nanosecondsPerSecond))] {
             if rest >= size { parts.append("\(rest / size)\(unit)"); rest %= size }
         }
-        if rest >= 1_000_000 { parts.append("\(rest / 1_000_000)ms") } else if rest > 0 { parts.append("\(rest)ns") }
-        return (nanoseconds < 0 ? "-" : "") + parts.joined()
+        if rest > 0 {
+            if rest % 1_000_000 == 0 { parts.append("\(rest / 1_000_000)ms") } else { parts.append("\(rest)ns") }
+        }
+        return (negative ? "-" : "") + parts.joined()
     }
 }
 
