@@ -105,6 +105,19 @@ itp_chip *itp_chip_open_by_label(const char *label, itp_status *st)
     return NULL;
 }
 
+void itp_sleep_ns(int64_t ns)
+{
+    if (ns <= 0)
+        return;
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    int64_t total = deadline.tv_nsec + ns % 1000000000;
+    deadline.tv_sec += ns / 1000000000 + total / 1000000000;
+    deadline.tv_nsec = total % 1000000000;
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, NULL) == EINTR)
+        ;
+}
+
 const char *itp_errno_name(int err)
 {
     const char *name = strerrorname_np(err);

@@ -3,7 +3,7 @@
 enum E {
     static let EPERM: Int32 = 1, ENOENT: Int32 = 2, EBADF: Int32 = 9, EACCES: Int32 = 13,
         EBUSY: Int32 = 16, ENODEV: Int32 = 19, EINVAL: Int32 = 22, ENOTTY: Int32 = 25,
-        ENOSYS: Int32 = 38, EOPNOTSUPP: Int32 = 95
+        EISDIR: Int32 = 21, ENOSYS: Int32 = 38, EOPNOTSUPP: Int32 = 95
 }
 
 extension GPIOError {
@@ -13,7 +13,7 @@ extension GPIOError {
     ///   ``notAnOutput(offset:chip:failure:)``
     /// - `ENOENT` opening → ``chipNotFound(chip:available:failure:)``; finding a line →
     ///   ``lineNameNotFound(name:chip:failure:)``
-    /// - `ENODEV`/`ENOTTY` opening → ``notAGPIOChip(path:failure:)``
+    /// - `ENODEV`/`ENOTTY`/`EISDIR` opening → ``notAGPIOChip(path:failure:)``
     /// - `EBUSY` requesting → ``lineBusy(offset:lineName:chip:consumer:failure:)`` (consumer from `busyLine`)
     /// - `EINVAL` with an offset ≥ `lineCount` → ``lineOffsetOutOfRange(offset:chip:lineCount:failure:)``,
     ///   otherwise when requesting or setting → ``invalidRequest(reason:chip:failure:)``
@@ -34,7 +34,7 @@ extension GPIOError {
             self = .chipNotFound(chip: c.chip, available: c.availableChips, failure: failure)
         case E.ENOENT where c.operation == .findLine:
             self = .lineNameNotFound(name: c.lineName ?? "?", chip: c.chip, failure: failure)
-        case E.ENODEV where opening, E.ENOTTY where opening:
+        case E.ENODEV where opening, E.ENOTTY where opening, E.EISDIR where opening:
             self = .notAGPIOChip(path: c.chip, failure: failure)
         case E.EBUSY where c.operation == .requestLines:
             self = .lineBusy(

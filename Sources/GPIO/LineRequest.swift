@@ -129,6 +129,13 @@ public final class LineRequest {
         try waitForEdgeEvents(timeout: timeout) ? readEdgeEvents(maxCount: maxCount) : []
     }
 
+    /// Keeps the lines requested (outputs driven, edge events queueing) for `duration`, then returns.
+    /// A convenience for tools such as `itpump gpio set --hold-ms`; the rig runner keeps its own time.
+    public func hold(for duration: Duration) throws(GPIOError) {
+        _ = try live(.setValues, call: "itp_sleep_ns")
+        itp_sleep_ns(Self.nanoseconds(duration))
+    }
+
     /// A file descriptor that polls readable while edge events are pending, for an event loop
     /// (`poll`/`epoll`, `DispatchSource`). Owned by the request: do not close it or read from it.
     public func fileDescriptor() throws(GPIOError) -> Int32 {

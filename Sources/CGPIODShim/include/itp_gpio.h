@@ -140,6 +140,9 @@ int itp_request_read_edge_events(itp_request *req, itp_edge_event *out, size_t m
  * request. */
 int itp_request_fd(itp_request *req, itp_status *st);
 
+/* Sleeps ns nanoseconds on CLOCK_MONOTONIC (absolute deadline, so EINTR does not stretch it). */
+void itp_sleep_ns(int64_t ns);
+
 /* "ENOENT" and "No such file or directory" for an errno (never NULL). */
 const char *itp_errno_name(int err);
 const char *itp_errno_description(int err);
