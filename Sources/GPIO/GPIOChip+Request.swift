@@ -5,7 +5,7 @@ extension GPIOChip {
     ///
     /// Outputs drive their initial value from the moment of the request. Throws
     /// ``GPIOError/lineBusy(offset:lineName:chip:consumer:failure:)`` naming the holder if a line is
-    /// taken, ``GPIOError/unsupportedFeature(feature:api:failure:)`` for v2-only settings under API v1.
+    /// taken, ``GPIOError/unsupportedFeature(feature:api:chip:failure:)`` for v2-only settings under API v1.
     /// Nothing stays requested when this throws.
     ///
     /// - Parameters:

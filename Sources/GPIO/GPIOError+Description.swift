@@ -31,8 +31,8 @@ extension GPIOError {
             let holder = consumer.map { "by consumer '\($0)'" } ?? "by another user (the kernel gives no consumer name)"
             return "\(line) of GPIO chip \(chip) is busy: already requested \(holder); stop that program or release the line "
                 + "(a kernel driver or device-tree overlay may hold it too)"
-        case let .unsupportedFeature(feature, api, _):
-            return "\(feature) is not supported by the compiled \(api); build against libgpiod 2 (scripts/build-gpiod-v2) or drop the setting"
+        case let .unsupportedFeature(feature, api, chip, _):
+            return "\(feature) (GPIO chip \(chip)) is not supported by the compiled \(api); build against libgpiod 2 (scripts/build-gpiod-v2) or drop the setting"
         case let .notAnOutput(offset, chip, _):
             let line = offset.map { "line \($0)" } ?? "a line"
             return "cannot set \(line) of GPIO chip \(chip): it is not requested as an output"

@@ -17,7 +17,7 @@ extension GPIOError {
     /// - `EBUSY` requesting → ``lineBusy(offset:lineName:chip:consumer:failure:)`` (consumer from `busyLine`)
     /// - `EINVAL` with an offset ≥ `lineCount` → ``lineOffsetOutOfRange(offset:chip:lineCount:failure:)``,
     ///   otherwise when requesting or setting → ``invalidRequest(reason:chip:failure:)``
-    /// - `EOPNOTSUPP`/`ENOSYS` → ``unsupportedFeature(feature:api:failure:)``
+    /// - `EOPNOTSUPP`/`ENOSYS` → ``unsupportedFeature(feature:api:chip:failure:)``
     /// - `EBADF` from the binding itself → ``closed(what:failure:)``
     /// - anything else → ``system(operation:chip:failure:)``
     public init(_ failure: CCallFailure, context c: GPIOErrorContext) {
@@ -53,7 +53,8 @@ extension GPIOError {
             }
         case E.EOPNOTSUPP, E.ENOSYS:
             self = .unsupportedFeature(
-                feature: failure.detail ?? c.operation.rawValue, api: GPIOLibrary.compiledAPI, failure: failure)
+                feature: failure.detail ?? c.operation.rawValue, api: GPIOLibrary.compiledAPI, chip: c.chip,
+                failure: failure)
         case E.EBADF where failure.call.hasPrefix("itp_"):
             let chipLevel: Set<GPIOErrorContext.Operation> = [.openChip, .chipInfo, .findLine, .lineInfo, .requestLines]
             let what = chipLevel.contains(c.operation) ? "GPIO chip \(c.chip)" : "line request on GPIO chip \(c.chip)"

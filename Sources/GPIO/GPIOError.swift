@@ -17,7 +17,7 @@ public enum GPIOError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The line is already requested, by `consumer` when the kernel names one (`nil` otherwise).
     case lineBusy(offset: UInt32, lineName: String?, chip: String, consumer: String?, failure: CCallFailure)
     /// A setting the compiled libgpiod API cannot express (e.g. debounce under API v1).
-    case unsupportedFeature(feature: String, api: GPIOLibrary.API, failure: CCallFailure)
+    case unsupportedFeature(feature: String, api: GPIOLibrary.API, chip: String, failure: CCallFailure)
     /// A value was written to a line that is not requested as an output (EPERM from the kernel).
     case notAnOutput(offset: UInt32?, chip: String, failure: CCallFailure)
     /// The kernel or the shim refused the request as given (EINVAL): `reason` says what.
@@ -32,7 +32,7 @@ public enum GPIOError: Error, Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .chipNotFound(_, _, let f), .notAGPIOChip(_, let f), .permissionDenied(_, let f),
             .lineNameNotFound(_, _, let f), .lineOffsetOutOfRange(_, _, _, let f),
-            .lineBusy(_, _, _, _, let f), .unsupportedFeature(_, _, let f), .notAnOutput(_, _, let f),
+            .lineBusy(_, _, _, _, let f), .unsupportedFeature(_, _, _, let f), .notAnOutput(_, _, let f),
             .invalidRequest(_, _, let f), .closed(_, let f), .system(_, _, let f):
             return f
         }
