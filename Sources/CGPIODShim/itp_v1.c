@@ -134,10 +134,10 @@ static int check_configs(const itp_line_config *cfg, size_t n, itp_status *st)
     for (size_t i = 0; i < n; i++) {
         if (cfg[i].debounce_us != 0)
             return itp_fail_errno(st, EOPNOTSUPP, "gpiod_line_request",
-                                  "debounce period (needs libgpiod API v2)", (int64_t)i);
+                                  "debounce period", (int64_t)i);
         if (cfg[i].edge != ITP_EDGE_NONE && cfg[i].event_clock != ITP_CLOCK_MONOTONIC)
             return itp_fail_errno(st, EOPNOTSUPP, "gpiod_line_request",
-                                  "event clock other than monotonic (needs libgpiod API v2)",
+                                  "an event clock other than monotonic",
                                   (int64_t)i);
         if (cfg[i].direction == ITP_DIRECTION_OUTPUT && cfg[i].edge != ITP_EDGE_NONE)
             return itp_fail_errno(st, EINVAL, "gpiod_line_request", "edge detection on an output",

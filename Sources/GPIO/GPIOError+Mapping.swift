@@ -46,7 +46,11 @@ extension GPIOError {
             } else if c.operation == .requestLines || c.operation == .setValues || c.operation == .getValues
                 || c.operation == .readEdgeEvents
             {
-                let reason = failure.detail ?? "invalid line settings or offsets (\(c.offsets.map(String.init).joined(separator: ", ")))"
+                let lines = c.offsets.map(String.init).joined(separator: ", ")
+                let reason =
+                    failure.detail
+                    ?? (c.operation == .requestLines
+                        ? "invalid line settings or offsets (\(lines))" : "line(s) \(lines) not part of this request")
                 self = .invalidRequest(reason: reason, chip: c.chip, failure: failure)
             } else {
                 self = .system(operation: c.operation.rawValue, chip: c.chip, failure: failure)

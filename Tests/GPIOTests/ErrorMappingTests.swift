@@ -33,7 +33,7 @@ let mappingTable: [MappingCase] = [
     .init(errno: 22, call: "itp_request_set_values", detail: "line not in this request", context: .init(.setValues, chip: chip, offsets: [5], lineCount: 8), expected: .invalidRequest),
     .init(errno: 16, call: "gpiod_line_request", context: .init(.requestLines, chip: chip, offsets: [3], busyLine: busy), expected: .lineBusy),
     .init(errno: 16, call: "gpiod_chip_request_lines", context: .init(.requestLines, chip: chip, offsets: [3]), expected: .lineBusy),
-    .init(errno: 95, call: "gpiod_line_request", detail: "debounce period (needs libgpiod API v2)", context: .init(.requestLines, chip: chip), expected: .unsupportedFeature),
+    .init(errno: 95, call: "gpiod_line_request", detail: "debounce period", context: .init(.requestLines, chip: chip), expected: .unsupportedFeature),
     .init(errno: 38, call: "gpiod_chip_request_lines", context: .init(.requestLines, chip: chip), expected: .unsupportedFeature),
     .init(errno: 1, call: "gpiod_line_set_value", context: .init(.setValues, chip: chip, offsets: [4]), expected: .notAnOutput),
     .init(errno: 1, call: "gpiod_line_request_set_values_subset", context: .init(.setValues, chip: chip, offsets: [4]), expected: .notAnOutput),
@@ -115,7 +115,7 @@ struct ErrorMappingTests {
 
     @Test func unsupportedFeatureNamesFeatureAndAPI() {
         let error = GPIOError(
-            CCallFailure(call: "gpiod_line_request", errno: 95, detail: "debounce period (needs libgpiod API v2)"),
+            CCallFailure(call: "gpiod_line_request", errno: 95, detail: "debounce period"),
             context: .init(.requestLines, chip: chip))
         #expect(error.description.contains("debounce period"))
         #expect(error.description.contains("compiled \(GPIOLibrary.compiledAPI)"))
