@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "PumpCore", targets: ["PumpCore"]),
+        .library(name: "GPIO", targets: ["GPIO"]),
         .executable(name: "itpump", targets: ["itpump"]),
     ],
     dependencies: [
@@ -15,10 +16,21 @@ let package = Package(
     targets: [
         // Pure control core: no I/O, no clock reads. Every call takes the instant.
         .target(name: "PumpCore"),
+        // libgpiod, v1 (1.6) or v2 (2.x): whichever `pkg-config libgpiod` finds. See scripts/build-gpiod-v2.
+        .systemLibrary(
+            name: "CGPIOD",
+            pkgConfig: "libgpiod",
+            providers: [.apt(["libgpiod-dev"])]
+        ),
+        // The only C that calls libgpiod: one API over both generations, chosen from the header.
+        .target(name: "CGPIODShim", dependencies: ["CGPIOD"]),
+        // Swift binding: chips, line lookup, requests, edge events, typed errors.
+        .target(name: "GPIO", dependencies: ["CGPIODShim"]),
         .executableTarget(
             name: "itpump",
             dependencies: [
                 "PumpCore",
+                "GPIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -29,6 +41,7 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
+        .testTarget(name: "GPIOTests", dependencies: ["GPIO", "CGPIODShim"]),
     ],
     swiftLanguageModes: [.v6]
 )
