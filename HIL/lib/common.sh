@@ -28,3 +28,10 @@ hil_load_state() {
     # shellcheck disable=SC1090
     . "$f"
 }
+
+# hil_lock: serialize cache writers (two harness runs starting cold at once); held until exit.
+hil_lock() {
+    mkdir -p "$HIL_CACHE"
+    exec 9>"$HIL_CACHE/.lock"
+    flock 9
+}

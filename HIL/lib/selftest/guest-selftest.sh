@@ -2,8 +2,9 @@
 # Usage: guest-selftest.sh PULSES GEN...   with /payload/GEN/{bin,lib} holding toggle-GEN and the
 # gpiod tools of that libgpiod generation (v1 = 1.6.x, v2 = 2.x).
 # Writes one line per check to $HIL_OUT/checks.txt ("PASS name detail" / "FAIL name detail"),
-# the raw traces to $HIL_OUT/trace-GEN.txt, numbers to $HIL_OUT/results-GEN.txt; exits with the
-# number of failed checks (at most 100).
+# the raw trace of N pulses to $HIL_OUT/trace-GEN.txt, the chip's "NAME OFFSET GPIO" map to
+# lines-GEN.txt and the toggle program's report to toggle-GEN.txt (the host counts the edges);
+# exits with the number of failed checks (at most 100).
 . "$HIL_GUEST_LIB/guest-gpiosim.sh"
 PULSES="$1"; shift
 FAILED=0
@@ -49,15 +50,6 @@ gpiomon_two() { # GEN CHIP OFFSET NAME: wait (15 s at most) for two edge events,
     esac
 }
 
-# trace_stats FILE LINE_GPIO: "first_us last_us min_delta_us" of that line's set events.
-trace_stats() {
-    awk -v g="$2" '/gpio_value:/ { for (i = 1; i <= NF; i++) if ($i == "gpio_value:") break
-        if ($(i + 1) != g || $(i + 2) != "set") next
-        t = $(i - 1); sub(":", "", t); t = t * 1e6
-        if (n++) { d = t - last; if (min == "" || d < min) min = d } else first = t
-        last = t } END { printf "%.0f %.0f %.0f\n", first, last, min }' "$1"
-}
-
 selftest_gen() {
     g="$1" chipname="hil-$1"
     gpiosim_create "$chipname" STEP DIR ENABLE FAULT || { check "$g-create" "gpio-sim chip" false; return; }
@@ -88,21 +80,10 @@ selftest_gen() {
     echo "$out"
     check "$g-toggle" "toggle-$g ran ($out)" test "$rc" = 0
     check "$g-trace-complete" "ring buffer did not overrun" test "$overrun" = 0
-    sets="$(gpiotrace_sets "$HIL_OUT/trace-$g.txt" "$chipname" STEP)"
-    edges="$(gpiotrace_edges "$HIL_OUT/trace-$g.txt" "$chipname" STEP)"
-    check "$g-trace-sets" "gpio_value set events $sets = 2x$PULSES + 1 (initial value at request)" \
-        test "$sets" = $((2 * PULSES + 1))
-    check "$g-trace-edges" "value changes $edges = 2x$PULSES" test "$edges" = $((2 * PULSES))
     check "$g-final-low" "sim side reads 0 after the last pulse" sim_is "$chipname" STEP 0
-    line_gpio=$(($(gpiosim_base "$chipname") + 0))
-    set -- $(trace_stats "$HIL_OUT/trace-$g.txt" "$line_gpio")
-    {
-        echo "pulses=$PULSES sets=$sets edges=$edges"
-        echo "toggle: $out"
-        echo "trace_first_us=$1 trace_last_us=$2 min_delta_us=$3 span_us=$(($2 - $1))"
-        grep -m3 'gpio_' "$HIL_OUT/trace-$g.txt"
-    } >"$HIL_OUT/results-$g.txt"
-    cat "$HIL_OUT/results-$g.txt"
+    # Counting the edges is left to the host (HIL/lib/trace-edges): far faster than busybox under TCG.
+    gpiosim_linemap "$chipname" >"$HIL_OUT/lines-$g.txt"
+    echo "$out" >"$HIL_OUT/toggle-$g.txt"
     gpiosim_remove "$chipname"
 }
 
