@@ -3,6 +3,7 @@
 # Defines the cache layout, logging, and small utilities; has no side effects when sourced.
 
 HIL_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck disable=SC2034 # used by the scripts that source this file
 HIL_LIB="$HIL_DIR/lib"
 HIL_CACHE="${ITPUMP_CACHE:-$HOME/.cache/itpump}/hil"
 

@@ -5,6 +5,7 @@
 # the raw trace of N pulses to $HIL_OUT/trace-GEN.txt, the chip's "NAME OFFSET GPIO" map to
 # lines-GEN.txt and the toggle program's report to toggle-GEN.txt (the host counts the edges);
 # exits with the number of failed checks (at most 100).
+# shellcheck disable=SC2317 # helpers below are called through check/wait_for
 . "$HIL_GUEST_LIB/guest-gpiosim.sh"
 PULSES="$1"; shift
 FAILED=0
