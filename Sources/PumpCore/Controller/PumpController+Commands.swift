@@ -150,13 +150,17 @@ extension PumpController {
         if let since = haltedSince {
             haltedSince = nil
             basal.resetCredit(at: t)
-            if t - since > settings.interruptionLimit {
-                awaitingConfirmationSince = since
-                alarms.raise(.therapyInterruption,
-                             detail: "delivery was interrupted \((t - since).roundedDescription) (limit \(settings.interruptionLimit)); delivering \(DoseRate.floor) until a clinician confirms the dose",
-                             at: t, settings: settings.alarms, log: &log)
+            // Only a running therapy resumes; a stop taper may have ended while the reservoir was empty.
+            if case .running = phase {
+                if t - since > settings.interruptionLimit {
+                    awaitingConfirmationSince = since
+                    alarms.raise(.therapyInterruption,
+                                 detail: "delivery was interrupted \((t - since).roundedDescription) (limit \(settings.interruptionLimit)); delivering \(DoseRate.floor) until a clinician confirms the dose",
+                                 at: t, settings: settings.alarms, log: &log)
+                }
+                let level = taper?.level(at: t)?.dose ?? schedule?.dailyDose ?? .zero
+                log.event(.deliveryResumed(dose: awaitingConfirmationSince != nil ? .floor : level), at: t)
             }
-            log.event(.deliveryResumed(dose: awaitingConfirmationSince != nil ? .floor : (schedule?.dailyDose ?? .zero)), at: t)
         }
         applyRate(at: t, log: &log)
         checkReservoir(at: t, log: &log)
@@ -342,8 +346,10 @@ extension PumpController {
     }
 
     mutating func resume(at t: Instant, log: inout EffectLog) -> Result<Acceptance, Refusal> {
-        guard case .running = phase, let plan = taper, plan.kind == .stop else { return .failure(.noTaperToResume) }
-        let holding = plan.level(at: t)?.dose ?? plan.fromDose
+        guard case .running = phase, let plan = taper, plan.kind == .stop, let level = plan.level(at: t) else {
+            return .failure(.noTaperToResume)
+        }
+        let holding = level.dose
         taper = nil
         taperLevelIndex = -1
         schedule = holding == plan.fromDose && schedule?.dailyDose == holding ? schedule : .continuous(holding)

@@ -2,30 +2,40 @@ extension PumpController {
     /// The daily dose that should be delivered at `t` and when that changes next, from the phase, the
     /// halt and confirmation state, the taper and the schedule. Ends a completed stop taper.
     mutating func targetDose(at t: Instant, log: inout EffectLog) -> (DoseRate, Instant) {
-        guard case .running = phase, haltedSince == nil, let schedule else { return (.zero, .distantFuture) }
-        if awaitingConfirmationSince != nil { return (.floor, .distantFuture) }
+        guard case .running = phase, let schedule else { return (.zero, .distantFuture) }
+        // The programmed level first: a taper steps down (and a stop taper ends) on its own schedule
+        // whether or not drug is flowing, so an empty reservoir never freezes a taper in place.
+        let programmed: DoseRate
+        let next: Instant
         if let plan = taper {
-            if let level = plan.level(at: t) {
-                if level.index != taperLevelIndex {
-                    if taperLevelIndex >= 0 || level.index > 0 {
-                        log.event(.taperStep(kind: plan.kind, index: level.index, dose: level.dose), at: t)
-                    }
-                    if level.index > 0 { doseHistory.record(level.dose, at: t) }
-                    taperLevelIndex = level.index
-                }
-                return (level.dose, plan.nextChange(after: t))
+            guard let level = plan.level(at: t) else {
+                // Stop taper completed: delivery ends.
+                phase = .stopped(at: t, .taperCompleted)
+                taper = nil
+                taperLevelIndex = -1
+                doseHistory.record(.zero, at: t)
+                log.event(.deliveryHalted(.taperCompleted), at: t)
+                return (.zero, .distantFuture)
             }
-            // Stop taper completed: delivery ends.
-            phase = .stopped(at: t, .taperCompleted)
-            taper = nil
-            taperLevelIndex = -1
-            doseHistory.record(.zero, at: t)
-            log.event(.deliveryHalted(.taperCompleted), at: t)
-            return (.zero, .distantFuture)
+            if level.index != taperLevelIndex {
+                if taperLevelIndex >= 0 || level.index > 0 {
+                    log.event(.taperStep(kind: plan.kind, index: level.index, dose: level.dose), at: t)
+                }
+                if level.index > 0 { doseHistory.record(level.dose, at: t) }
+                taperLevelIndex = level.index
+            }
+            programmed = level.dose
+            next = plan.nextChange(after: t)
+        } else {
+            let tod = settings.clock.nanosecondsAfterMidnight(at: t)
+            let (rate, until) = schedule.rate(atNanosecondsAfterMidnight: tod)
+            programmed = rate
+            next = until.map { t + $0 } ?? .distantFuture
         }
-        let tod = settings.clock.nanosecondsAfterMidnight(at: t)
-        let (rate, until) = schedule.rate(atNanosecondsAfterMidnight: tod)
-        return (rate, until.map { t + $0 } ?? .distantFuture)
+        let taperNext = taper != nil ? next : .distantFuture
+        if haltedSince != nil { return (.zero, taperNext) }
+        if awaitingConfirmationSince != nil { return (.floor, taperNext) }
+        return (programmed, next)
     }
 
     /// Sets the basal stroke clock to the dose due at `t` (and the next stroke's tip mass), and
@@ -74,11 +84,13 @@ extension PumpController {
             haltedSince = t
             log.event(.deliveryHalted(.reservoirEmpty), at: t)
         }
-        deliveringDose = .zero
-        basal.set(picogramsPerDay: 0, strokePicograms: 1, at: t)
+        // Rate 0, but taper steps keep their deadlines.
+        applyRate(at: t, log: &log)
         basal.resetCredit(at: t)
-        nextRateChange = .distantFuture
-        updateDeadlines()
+        if haltedSince == nil {
+            deliveringDose = .zero
+            basal.set(picogramsPerDay: 0, strokePicograms: 1, at: t)
+        }
     }
 
     /// Projected instant at which the estimate falls to `level` under the dose being delivered now and
