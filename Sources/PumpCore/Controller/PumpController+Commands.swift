@@ -241,8 +241,10 @@ extension PumpController {
         let dose = s.dailyDose
         switch basis {
         case .testDose:
-            guard let offered = screening.offeredStartingDose else { return .failure(.noEffectiveTestDose) }
-            if dose > offered { return .failure(.startDoseAboveOffer(requested: dose, offered: offered)) }
+            guard let offered = screening.offeredStartingDose, let permitted = screening.permittedStartingDose else {
+                return .failure(.noEffectiveTestDose)
+            }
+            if dose > permitted { return .failure(.startDoseAboveOffer(requested: dose, offered: offered)) }
         case let .transfer(previous):
             if dose > previous { return .failure(.startDoseAbovePreviousPump(requested: dose, previous: previous)) }
         }

@@ -93,7 +93,9 @@ public enum Refusal: Error, Hashable, Sendable, Codable, CustomStringConvertible
         case .noEffectiveTestDose:
             return "no effective test dose is recorded; complete screening or start as a transfer from a previous pump"
         case let .startDoseAboveOffer(requested, offered):
-            return "starting dose \(requested) is above the dose offered from the test dose, \(offered)"
+            return offered < .floor
+                ? "starting dose \(requested) is above the dose offered from the test dose, \(offered), raised to the \(DoseRate.floor) floor"
+                : "starting dose \(requested) is above the dose offered from the test dose, \(offered)"
         case let .startDoseAbovePreviousPump(requested, previous):
             return "starting dose \(requested) is above the previous pump's \(previous)"
         case .screeningConcentrationForTherapy:

@@ -66,6 +66,11 @@ public struct Screening: Hashable, Sendable, Codable {
         return nil
     }
 
+    /// The highest starting daily dose therapy may begin at after this screening: the offer, or the
+    /// 50 μg/day floor when the offer is below it (a 25 μg responder whose effect lasted over 8 h is
+    /// offered 25 μg/day, which no schedule may deliver; the floor is the lowest dose there is).
+    public var permittedStartingDose: DoseRate? { offeredStartingDose.map { max($0, .floor) } }
+
     /// The starting daily dose offered from the effective test dose: twice it per 24 h, or the dose
     /// itself if its effect lasted more than 8 h.
     public var offeredStartingDose: DoseRate? {

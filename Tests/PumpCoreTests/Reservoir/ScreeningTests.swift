@@ -266,3 +266,28 @@ struct ScreeningTests {
             == .notPrimed(primingVolume: nl(336_000)))
     }
 }
+
+/// A 25 μg responder whose effect lasted more than 8 h is offered 25 μg/day, below the floor no
+/// schedule may go under; therapy may then start at the floor and no higher.
+@Suite("Screening offer below the floor")
+struct OfferBelowFloorTests {
+    @Test("offer 25 μg/day: start at 50 μg/day accepted, 51 μg/day refused")
+    func offerBelowFloor() throws {
+        var c = try Fixture.primed(.screening)
+        let t0 = c.now + .hours(1)
+        try c.handle(.testDose(.micrograms(25)), at: t0).accepted()
+        let recordAt = t0 + .hours(9)
+        _ = c.advance(to: recordAt)
+        try c.handle(.recordTestDoseResponse(.effective(lastedOverEightHours: true)), at: recordAt).accepted()
+        #expect(c.screening.offeredStartingDose == ug(25))
+        #expect(c.screening.permittedStartingDose == .floor)
+        let refillAt = recordAt + .hours(1)
+        try c.handle(.refill(RefillRequest(withdrawn: c.reservoir.estimate, added: .millilitres(20), concentration: c500,
+                                           confirmConcentrationChange: true)), at: refillAt).accepted()
+        let tooHigh = c.handle(.startTherapy(.continuous(ug(51)), basis: .testDose), at: refillAt)
+        #expect(tooHigh.refusal == .startDoseAboveOffer(requested: ug(51), offered: ug(25)))
+        #expect(tooHigh.refusal?.description.contains("floor") == true)
+        try c.handle(.startTherapy(.continuous(ug(50)), basis: .testDose), at: refillAt).accepted()
+        #expect(c.deliveringDose == ug(50))
+    }
+}
