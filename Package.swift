@@ -31,6 +31,7 @@ let package = Package(
             dependencies: [
                 "PumpCore",
                 "GPIO",
+                "HILKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -42,6 +43,9 @@ let package = Package(
             ]
         ),
         .testTarget(name: "GPIOTests", dependencies: ["GPIO", "CGPIODShim"]),
+        // HIL analysis: kernel GPIO trace → edges, strokes, timing, trumpet curve, JUnit XML.
+        .target(name: "HILKit"),
+        .testTarget(name: "HILKitTests", dependencies: ["HILKit"]),
     ],
     swiftLanguageModes: [.v6]
 )
