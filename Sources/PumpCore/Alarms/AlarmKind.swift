@@ -111,14 +111,11 @@ public struct AlarmSettings: Hashable, Sendable, Codable {
 
     /// Checks every field; the error names the field, the value and the range.
     public func validate() throws(ConfigurationError) {
-        func check<T: Comparable & CustomStringConvertible>(_ f: String, _ v: T, _ r: ClosedRange<T>) throws(ConfigurationError) {
-            guard r.contains(v) else { throw .outOfRange(field: f, value: v.description, allowed: "\(r.lowerBound) … \(r.upperBound)") }
-        }
-        try check("alarms.lowReservoirThreshold", lowReservoirThreshold, Limits.lowReservoirThreshold)
-        try check("alarms.refillLeadTime", refillLeadTime, Limits.refillLeadTime)
-        try check("alarms.criticalRealert", criticalRealert, Limits.criticalRealert)
-        try check("alarms.realert", realert, Limits.realert)
-        try check("alarms.acknowledgedReminder", acknowledgedReminder, Limits.acknowledgedReminder)
-        try check("alarms.drugStabilityLimit", drugStabilityLimit, Limits.drugStabilityLimit)
+        try ConfigurationError.check("alarms.lowReservoirThreshold", lowReservoirThreshold, Limits.lowReservoirThreshold)
+        try ConfigurationError.check("alarms.refillLeadTime", refillLeadTime, Limits.refillLeadTime)
+        try ConfigurationError.check("alarms.criticalRealert", criticalRealert, Limits.criticalRealert)
+        try ConfigurationError.check("alarms.realert", realert, Limits.realert)
+        try ConfigurationError.check("alarms.acknowledgedReminder", acknowledgedReminder, Limits.acknowledgedReminder)
+        try ConfigurationError.check("alarms.drugStabilityLimit", drugStabilityLimit, Limits.drugStabilityLimit)
     }
 }

@@ -30,35 +30,31 @@ extension PumpController {
         var log = EffectLog()
         switch reading {
         case let .occlusion(on):
-            guard on != occlusion else { break }
-            occlusion = on
-            log.event(.sensor(reading), at: t)
-            if on {
-                alarms.raise(.occlusion, detail: "occlusion sensor tripped: no flow; delivery continues at \(deliveringDose) — check the catheter",
-                             at: t, settings: settings.alarms, log: &log)
-            } else { alarms.clear(.occlusion, at: t, log: &log) }
+            setFault(&occlusion, on, reading, .occlusion, at: t, log: &log,
+                     detail: "occlusion sensor tripped: no flow; delivery continues at \(deliveringDose) — check the catheter")
         case let .motorStall(on):
-            guard on != motorStall else { break }
-            motorStall = on
-            log.event(.sensor(reading), at: t)
-            if on {
-                alarms.raise(.motorStall, detail: "stroke feedback missing: motor stall; strokes keep being commanded — replace the pump",
-                             at: t, settings: settings.alarms, log: &log)
-            } else { alarms.clear(.motorStall, at: t, log: &log) }
+            setFault(&motorStall, on, reading, .motorStall, at: t, log: &log,
+                     detail: "stroke feedback missing: motor stall; strokes keep being commanded — replace the pump")
         case let .reservoirEmpty(on):
-            guard on != emptySwitch else { break }
-            emptySwitch = on
-            log.event(.sensor(reading), at: t)
-            if on {
-                alarms.raise(.reservoirEmpty, detail: "reservoir-empty switch on (estimate \(reservoir.estimate)); refill now",
-                             at: t, settings: settings.alarms, log: &log)
-            } else if reservoir.estimate >= profile.strokeVolume {
-                alarms.clear(.reservoirEmpty, at: t, log: &log)
-            }
+            // The switch clears its alarm only if the estimate agrees there is drug.
+            setFault(&emptySwitch, on, reading, .reservoirEmpty, at: t, log: &log,
+                     detail: "reservoir-empty switch on (estimate \(reservoir.estimate)); refill now",
+                     clearsAlarm: reservoir.estimate >= profile.strokeVolume)
         }
         updateDeadlines()
         log.flush(into: &sink)
         return sink.effects
+    }
+
+    /// Records a sensor's change and raises or clears its alarm. Delivery is never touched here.
+    private mutating func setFault(_ state: inout Bool, _ on: Bool, _ reading: SensorReading, _ kind: AlarmKind,
+                                   at t: Instant, log: inout EffectLog, detail: @autoclosure () -> String,
+                                   clearsAlarm: Bool = true) {
+        guard on != state else { return }
+        state = on
+        log.event(.sensor(reading), at: t)
+        if on { alarms.raise(kind, detail: detail(), at: t, settings: settings.alarms, log: &log) }
+        else if clearsAlarm { alarms.clear(kind, at: t, log: &log) }
     }
 
     // MARK: - Command application (returns a refusal before changing anything)

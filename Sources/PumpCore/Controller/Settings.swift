@@ -60,15 +60,12 @@ public struct ControllerSettings: Hashable, Sendable, Codable {
 
     /// Checks every field against its hard range; the error names the field, the value and the range.
     public func validate() throws(ConfigurationError) {
-        func check<T: Comparable & CustomStringConvertible>(_ f: String, _ v: T, _ r: ClosedRange<T>) throws(ConfigurationError) {
-            guard r.contains(v) else { throw .outOfRange(field: f, value: v.description, allowed: "\(r.lowerBound) … \(r.upperBound)") }
-        }
-        try check("titrationIncreaseLimit", titrationIncreaseLimit, Fraction.percent(1)...patientGroup.titrationIncreaseCap)
-        try check("decreaseLimit", decreaseLimit, Limits.decreaseLimit)
-        try check("minimumTaperDays", minimumTaperDays, Limits.minimumTaperDays)
-        try check("observationLockout", observationLockout, Limits.observationLockout)
-        try check("interruptionLimit", interruptionLimit, Limits.interruptionLimit)
-        try check("maximumFlexSteps", maximumFlexSteps, Limits.maximumFlexSteps)
+        try ConfigurationError.check("titrationIncreaseLimit", titrationIncreaseLimit, Fraction.percent(1)...patientGroup.titrationIncreaseCap)
+        try ConfigurationError.check("decreaseLimit", decreaseLimit, Limits.decreaseLimit)
+        try ConfigurationError.check("minimumTaperDays", minimumTaperDays, Limits.minimumTaperDays)
+        try ConfigurationError.check("observationLockout", observationLockout, Limits.observationLockout)
+        try ConfigurationError.check("interruptionLimit", interruptionLimit, Limits.interruptionLimit)
+        try ConfigurationError.check("maximumFlexSteps", maximumFlexSteps, Limits.maximumFlexSteps)
         try alarms.validate()
     }
 }

@@ -66,19 +66,14 @@ public struct PumpProfile: Hashable, Sendable, Codable {
 
     /// Checks every field against `Limits`; the error names the field, the value and the range.
     public func validate() throws(ConfigurationError) {
-        func check<T: Comparable & CustomStringConvertible>(_ field: String, _ v: T, _ r: ClosedRange<T>) throws(ConfigurationError) {
-            guard r.contains(v) else {
-                throw ConfigurationError.outOfRange(field: field, value: v.description, allowed: "\(r.lowerBound) … \(r.upperBound)")
-            }
-        }
         guard Limits.reservoirCapacities.contains(reservoirCapacity) else {
             throw .outOfRange(field: "reservoirCapacity", value: reservoirCapacity.description, allowed: "20 mL or 40 mL")
         }
-        try check("strokeVolume", strokeVolume, Limits.strokeVolume)
-        try check("internalDeadVolume", internalDeadVolume, Limits.internalDeadVolume)
-        try check("catheterVolume", catheterVolume, Limits.catheterVolume)
-        try check("bolusRate", bolusRate, Limits.bolusRate)
-        try check("minimumPatencyRate", minimumPatencyRate, Limits.minimumPatencyRate)
+        try ConfigurationError.check("strokeVolume", strokeVolume, Limits.strokeVolume)
+        try ConfigurationError.check("internalDeadVolume", internalDeadVolume, Limits.internalDeadVolume)
+        try ConfigurationError.check("catheterVolume", catheterVolume, Limits.catheterVolume)
+        try ConfigurationError.check("bolusRate", bolusRate, Limits.bolusRate)
+        try ConfigurationError.check("minimumPatencyRate", minimumPatencyRate, Limits.minimumPatencyRate)
     }
 }
 
@@ -86,6 +81,14 @@ public struct PumpProfile: Hashable, Sendable, Codable {
 public enum ConfigurationError: Error, Hashable, Sendable, Codable, CustomStringConvertible {
     /// `field` is `value`, outside `allowed`.
     case outOfRange(field: String, value: String, allowed: String)
+
+    /// Throws `outOfRange` naming `field`, `value` and the range when `value` is outside `range`.
+    public static func check<T: Comparable & CustomStringConvertible>(_ field: String, _ value: T,
+                                                                     _ range: ClosedRange<T>) throws(ConfigurationError) {
+        guard range.contains(value) else {
+            throw .outOfRange(field: field, value: value.description, allowed: "\(range.lowerBound) … \(range.upperBound)")
+        }
+    }
 
     public var description: String {
         switch self {

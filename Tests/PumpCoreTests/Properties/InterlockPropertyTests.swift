@@ -215,20 +215,14 @@ struct InterlockPropertyTests {
     static let actions = Gen.uint64(in: 0...UInt64.max).array(of: 1...40)
 
     @Test("With drug in the reservoir: delivery tracks the prescription, every 24 h window stays in bounds, limits hold, refusals change nothing")
-    func therapyWithTimelyRefills() async throws {
-        await propertyCheck(count: 150, input: Gen.uint64(in: 0...UInt64.max), Self.actions) { setup, seeds in
-            guard var h = try? Harness(setupSeed: setup, generousRefills: true) else {
-                Issue.record("setup refused for seed \(setup)"); return
-            }
-            h.run(seeds)
-            #expect(h.failures.isEmpty, "\(h.failures.prefix(5).joined(separator: "\n"))\ntrace:\n\(h.trace.joined(separator: "\n"))")
-        }
-    }
+    func therapyWithTimelyRefills() async throws { await Self.check(generousRefills: true) }
 
     @Test("With refill lapses: estimate within 0…capacity, halts only when empty, no catch-up burst, limits hold, refusals change nothing")
-    func therapyWithRefillLapses() async throws {
-        await propertyCheck(count: 150, input: Gen.uint64(in: 0...UInt64.max), Self.actions) { setup, seeds in
-            guard var h = try? Harness(setupSeed: setup, generousRefills: false) else {
+    func therapyWithRefillLapses() async throws { await Self.check(generousRefills: false) }
+
+    static func check(generousRefills: Bool) async {
+        await propertyCheck(count: 150, input: Gen.uint64(in: 0...UInt64.max), actions) { setup, seeds in
+            guard var h = try? Harness(setupSeed: setup, generousRefills: generousRefills) else {
                 Issue.record("setup refused for seed \(setup)"); return
             }
             h.run(seeds)
