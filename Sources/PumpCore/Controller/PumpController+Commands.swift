@@ -30,14 +30,14 @@ extension PumpController {
         var log = EffectLog()
         switch reading {
         case let .occlusion(on):
-            setFault(&occlusion, on, reading, .occlusion, at: t, log: &log,
+            setFault(\.occlusion, on, reading, .occlusion, at: t, log: &log,
                      detail: "occlusion sensor tripped: no flow; delivery continues at \(deliveringDose) — check the catheter")
         case let .motorStall(on):
-            setFault(&motorStall, on, reading, .motorStall, at: t, log: &log,
+            setFault(\.motorStall, on, reading, .motorStall, at: t, log: &log,
                      detail: "stroke feedback missing: motor stall; strokes keep being commanded — replace the pump")
         case let .reservoirEmpty(on):
             // The switch clears its alarm only if the estimate agrees there is drug.
-            setFault(&emptySwitch, on, reading, .reservoirEmpty, at: t, log: &log,
+            setFault(\.emptySwitch, on, reading, .reservoirEmpty, at: t, log: &log,
                      detail: "reservoir-empty switch on (estimate \(reservoir.estimate)); refill now",
                      clearsAlarm: reservoir.estimate >= profile.strokeVolume)
         }
@@ -47,13 +47,13 @@ extension PumpController {
     }
 
     /// Records a sensor's change and raises or clears its alarm. Delivery is never touched here.
-    private mutating func setFault(_ state: inout Bool, _ on: Bool, _ reading: SensorReading, _ kind: AlarmKind,
-                                   at t: Instant, log: inout EffectLog, detail: @autoclosure () -> String,
+    private mutating func setFault(_ state: WritableKeyPath<PumpController, Bool>, _ on: Bool, _ reading: SensorReading, _ kind: AlarmKind,
+                                   at t: Instant, log: inout EffectLog, detail: String,
                                    clearsAlarm: Bool = true) {
-        guard on != state else { return }
-        state = on
+        guard on != self[keyPath: state] else { return }
+        self[keyPath: state] = on
         log.event(.sensor(reading), at: t)
-        if on { alarms.raise(kind, detail: detail(), at: t, settings: settings.alarms, log: &log) }
+        if on { alarms.raise(kind, detail: detail, at: t, settings: settings.alarms, log: &log) }
         else if clearsAlarm { alarms.clear(kind, at: t, log: &log) }
     }
 
