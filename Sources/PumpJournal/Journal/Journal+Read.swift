@@ -103,7 +103,13 @@ extension Journal {
             throw JournalError.replayDiverged(path: path, checkpointSeq: checkpoint.seq, expectedStrokes: progress.strokes,
                                               replayedStrokes: controller.totalStrokes)
         }
+        let earlier: Int64 = try read {
+            let s = try db.prepare("SELECT coalesce(sum(strokes_in_doubt), 0) FROM restarts WHERE resumed_ns >= ?")
+            try s.bind(1, controller.reservoir.filledAt?.nanoseconds ?? Int64.min)
+            return try s.step() ? s.int(0) : 0
+        }
         return RecoveredState(controller: controller, lastSeen: controller.now, lastWallNanoseconds: progress.wall,
-                              strokes: progress.strokes, strokesInDoubt: progress.inDoubt, checkpointSeq: checkpoint.seq)
+                              strokes: progress.strokes, strokesInDoubt: progress.inDoubt, checkpointSeq: checkpoint.seq,
+                              strokesInDoubtSinceFill: earlier + progress.inDoubt)
     }
 }

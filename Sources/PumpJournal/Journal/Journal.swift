@@ -34,6 +34,8 @@ public final class Journal {
     var strokesAtCheckpoint: Int64 = 0
     var lastCheckpointSeq: Int64 = 0
     var lastEventAt = Instant(nanoseconds: .min)
+    /// Commits since the last WAL checkpoint.
+    var commitsSinceWALCheckpoint = 0
 
     private init(path: String, access: Access, db: SQLiteDatabase) {
         self.path = path
@@ -48,8 +50,24 @@ public final class Journal {
 
     /// Creates a new journal at `path` holding `controller` as its first checkpoint. Refuses to touch
     /// an existing file (`alreadyExists`).
+    ///
+    /// The journal is built complete (schema and first checkpoint) under a temporary name and then
+    /// renamed into place, so a crash during creation never leaves a half-made journal at `path`.
     public static func create(at path: String, controller: PumpController, wallNanoseconds: Int64) throws(JournalError) -> Journal {
         if JournalFile.exists(path) { throw .alreadyExists(path: path) }
+        let building = path + ".creating"
+        for suffix in ["", "-wal", "-shm"] { JournalFile.remove(building + suffix) }
+        do throws(JournalError) {
+            try build(at: building, controller: controller, wallNanoseconds: wallNanoseconds)
+            try JournalFile.rename(building, to: path)
+        } catch {
+            for suffix in ["", "-wal", "-shm"] { JournalFile.remove(building + suffix) }
+            throw error
+        }
+        return try open(at: path, access: .readWrite)
+    }
+
+    static func build(at path: String, controller: PumpController, wallNanoseconds: Int64) throws(JournalError) {
         let db: SQLiteDatabase
         do throws(SQLiteError) {
             db = try SQLiteDatabase(path: path, mode: .create)
@@ -71,7 +89,8 @@ public final class Journal {
         try journal.write { () throws(SQLiteError) in
             try journal.insertCheckpoint(controller, wallNanoseconds: wallNanoseconds, reason: "created", inDoubt: 0)
         }
-        return journal
+        // Fold the WAL into the main file before the rename: the -wal file keeps the old name.
+        do throws(SQLiteError) { try db.execute("PRAGMA wal_checkpoint(TRUNCATE)") } catch { throw JournalError.from(error, path: path) }
     }
 
     /// Opens an existing journal, after checking that it is an intact itpump journal this build can
@@ -143,7 +162,13 @@ public final class Journal {
         guard mode == ["wal"] else {
             throw SQLiteError(operation: "PRAGMA journal_mode=WAL", code: 1, message: "journal mode is \(mode), WAL is required")
         }
-        try db.execute("PRAGMA synchronous=FULL; PRAGMA cell_size_check=ON; PRAGMA trusted_schema=OFF; PRAGMA foreign_keys=ON")
+        // No automatic WAL checkpoints: one would run inside a COMMIT, after the commit is durable and
+        // before the caller carries out the step's strokes, widening the window in which a crash leaves
+        // committed strokes not given. `checkpointIfDue()` runs them after the strokes instead.
+        try db.execute("""
+            PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0; PRAGMA cell_size_check=ON; PRAGMA trusted_schema=OFF;
+            PRAGMA foreign_keys=ON
+            """)
     }
 
     static func applyMigrations(_ db: SQLiteDatabase, from version: Int64) throws(SQLiteError) {
@@ -162,7 +187,19 @@ public final class Journal {
 
     func write<T>(_ body: () throws(SQLiteError) -> T) throws(JournalError) -> T {
         guard access == .readWrite else { throw .io(path: path, detail: "the journal was opened read-only and cannot be written") }
-        do throws(SQLiteError) { return try db.transaction(body) } catch { throw JournalError.from(error, path: path) }
+        do throws(SQLiteError) {
+            let value = try db.transaction(body)
+            commitsSinceWALCheckpoint += 1
+            return value
+        } catch { throw JournalError.from(error, path: path) }
+    }
+
+    /// Copies the WAL back into the main file once `every` commits have accumulated (a passive
+    /// checkpoint: it never waits for readers). Call when nothing committed is waiting to be carried out.
+    public func checkpointIfDue(every: Int = 256) throws(JournalError) {
+        guard access == .readWrite, commitsSinceWALCheckpoint >= every else { return }
+        do throws(SQLiteError) { try db.execute("PRAGMA wal_checkpoint(PASSIVE)") } catch { throw JournalError.from(error, path: path) }
+        commitsSinceWALCheckpoint = 0
     }
 
     func json<T: Encodable>(_ value: T) throws(SQLiteError) -> String {

@@ -51,4 +51,22 @@ enum JournalFile {
         var st = stat()
         return stat(path, &st) == 0
     }
+
+    /// Removes a file if it exists.
+    static func remove(_ path: String) { unlink(path) }
+
+    /// Renames `from` to `to` and makes the rename durable (fsync of the directory).
+    static func rename(_ from: String, to: String) throws(JournalError) {
+        #if canImport(Glibc)
+        let rc = Glibc.rename(from, to)
+        #else
+        let rc = Darwin.rename(from, to)
+        #endif
+        guard rc == 0 else {
+            throw .io(path: to, detail: "rename from \(from) failed: \(String(cString: strerror(errno)))")
+        }
+        let dir = to.lastIndex(of: "/").map { String(to[..<$0]) } ?? "."
+        let fd = open(dir.isEmpty ? "/" : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd >= 0 { fsync(fd); close(fd) }
+    }
 }

@@ -69,4 +69,13 @@ public struct RecoveredState: Sendable {
     public let strokesInDoubt: Int64
     /// The full checkpoint replayed from.
     public let checkpointSeq: Int64
+    /// `strokesInDoubt` added up over this crash and every journaled restart since the last fill: each
+    /// crash may leave up to N committed strokes not given, and nothing but a refill's measured residual
+    /// tells how many. The true volume lies in `[estimate, estimate + strokesInDoubtSinceFill × strokeVolume]`.
+    public let strokesInDoubtSinceFill: Int64
+
+    /// The largest volume the reservoir can really hold now (the estimate is the smallest).
+    public var reservoirUpperBound: Volume {
+        controller.reservoir.estimate + controller.profile.strokeVolume * strokesInDoubtSinceFill
+    }
 }

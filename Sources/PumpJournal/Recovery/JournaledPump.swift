@@ -127,6 +127,7 @@ public struct JournaledPump<Driver: PumpDriver> {
                 indication = level
             }
         } catch { throw .driver("\(error)") }
+        do throws(JournalError) { try journal.checkpointIfDue() } catch { throw .journal(error) }
     }
 }
 
