@@ -47,7 +47,7 @@ public struct HistoryQuery: Hashable, Sendable {
     /// since the origin (`36h`, `2d12h`, `90m`, `45s`) or the log form `d+hh:mm:ss` (`1d+12:00:00`).
     public static func instant(from text: String) throws(HistoryError) -> Instant {
         if let ns = Int64(text) { return Instant(nanoseconds: ns) }
-        if let plus = text.firstIndex(of: "+"), let d = Int64(text[..<plus]) {
+        if let plus = text.firstIndex(of: "+"), text[..<plus].hasSuffix("d"), let d = Int64(text[..<plus].dropLast()) {
             let parts = text[text.index(after: plus)...].split(separator: ":").map { Int64($0) }
             if parts.count == 3, let h = parts[0], let m = parts[1], let s = parts[2], (0..<24).contains(h), (0..<60).contains(m), (0..<60).contains(s) {
                 return .zero + .days(d) + .hours(h) + .minutes(m) + .seconds(s)
