@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "PumpCore", targets: ["PumpCore"]),
         .library(name: "GPIO", targets: ["GPIO"]),
+        .library(name: "PumpJournal", targets: ["PumpJournal"]),
         .executable(name: "itpump", targets: ["itpump"]),
     ],
     dependencies: [
@@ -26,12 +27,21 @@ let package = Package(
         .target(name: "CGPIODShim", dependencies: ["CGPIOD"]),
         // Swift binding: chips, line lookup, requests, edge events, typed errors.
         .target(name: "GPIO", dependencies: ["CGPIODShim"]),
+        // The system's SQLite 3 (libsqlite3-dev): no package to compile, see README "Journal".
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        // Durable therapy journal on SQLite: events, commands, checkpoints, recovery, verify, history.
+        .target(name: "PumpJournal", dependencies: ["PumpCore", "CSQLite"]),
         .executableTarget(
             name: "itpump",
             dependencies: [
                 "PumpCore",
                 "GPIO",
                 "HILKit",
+                "PumpJournal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -46,6 +56,7 @@ let package = Package(
         // HIL analysis: kernel GPIO trace → edges, strokes, timing, trumpet curve, JUnit XML.
         .target(name: "HILKit"),
         .testTarget(name: "HILKitTests", dependencies: ["HILKit"]),
+        .testTarget(name: "PumpJournalTests", dependencies: ["PumpJournal", "PumpCore", "CSQLite"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -80,6 +80,9 @@ extension PumpController {
             return .success(.done)
         case let .acknowledge(kind):
             guard alarms.acknowledge(kind, at: t, settings: settings.alarms, log: &log) else { return .failure(.alarmNotActive(kind)) }
+            // A short interruption (controller downtime within the limit) has already resumed the
+            // programmed dose: acknowledging it resolves it. A long one clears only on confirmResumption.
+            if kind == .therapyInterruption && awaitingConfirmationSince == nil { alarms.clear(kind, at: t, log: &log) }
             updateDeadlines()
             return .success(.done)
         case let .configure(s):

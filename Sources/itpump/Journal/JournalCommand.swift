@@ -1,0 +1,43 @@
+import ArgumentParser
+import PumpJournal
+
+/// `itpump journal …`: check and maintain the therapy journal.
+struct JournalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "journal",
+        abstract: "Check and maintain the therapy journal (SQLite).",
+        subcommands: [Verify.self, Migrate.self, Exercise.self]
+    )
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "SQLite's integrity_check plus the journal's invariants; exits 1 if anything is wrong.")
+        @Argument(help: "The journal file.")
+        var path: String = "itpump.journal"
+
+        func run() throws {
+            let j = try Journal.open(at: path, access: .readOnly)
+            let v = try j.verify()
+            print("journal \(path): schema \(v.schemaVersion), \(v.events) events, \(v.commands) commands, \(v.checkpoints) checkpoints, \(v.restarts) restarts")
+            if let e = v.recoveredEstimate, let c = v.capacity { print("recovered reservoir estimate: \(e) of \(c)") }
+            if v.isSound {
+                print("OK: integrity_check passed and every invariant holds")
+            } else {
+                for p in v.problems { print("PROBLEM: \(p)") }
+                print("NOT SOUND: do not start a runner on this journal; restore it from its backup and keep this file for investigation")
+                throw ExitCode(1)
+            }
+        }
+    }
+
+    struct Migrate: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Bring a journal to this build's schema version.")
+        @Argument(help: "The journal file.")
+        var path: String
+
+        func run() throws {
+            let (from, to) = try Journal.migrate(at: path)
+            print(from == to ? "journal \(path) is at schema \(to); nothing to do" : "journal \(path) migrated from schema \(from) to \(to)")
+        }
+    }
+}
