@@ -7,11 +7,13 @@ let package = Package(
     products: [
         .library(name: "PumpCore", targets: ["PumpCore"]),
         .library(name: "GPIO", targets: ["GPIO"]),
+        .library(name: "ITPumpFiles", targets: ["ITPumpFiles"]),
         .executable(name: "itpump", targets: ["itpump"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // Pure control core: no I/O, no clock reads. Every call takes the instant.
@@ -26,11 +28,17 @@ let package = Package(
         .target(name: "CGPIODShim", dependencies: ["CGPIOD"]),
         // Swift binding: chips, line lookup, requests, edge events, typed errors.
         .target(name: "GPIO", dependencies: ["CGPIODShim"]),
+        // Pump, prescription, scenario and sweep files (YAML): parsing, units, diagnostics with lines.
+        .target(
+            name: "ITPumpFiles",
+            dependencies: ["PumpCore", .product(name: "Yams", package: "Yams")]
+        ),
         .executableTarget(
             name: "itpump",
             dependencies: [
                 "PumpCore",
                 "GPIO",
+                "ITPumpFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -42,6 +50,13 @@ let package = Package(
             ]
         ),
         .testTarget(name: "GPIOTests", dependencies: ["GPIO", "CGPIODShim"]),
+        .testTarget(
+            name: "ITPumpFilesTests",
+            dependencies: [
+                "ITPumpFiles", "PumpCore",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
