@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "PumpCore", targets: ["PumpCore"]),
         .library(name: "GPIO", targets: ["GPIO"]),
         .library(name: "ITPumpFiles", targets: ["ITPumpFiles"]),
+        .library(name: "PumpSim", targets: ["PumpSim"]),
         .executable(name: "itpump", targets: ["itpump"]),
     ],
     dependencies: [
@@ -33,12 +34,15 @@ let package = Package(
             name: "ITPumpFiles",
             dependencies: ["PumpCore", .product(name: "Yams", package: "Yams")]
         ),
+        // The simulated pump, the discrete-event runner, pharmacokinetics and reports. No clock reads.
+        .target(name: "PumpSim", dependencies: ["PumpCore"]),
         .executableTarget(
             name: "itpump",
             dependencies: [
                 "PumpCore",
                 "GPIO",
                 "ITPumpFiles",
+                "PumpSim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -53,7 +57,14 @@ let package = Package(
         .testTarget(
             name: "ITPumpFilesTests",
             dependencies: [
-                "ITPumpFiles", "PumpCore",
+                "ITPumpFiles", "PumpCore", "PumpSim",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(
+            name: "PumpSimTests",
+            dependencies: [
+                "PumpSim", "PumpCore", "ITPumpFiles",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
