@@ -32,7 +32,7 @@ let package = Package(
         // Pump, prescription, scenario and sweep files (YAML): parsing, units, diagnostics with lines.
         .target(
             name: "ITPumpFiles",
-            dependencies: ["PumpCore", .product(name: "Yams", package: "Yams")]
+            dependencies: ["PumpCore", "PumpSim", .product(name: "Yams", package: "Yams")]
         ),
         // The simulated pump, the discrete-event runner, pharmacokinetics and reports. No clock reads.
         .target(name: "PumpSim", dependencies: ["PumpCore"]),

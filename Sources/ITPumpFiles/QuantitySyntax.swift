@@ -51,7 +51,7 @@ public enum QuantitySyntax {
     }
     /// `0.048 mL/day`, `48 uL/day` → nL/day.
     public static func volumeRate(_ text: String) -> Result<VolumeRate, QuantityProblem> {
-        read(text, units: [("mL/day", 1_000_000), ("uL/day", 1_000), ("nL/day", 1)], base: "nL/day", what: "volume rate")
+        read(text, units: [("mL/day", 1_000_000), ("uL/day", 1_000), ("nL/day", 1), ("mL/h", 24_000_000)], base: "nL/day", what: "volume rate")
             .map { VolumeRate(nanolitresPerDay: $0) }
     }
     /// `50 ug`, `0.05 mg` → ng.

@@ -164,7 +164,11 @@ public struct Recorder: Sendable {
     }
 
     /// The true and estimated reservoir at an interval boundary (for the time series).
-    public mutating func snapshot(trueReservoir: Picolitres, estimate: Volume) { snapshot = (trueReservoir, estimate) }
+    /// Taken when the runner reaches the boundary `t`: the interval ending at `t` closes with it.
+    public mutating func snapshot(trueReservoir: Picolitres, estimate: Volume, at t: Instant) {
+        snapshot = (trueReservoir, estimate)
+        closeBins(through: t.nanoseconds / intervalNs)
+    }
 
     // MARK: State changes
 

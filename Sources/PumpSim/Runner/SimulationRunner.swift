@@ -82,7 +82,7 @@ public struct SimulationRunner {
             let t = min(tStatic, nextAutoRefill, nextBoundary, end)
             try advance(to: t)
             if t == nextBoundary {
-                sink.recorder.snapshot(trueReservoir: sink.pump.reservoir, estimate: controller.reservoir.estimate)
+                sink.recorder.snapshot(trueReservoir: sink.pump.reservoir, estimate: controller.reservoir.estimate, at: t)
                 nextBoundary = nextBoundary + s.interval
                 if nextBoundary > end { nextBoundary = .distantFuture }
             }
