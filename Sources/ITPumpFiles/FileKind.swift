@@ -21,7 +21,7 @@ public struct FileKind: Sendable {
 /// The registry of file kinds, and validation of any itpump file.
 public enum FileKinds {
     /// Every kind `itpump validate` knows.
-    public static let all: [FileKind] = [.pump, .prescription, .scenario]
+    public static let all: [FileKind] = [.pump, .prescription, .scenario, .sweep]
 
     /// Every diagnostic for the file at `path` (empty when the file is valid).
     public static func validate(path: String) -> [Diagnostic] {

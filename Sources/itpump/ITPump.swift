@@ -6,6 +6,6 @@ struct ITPump: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "itpump",
         abstract: "Intrathecal baclofen pump controller: control core, simulator and bench-rig runner.",
-        subcommands: [Demo.self, Bench.self, GPIOCommand.self, Validate.self, Simulate.self]
+        subcommands: [Demo.self, Bench.self, GPIOCommand.self, Validate.self, Simulate.self, SweepCommand.self]
     )
 }

@@ -106,6 +106,8 @@ public struct SimulationRunner {
                 perform(.refill(added: volume, concentration: controller.reservoir.concentration, confirmConcentrationChange: false, withdrawn: nil), at: t)
                 if auto.confirmResumption, controller.awaitingConfirmationSince != nil, let schedule = controller.schedule {
                     perform(.confirmResumption(schedule), at: t)
+                    // Plan the next refill from the dose now confirmed, not the floor delivered before.
+                    planAutoRefill(at: t)
                 }
             }
             if t == end { break }
