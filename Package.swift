@@ -8,11 +8,14 @@ let package = Package(
         .library(name: "PumpCore", targets: ["PumpCore"]),
         .library(name: "GPIO", targets: ["GPIO"]),
         .library(name: "PumpJournal", targets: ["PumpJournal"]),
+        .library(name: "ITPumpFiles", targets: ["ITPumpFiles"]),
+        .library(name: "PumpSim", targets: ["PumpSim"]),
         .executable(name: "itpump", targets: ["itpump"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // Pure control core: no I/O, no clock reads. Every call takes the instant.
@@ -35,6 +38,13 @@ let package = Package(
         ),
         // Durable therapy journal on SQLite: events, commands, checkpoints, recovery, verify, history.
         .target(name: "PumpJournal", dependencies: ["PumpCore", "CSQLite"]),
+        // Pump, prescription, scenario and sweep files (YAML): parsing, units, diagnostics with lines.
+        .target(
+            name: "ITPumpFiles",
+            dependencies: ["PumpCore", "PumpSim", .product(name: "Yams", package: "Yams")]
+        ),
+        // The simulated pump, the discrete-event runner, pharmacokinetics and reports. No clock reads.
+        .target(name: "PumpSim", dependencies: ["PumpCore"]),
         .executableTarget(
             name: "itpump",
             dependencies: [
@@ -42,6 +52,8 @@ let package = Package(
                 "GPIO",
                 "HILKit",
                 "PumpJournal",
+                "ITPumpFiles",
+                "PumpSim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -57,6 +69,20 @@ let package = Package(
         .target(name: "HILKit"),
         .testTarget(name: "HILKitTests", dependencies: ["HILKit"]),
         .testTarget(name: "PumpJournalTests", dependencies: ["PumpJournal", "PumpCore", "CSQLite"]),
+        .testTarget(
+            name: "ITPumpFilesTests",
+            dependencies: [
+                "ITPumpFiles", "PumpCore", "PumpSim",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(
+            name: "PumpSimTests",
+            dependencies: [
+                "PumpSim", "PumpCore", "ITPumpFiles",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,44 @@
+import PumpCore
+
+/// The effect sink of a simulation run: carries strokes out on the simulated pump and feeds the
+/// recorder. Owns both so a year of strokes never copies them.
+struct RunSink: EffectSink {
+    var pump: SimulatedPump
+    var recorder: Recorder
+    let batching: Bool
+    var failure: SimulatedPumpError?
+    var alerts: Int64 = 0
+
+    var acceptsStrokeBatches: Bool { batching }
+
+    mutating func receive(_ effect: Effect) {
+        switch effect {
+        case let .stroke(s): receiveStroke(s)
+        case let .event(e): recorder.record(e)
+        case .alert: alerts += 1
+        }
+    }
+
+    @inline(__always)
+    mutating func receiveStroke(_ s: Stroke) {
+        let before = pump.toPatient
+        do { try pump.perform(s) } catch let e as SimulatedPumpError { failure = e } catch {}
+        recorder.delivered(pump.toPatient - before, at: s.at)
+        checkBlocking(at: s.at)
+    }
+
+    mutating func receiveStrokes(_ b: StrokeBatch) {
+        let before = pump.toPatient
+        do { try pump.perform(batch: b) } catch let e as SimulatedPumpError { failure = e } catch {}
+        recorder.delivered(pump.toPatient - before, strokes: b.count, first: b.first, last: b.last)
+        checkBlocking(at: b.last)
+    }
+
+    @inline(__always)
+    mutating func checkBlocking(at t: Instant) {
+        if pump.blocksDelivery != recorder.pumpBlocked {
+            if pump.emptySince != nil, !recorder.pumpBlocked { recorder.reservoirRanEmpty(at: pump.emptySince ?? t) }
+            recorder.pumpBlocking(pump.blocksDelivery, at: pump.emptySince ?? t)
+        }
+    }
+}

@@ -1,0 +1,205 @@
+import PumpCore
+
+/// Everything a finished run measured.
+public struct SimulationResult: Sendable {
+    public var scenario: Scenario
+    public var fidelity: Fidelity
+    public var end: Instant
+    public var recorder: Recorder
+    /// The controller and the pump as the run left them.
+    public var controller: PumpController
+    public var pump: SimulatedPump
+    public var alerts: Int64
+}
+
+/// The discrete-event runner: advances the core from event to event in virtual time (scenario time
+/// line, fault changes, auto-refills, the core's own deadlines), never tick by tick.
+///
+/// Sensor changes reach the controller at the instant they happen: the runner lets the core run
+/// ahead only as far as `SimulatedPump.strokesBeforeNextChange()` proves no sensor can change, and
+/// steps deadline by deadline near a change. So both fidelities see the same alarm instants.
+public struct SimulationRunner {
+    var controller: PumpController
+    var sink: RunSink
+    let scenario: Scenario
+    let fidelity: Fidelity
+    let end: Instant
+    var nextAutoRefill: Instant = .distantFuture
+
+    /// Runs `scenario` to its end.
+    public static func run(_ scenario: Scenario, fidelity: Fidelity, keepSeries: Bool = false) throws(ScenarioError) -> SimulationResult {
+        var r = try SimulationRunner(scenario: scenario, fidelity: fidelity, keepSeries: keepSeries)
+        try r.runToEnd()
+        return SimulationResult(scenario: scenario, fidelity: fidelity, end: r.end, recorder: r.sink.recorder,
+                                controller: r.controller, pump: r.sink.pump, alerts: r.sink.alerts)
+    }
+
+    init(scenario s: Scenario, fidelity: Fidelity, keepSeries: Bool) throws(ScenarioError) {
+        do throws(ConfigurationError) {
+            try s.mechanics.validate()
+            try s.pk.validate()
+            controller = try PumpController(profile: s.profile, settings: s.settings, at: .zero)
+            sink = RunSink(pump: try SimulatedPump(profile: s.profile, mechanics: s.mechanics),
+                           recorder: Recorder(pk: s.pk, interval: s.interval, keepSeries: keepSeries), batching: fidelity == .fast)
+        } catch { throw .configuration(error) }
+        do throws(FaultPlan.Problem) { try s.faults.validate() } catch { throw .faults(error) }
+        do throws(ScheduleError) {
+            try s.schedule.validate(concentration: s.concentration, profile: s.profile, maximumSteps: s.settings.maximumFlexSteps)
+        } catch { throw .schedule(error) }
+        guard s.duration >= .hours(1), s.duration <= Scenario.maximumDuration else { throw .durationOutOfRange(s.duration) }
+        guard Scenario.intervalRange.contains(s.interval), TimeConstants.nanosecondsPerDay % s.interval.nanoseconds == 0,
+              s.duration.nanoseconds % s.interval.nanoseconds == 0 else { throw .intervalOutOfRange(s.interval) }
+        guard s.initialFill > .zero, s.initialFill <= s.profile.reservoirCapacity else {
+            throw .initialFillOutOfRange(s.initialFill, capacity: s.profile.reservoirCapacity)
+        }
+        end = .zero + s.duration
+        for (i, e) in s.timeline.enumerated() where e.at > end { throw .eventAfterEnd(index: i, at: e.at, end: end) }
+        scenario = s
+        self.fidelity = fidelity
+    }
+
+    // MARK: The loop
+
+    enum Due { case start, timeline(Int), fault(FaultChange) }
+
+    mutating func runToEnd() throws(ScenarioError) {
+        let s = scenario
+        sink.pump.refill(added: s.initialFill, concentration: s.concentration, at: .zero)
+        try setup("fill", .refill(RefillRequest(withdrawn: .zero, added: s.initialFill, concentration: s.concentration,
+                                                confirmConcentrationChange: true)), at: .zero)
+        try setup("prime", .prime(confirmVolume: controller.primingVolume), at: .zero)
+        if let b = controller.bolus, b.endsAt >= s.therapyStart { throw .therapyStartTooEarly(s.therapyStart, primingEndsAt: b.endsAt) }
+        // Static events in time order: at one instant, fault changes first, then the time line in file order.
+        var due: [(at: Instant, order: Int, what: Due)] = [(s.therapyStart, 0, .start)]
+        for c in s.faults.changes { due.append((c.at, 1, .fault(c))) }
+        for (i, e) in s.timeline.enumerated() { due.append((e.at, 2, .timeline(i))) }
+        due = due.enumerated().sorted { ($0.element.at, $0.element.order, $0.offset) < ($1.element.at, $1.element.order, $1.offset) }.map(\.element)
+        var next = 0
+        let keepSeries = sink.recorder.keepSeries
+        var nextBoundary = keepSeries ? Instant.zero + s.interval : .distantFuture
+        while true {
+            let tStatic = next < due.count ? due[next].at : .distantFuture
+            let t = min(tStatic, nextAutoRefill, nextBoundary, end)
+            try advance(to: t)
+            if t == nextBoundary {
+                sink.recorder.snapshot(trueReservoir: sink.pump.reservoir, estimate: controller.reservoir.estimate, at: t)
+                nextBoundary = nextBoundary + s.interval
+                if nextBoundary > end { nextBoundary = .distantFuture }
+            }
+            while next < due.count && due[next].at == t {
+                switch due[next].what {
+                case .start:
+                    let dose = s.schedule.dailyDose
+                    try setup("start therapy", .startTherapy(s.schedule, basis: .transfer(previousDailyDose: dose)), at: t)
+                    planAutoRefill(at: t)
+                case let .timeline(i): perform(s.timeline[i].action, at: t)
+                case let .fault(change):
+                    sink.pump.apply(change)
+                    sink.checkBlocking(at: t)
+                    pollSensors()
+                }
+                next += 1
+            }
+            if t == nextAutoRefill, let auto = s.autoRefill {
+                nextAutoRefill = .distantFuture
+                let volume = auto.volume ?? s.profile.reservoirCapacity
+                perform(.refill(added: volume, concentration: controller.reservoir.concentration, confirmConcentrationChange: false, withdrawn: nil), at: t)
+                if auto.confirmResumption, controller.awaitingConfirmationSince != nil, let schedule = controller.schedule {
+                    perform(.confirmResumption(schedule), at: t)
+                    // Plan the next refill from the dose now confirmed, not the floor delivered before.
+                    planAutoRefill(at: t)
+                }
+            }
+            if t == end { break }
+        }
+        sink.recorder.finish(at: end)
+        if let f = sink.failure { throw .pump(f.description) }
+    }
+
+    mutating func setup(_ step: String, _ c: Command, at t: Instant) throws(ScenarioError) {
+        let r = controller.handle(c, at: t)
+        for e in r.effects { sink.receive(e) }
+        if let refusal = r.refusal { throw .setupRefused(step: step, refusal: refusal.description) }
+        pollSensors()
+    }
+
+    /// Applies a time-line action (a refused command is recorded, not fatal: that is what scenarios test).
+    mutating func perform(_ action: ScenarioAction, at t: Instant) {
+        let command: Command
+        switch action {
+        case let .refill(added, c, confirm, withdrawn):
+            let residual = withdrawn ?? sink.pump.measurableResidual
+            let r = controller.handle(.refill(RefillRequest(withdrawn: residual, added: added, concentration: c,
+                                                            confirmConcentrationChange: confirm)), at: t)
+            for e in r.effects { sink.receive(e) }
+            if r.isAccepted {
+                sink.pump.refill(added: added, concentration: c, at: t)
+                sink.checkBlocking(at: t)
+                planAutoRefill(at: t)
+            }
+            pollSensors()
+            return
+        case let .program(s): command = .program(s)
+        case let .stop(d, o): command = .stop(taperDays: d, override: o)
+        case .resume: command = .resume
+        case let .confirmResumption(s):
+            guard let schedule = s ?? controller.schedule else { command = .confirmResumption(.continuous(.zero)); break }
+            command = .confirmResumption(schedule)
+        case let .acknowledge(k): command = .acknowledge(k)
+        case let .setRefillDate(d): command = .setRefillDate(d)
+        }
+        let r = controller.handle(command, at: t)
+        for e in r.effects { sink.receive(e) }
+        pollSensors()
+    }
+
+    mutating func planAutoRefill(at t: Instant) {
+        guard let auto = scenario.autoRefill, let empty = controller.projectedEmpty else { nextAutoRefill = .distantFuture; return }
+        let at = max(empty + auto.offsetFromProjectedEmpty, t + .hours(1))
+        nextAutoRefill = at <= end ? at : .distantFuture
+    }
+
+    /// Feeds the pump's sensor changes to the controller at the controller's instant (the change's own
+    /// instant when the runner stepped to it).
+    mutating func pollSensors() {
+        guard let changes = try? sink.pump.sensorChanges(upTo: controller.now), !changes.isEmpty else { return }
+        for ch in changes {
+            for e in controller.sense(ch.reading, at: controller.now) { sink.receive(e) }
+        }
+        try? sink.pump.indicate(AlarmIndication(highestPriority: controller.alarms.highestPriority), at: controller.now)
+    }
+
+    /// Advances the controller to `target`, never past a possible sensor change.
+    mutating func advance(to target: Instant) throws(ScenarioError) {
+        while controller.now < target {
+            let k = sink.pump.strokesBeforeNextChange()
+            var limit = target
+            if k != .max {
+                let deadline = controller.nextDeadline
+                if k <= 1 || controller.bolus != nil {
+                    limit = min(target, deadline)
+                } else if let gap = minimumStrokeGap() {
+                    let horizon = controller.now + TimeSpan(nanoseconds: Int64(clamping: Int128(gap.nanoseconds) * Int128(k - 1)))
+                    limit = min(target, max(horizon, deadline))
+                } else {
+                    limit = min(target, deadline)
+                }
+            }
+            controller.advance(to: limit, into: &sink)
+            pollSensors()
+            if let f = sink.failure { throw .pump(f.description) }
+        }
+    }
+
+    /// A lower bound on the time between basal strokes: the lightest stroke the column can give at the
+    /// 1200 μg/day ceiling. Nil when some of the column holds no drug (strokes could then be
+    /// arbitrarily light: the runner steps one deadline at a time).
+    func minimumStrokeGap() -> TimeSpan? {
+        var c = controller.reservoir.concentration.microgramsPerMillilitre
+        for seg in controller.catheter.segments { c = min(c, seg.concentration.microgramsPerMillilitre) }
+        guard c > 0 else { return nil }
+        let pg = Int128(controller.profile.strokeVolume.nanolitres) * Int128(c)
+        let ns = pg * Int128(TimeConstants.nanosecondsPerDay) / Int128(DoseRate.ceiling.picogramsPerDay)
+        return TimeSpan(nanoseconds: Int64(ns))
+    }
+}
