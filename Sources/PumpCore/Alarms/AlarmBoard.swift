@@ -56,17 +56,37 @@ public struct AlarmBoard: Hashable, Sendable, Codable {
         return true
     }
 
-    /// Gives every audible alert due at or before `t`.
-    mutating func fireAlerts(upTo t: Instant, settings: AlarmSettings, log: inout EffectLog) {
+    /// The interval to an alarm's next alert from its current state.
+    private func interval(of a: Alarm, _ settings: AlarmSettings) -> TimeSpan {
+        if a.priority == .high { return settings.criticalRealert }
+        return a.acknowledgedAt == nil ? settings.realert : settings.acknowledgedReminder
+    }
+
+    /// Gives every audible alert due at or before `t`: one `Effect.alert` each, or, when `quiet`, one
+    /// count per alarm computed in closed form (the resulting state is the same).
+    mutating func fireAlerts(upTo t: Instant, settings: AlarmSettings, log: inout EffectLog, quiet: Bool = false) {
+        if quiet {
+            guard nextAlertAt <= t else { return }
+            for i in slots.indices {
+                guard var a = slots[i], a.nextAlertAt <= t else { continue }
+                let step = interval(of: a, settings)
+                let n = (t - a.nextAlertAt).nanoseconds / step.nanoseconds + 1
+                let first = a.nextAlertAt
+                let last = first + step * (n - 1)
+                a.alertCount += Int(n)
+                a.nextAlertAt = last + step
+                slots[i] = a
+                log.quietAlerts.append((a.kind, n, first, last))
+            }
+            updateNext()
+            return
+        }
         while nextAlertAt <= t {
             let due = nextAlertAt
             for i in slots.indices {
                 guard var a = slots[i], a.nextAlertAt == due else { continue }
-                let interval: TimeSpan
-                if a.priority == .high { interval = settings.criticalRealert }
-                else { interval = a.acknowledgedAt == nil ? settings.realert : settings.acknowledgedReminder }
                 a.alertCount += 1
-                a.nextAlertAt = due + interval
+                a.nextAlertAt = due + interval(of: a, settings)
                 slots[i] = a
                 log.alert(a.kind, at: due)
             }

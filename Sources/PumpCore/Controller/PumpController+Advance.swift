@@ -5,8 +5,9 @@ extension PumpController {
         guard t >= now else { return }
         var log = EffectLog()
         let sv = profile.strokeVolume
+        let quiet = !sink.wantsEachAlert
         while true {
-            let limit = min(t, nextOtherDeadline)
+            let limit = min(t, quiet ? nextQuietDeadline : nextOtherDeadline)
             // Hot path: basal strokes up to the next other deadline.
             var due = basal.nextDue
             let batching = sink.acceptsStrokeBatches
@@ -52,14 +53,15 @@ extension PumpController {
                 }
                 due = basal.nextDue
             }
-            let other = nextOtherDeadline
+            let other = quiet ? nextQuietDeadline : nextOtherDeadline
             if other > t || other == .distantFuture { break }
             if basal.nextDue < other && basal.nextDue <= t { continue }
             now = other
-            processDeadlines(at: other, log: &log)
+            processDeadlines(at: other, horizon: t, log: &log, quietAlerts: quiet)
             log.flush(into: &sink)
         }
         now = t
+        if quiet { alarms.fireAlerts(upTo: t, settings: settings.alarms, log: &log, quiet: true); updateDeadlines() }
         log.flush(into: &sink)
     }
 
@@ -87,27 +89,35 @@ extension PumpController {
     }
 
     /// Everything other than basal strokes that is due at `t`.
-    mutating func processDeadlines(at t: Instant, log: inout EffectLog) {
-        alarms.fireAlerts(upTo: t, settings: settings.alarms, log: &log)
+    mutating func processDeadlines(at t: Instant, horizon: Instant, log: inout EffectLog, quietAlerts: Bool = false) {
+        alarms.fireAlerts(upTo: t, settings: settings.alarms, log: &log, quiet: quietAlerts)
         if var b = bolus {
-            while b.given < b.strokes && b.nextAt <= t {
-                if reservoir.estimate < profile.strokeVolume { break }
+            // Bolus strokes due by `t`; with no basal delivery running, also the later ones up to
+            // `horizon` that fall strictly before any other deadline (so a priming bolus is one pass,
+            // not 1,344 wake-ups). A low-reservoir crossing ends the pass at that stroke.
+            let sv = profile.strokeVolume
+            let bound = isDelivering ? t : max(t, min(horizon, nonBolusDeadline(quiet: quietAlerts) - TimeSpan(nanoseconds: 1)))
+            var last = t
+            while b.given < b.strokes && b.nextAt <= bound {
+                if reservoir.estimate < sv { break }
                 let at = b.nextAt
-                let pg = catheter.push(profile.strokeVolume, at: reservoir.concentration)
-                reservoir.estimate = reservoir.estimate - profile.strokeVolume
-                reservoir.pumpedSinceFill = reservoir.pumpedSinceFill + profile.strokeVolume
-                ledger.record(b.purpose, volume: profile.strokeVolume, picograms: pg)
+                let pg = catheter.push(sv, at: reservoir.concentration)
+                reservoir.estimate = reservoir.estimate - sv
+                reservoir.pumpedSinceFill = reservoir.pumpedSinceFill + sv
+                ledger.record(b.purpose, volume: sv, picograms: pg)
                 b.given += 1
                 b.picograms += pg
-                log.effects.append(.stroke(Stroke(at: at, purpose: b.purpose, volume: profile.strokeVolume, picograms: pg)))
+                log.effects.append(.stroke(Stroke(at: at, purpose: b.purpose, volume: sv, picograms: pg)))
+                last = at
+                if reservoir.estimate <= settings.alarms.lowReservoirThreshold && !alarms.isActive(.lowReservoir) { break }
             }
             bolus = b
-            if b.given == b.strokes || reservoir.estimate < profile.strokeVolume {
-                finishBolus(at: t, log: &log)
+            if b.given == b.strokes || reservoir.estimate < sv {
+                finishBolus(at: last, log: &log)
             }
             // A basal stroke's mass depends on the column the bolus just moved.
             if isDelivering { applyRate(at: t, log: &log) }
-            checkReservoir(at: t, log: &log)
+            checkReservoir(at: last, log: &log)
         }
         if t >= nextRateChange { applyRate(at: t, log: &log) }
         if t >= refillDueAt && !alarms.isActive(.refillDue) {
@@ -143,13 +153,19 @@ extension PumpController {
         }
     }
 
-    /// Recomputes the cached earliest non-stroke deadline.
-    mutating func updateDeadlines() {
-        var d = min(nextRateChange, alarms.nextAlertAt)
-        if let b = bolus { d = min(d, b.nextAt) }
+    /// The earliest deadline other than strokes and bolus strokes (with or without audible re-alerts).
+    func nonBolusDeadline(quiet: Bool) -> Instant {
+        var d = min(nextRateChange, nextDayBoundary)
         if !alarms.isActive(.refillDue) { d = min(d, refillDueAt) }
         if let f = reservoir.filledAt, !alarms.isActive(.drugStability) { d = min(d, f + settings.alarms.drugStabilityLimit) }
-        d = min(d, nextDayBoundary)
-        nextOtherDeadline = d
+        return quiet ? d : min(d, alarms.nextAlertAt)
+    }
+
+    /// Recomputes the cached earliest non-stroke deadlines.
+    mutating func updateDeadlines() {
+        var d = nonBolusDeadline(quiet: true)
+        if let b = bolus { d = min(d, b.nextAt) }
+        nextQuietDeadline = d
+        nextOtherDeadline = min(d, alarms.nextAlertAt)
     }
 }

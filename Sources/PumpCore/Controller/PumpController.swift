@@ -75,6 +75,8 @@ public struct PumpController: Hashable, Sendable, Codable {
     var dayStartBasalStrokes: Int64 = 0
     /// Earliest instant of any non-stroke work (cached; recomputed after each slow step).
     var nextOtherDeadline: Instant = .distantFuture
+    /// The same without audible re-alerts (for sinks that take them as counts).
+    var nextQuietDeadline: Instant = .distantFuture
 
     /// A controller for `profile` with `settings`, starting at `t` with an empty reservoir and an
     /// unprimed catheter. Throws if the profile or settings are outside their ranges.
@@ -100,6 +102,12 @@ public struct PumpController: Hashable, Sendable, Codable {
 
     /// When the next thing happens (a stroke, a step, an alarm…); a real-time driver sleeps until then.
     public var nextDeadline: Instant { min(basal.nextDue, nextOtherDeadline) }
+
+    /// `nextDeadline` for a sink that does (`true`) or does not (`false`) want each audible re-alert
+    /// (see `EffectSink.wantsEachAlert`).
+    public func nextDeadline(forEachAlert: Bool) -> Instant {
+        min(basal.nextDue, forEachAlert ? nextOtherDeadline : nextQuietDeadline)
+    }
 
     /// True when the catheter and reservoir can deliver and therapy is running.
     public var isDelivering: Bool { deliveringDose > .zero }

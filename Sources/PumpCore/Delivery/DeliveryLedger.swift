@@ -13,12 +13,15 @@ public enum DeliveryPurpose: String, Hashable, Sendable, Codable, CaseIterable {
 /// Drug at the patient is counted in picograms (nL × μg/mL), so totals never round; `Mass` views
 /// round down to the nanogram.
 public struct DeliveryLedger: Hashable, Sendable, Codable {
-    /// Strokes given, by purpose.
-    public private(set) var strokes: [DeliveryPurpose: Int64] = [:]
-    /// Volume pumped out of the reservoir, by purpose.
-    public private(set) var pumped: [DeliveryPurpose: Volume] = [:]
-    /// Drug that left the catheter tip, by purpose (pg).
-    public private(set) var picograms: [DeliveryPurpose: Int64] = [:]
+    /// Totals of one non-basal purpose.
+    public struct Totals: Hashable, Sendable, Codable {
+        public var strokes: Int64 = 0
+        public var pumped = Volume.zero
+        public var picograms: Int64 = 0
+    }
+    /// Test-dose and priming totals (plain fields: no hashing on the stroke path).
+    public private(set) var testDose = Totals()
+    public private(set) var priming = Totals()
     // Basal totals kept apart from the dictionaries: the stroke hot path touches only these.
     public private(set) var basalStrokes: Int64 = 0
     public private(set) var basalPicograms: Int64 = 0
@@ -37,18 +40,29 @@ public struct DeliveryLedger: Hashable, Sendable, Codable {
     }
 
     mutating func record(_ purpose: DeliveryPurpose, volume: Volume, picograms pg: Int64) {
-        strokes[purpose, default: 0] += 1
-        pumped[purpose, default: .zero] = pumped[purpose, default: .zero] + volume
-        picograms[purpose, default: 0] += pg
+        func add(_ t: inout Totals) { t.strokes += 1; t.pumped = t.pumped + volume; t.picograms += pg }
+        switch purpose {
+        case .basal: basalStrokes &+= 1; basalPicograms &+= pg
+        case .testDose: add(&testDose)
+        case .priming: add(&priming)
+        }
+    }
+
+    private func totals(_ purpose: DeliveryPurpose) -> Totals {
+        switch purpose {
+        case .basal: return Totals(strokes: basalStrokes, pumped: .zero, picograms: basalPicograms)
+        case .testDose: return testDose
+        case .priming: return priming
+        }
     }
 
     /// Strokes of `purpose` given so far.
     public func strokeCount(_ purpose: DeliveryPurpose, strokeVolume: Volume) -> Int64 {
-        purpose == .basal ? basalStrokes : strokes[purpose, default: 0]
+        totals(purpose).strokes
     }
     /// Drug delivered to the patient for `purpose`, exact picograms.
     public func deliveredPicograms(_ purpose: DeliveryPurpose) -> Int64 {
-        purpose == .basal ? basalPicograms : picograms[purpose, default: 0]
+        totals(purpose).picograms
     }
     /// Drug delivered to the patient, all purposes, rounded down to the ng.
     public var totalDelivered: Mass {
@@ -56,6 +70,6 @@ public struct DeliveryLedger: Hashable, Sendable, Codable {
     }
     /// Volume pumped for `purpose`.
     public func pumpedVolume(_ purpose: DeliveryPurpose, strokeVolume: Volume) -> Volume {
-        purpose == .basal ? strokeVolume * basalStrokes : pumped[purpose, default: .zero]
+        purpose == .basal ? strokeVolume * basalStrokes : totals(purpose).pumped
     }
 }

@@ -52,12 +52,23 @@ public protocol EffectSink {
     var acceptsStrokeBatches: Bool { get }
     /// A run of basal strokes; called only when `acceptsStrokeBatches` is true.
     mutating func receiveStrokes(_ batch: StrokeBatch)
+    /// False if the sink only needs to know how many re-alerts sounded (a simulation): the core then
+    /// does not wake for each re-alert of a standing alarm (every 10 min for a critical one) and
+    /// reports them with `receiveAlerts` at its next deadline; the alarm state is identical either
+    /// way. Default true: a real buzzer needs every alert on time. An alarm's first alert at raising
+    /// always arrives as `Effect.alert`.
+    var wantsEachAlert: Bool { get }
+    /// `count` re-alerts of `kind`, the first at `first` and the last at `last`; called only when
+    /// `wantsEachAlert` is false.
+    mutating func receiveAlerts(_ kind: AlarmKind, count: Int64, first: Instant, last: Instant)
 }
 
 extension EffectSink {
     @inlinable public mutating func receiveStroke(_ stroke: Stroke) { receive(.stroke(stroke)) }
     @inlinable public var acceptsStrokeBatches: Bool { false }
     @inlinable public mutating func receiveStrokes(_ batch: StrokeBatch) {}
+    @inlinable public var wantsEachAlert: Bool { true }
+    @inlinable public mutating func receiveAlerts(_ kind: AlarmKind, count: Int64, first: Instant, last: Instant) {}
 }
 
 /// Collects every effect in an array.
@@ -70,9 +81,13 @@ public struct EffectCollector: EffectSink {
 /// Buffer for the non-stroke effects of one step of the controller.
 struct EffectLog {
     var effects: [Effect] = []
+    /// Re-alerts counted in closed form for a sink that does not want each one.
+    var quietAlerts: [(kind: AlarmKind, count: Int64, first: Instant, last: Instant)] = []
     mutating func event(_ kind: EventKind, at t: Instant) { effects.append(.event(Event(at: t, kind: kind))) }
     mutating func alert(_ kind: AlarmKind, at t: Instant) { effects.append(.alert(kind, kind.priority, at: t)) }
     mutating func flush<S: EffectSink>(into sink: inout S) {
+        for a in quietAlerts { sink.receiveAlerts(a.kind, count: a.count, first: a.first, last: a.last) }
+        quietAlerts.removeAll(keepingCapacity: true)
         for e in effects { sink.receive(e) }
         effects.removeAll(keepingCapacity: true)
     }

@@ -10,6 +10,10 @@ struct RunSink: EffectSink {
     var alerts: Int64 = 0
 
     var acceptsStrokeBatches: Bool { batching }
+    /// Only the number of alerts is reported, so the core need not wake for each re-alert.
+    var wantsEachAlert: Bool { !batching }
+
+    mutating func receiveAlerts(_ kind: AlarmKind, count: Int64, first: Instant, last: Instant) { alerts += count }
 
     mutating func receive(_ effect: Effect) {
         switch effect {

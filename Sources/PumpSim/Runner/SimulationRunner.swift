@@ -175,7 +175,7 @@ public struct SimulationRunner {
             let k = sink.pump.strokesBeforeNextChange()
             var limit = target
             if k != .max {
-                let deadline = controller.nextDeadline
+                let deadline = controller.nextDeadline(forEachAlert: sink.wantsEachAlert)
                 if k <= 1 || controller.bolus != nil {
                     limit = min(target, deadline)
                 } else if let gap = minimumStrokeGap() {

@@ -19,6 +19,23 @@ struct BatchingSink: EffectSink {
     }
 }
 
+/// Batches strokes and takes re-alerts as counts, as a simulation does.
+struct QuietSink: EffectSink {
+    var inner = BatchingSink()
+    var alerts: Int64 = 0
+    var acceptsStrokeBatches: Bool { true }
+    var wantsEachAlert: Bool { false }
+    mutating func receive(_ effect: Effect) {
+        if case .alert = effect { alerts += 1 } else { inner.receive(effect) }
+    }
+    mutating func receiveStroke(_ s: Stroke) { inner.receiveStroke(s) }
+    mutating func receiveStrokes(_ b: StrokeBatch) { inner.receiveStrokes(b) }
+    mutating func receiveAlerts(_ kind: AlarmKind, count: Int64, first: Instant, last: Instant) {
+        #expect(count > 0 && first <= last)
+        alerts += count
+    }
+}
+
 /// Takes every stroke singly.
 struct SingleSink: EffectSink {
     var strokes: Int64 = 0
@@ -32,12 +49,12 @@ struct SingleSink: EffectSink {
 
 @Suite("Batched delivery", .shrinking(false))
 struct BatchingPropertyTests {
-    @Test("a batching advance leaves the controller exactly as stroke-by-stroke, with the same other effects")
+    @Test("batching strokes, and counting re-alerts instead of waking for each, leave the controller exactly as stroke-by-stroke")
     func batchingEqualsStrokes() async throws {
         await propertyCheck(count: 150, input: Gen.uint64(in: 0...UInt64.max), Gen.uint64(in: 0...UInt64.max).array(of: 1...40)) { setup, seeds in
             guard let h = try? Harness(setupSeed: setup, generousRefills: setup % 2 == 0) else { Issue.record("setup"); return }
-            var single = h.c, batched = h.c
-            var s = SingleSink(), b = BatchingSink()
+            var single = h.c, batched = h.c, quiet = h.c
+            var s = SingleSink(), b = BatchingSink(), q = QuietSink()
             var trace: [String] = []
             for seed in seeds {
                 let action = Action(seed: seed, now: single.now, estimate: single.reservoir.estimate, generousRefills: setup % 2 == 0)
@@ -46,12 +63,21 @@ struct BatchingPropertyTests {
                 case let .advance(span):
                     single.advance(to: single.now + span, into: &s)
                     batched.advance(to: batched.now + span, into: &b)
+                    quiet.advance(to: quiet.now + span, into: &q)
                 case let .command(cmd):
                     s.others += single.handle(cmd, at: single.now).effects
                     b.others += batched.handle(cmd, at: batched.now).effects
+                    for e in quiet.handle(cmd, at: quiet.now).effects { q.receive(e) }
                 case let .sensor(r):
                     s.others += single.sense(r, at: single.now)
                     b.others += batched.sense(r, at: batched.now)
+                    for e in quiet.sense(r, at: quiet.now) { q.receive(e) }
+                }
+                let alertsSingle = Int64(s.others.filter { if case .alert = $0 { return true } else { return false } }.count)
+                let nonAlert = s.others.filter { if case .alert = $0 { return false } else { return true } }
+                if single != quiet || q.alerts != alertsSingle || q.inner.others != nonAlert || q.inner.picograms != s.picograms {
+                    Issue.record("quiet sink diverged after \(action); alerts \(alertsSingle) vs \(q.alerts)\n\(trace.joined(separator: "\n"))")
+                    return
                 }
                 if single != batched || s.strokes != b.strokes || s.picograms != b.picograms || s.others != b.others {
                     Issue.record("diverged after \(action); strokes \(s.strokes) vs \(b.strokes)\n\(trace.joined(separator: "\n"))")
