@@ -7,11 +7,15 @@ let package = Package(
     products: [
         .library(name: "PumpCore", targets: ["PumpCore"]),
         .library(name: "GPIO", targets: ["GPIO"]),
+        .library(name: "PumpRig", targets: ["PumpRig"]),
         .executable(name: "itpump", targets: ["itpump"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // Pure control core: no I/O, no clock reads. Every call takes the instant.
@@ -26,11 +30,25 @@ let package = Package(
         .target(name: "CGPIODShim", dependencies: ["CGPIOD"]),
         // Swift binding: chips, line lookup, requests, edge events, typed errors.
         .target(name: "GPIO", dependencies: ["CGPIODShim"]),
+        // The bench-rig runner: rig files, the GPIO rig driver, the real-time loop over the core, the
+        // control channel (Unix socket, JSON lines), timing statistics, the state file.
+        .target(
+            name: "PumpRig",
+            dependencies: [
+                "PumpCore",
+                "GPIO",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
         .executableTarget(
             name: "itpump",
             dependencies: [
                 "PumpCore",
                 "GPIO",
+                "PumpRig",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -42,6 +60,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "GPIOTests", dependencies: ["GPIO", "CGPIODShim"]),
+        .testTarget(name: "PumpRigTests", dependencies: ["PumpRig", "PumpCore", "GPIO"]),
     ],
     swiftLanguageModes: [.v6]
 )
