@@ -1,5 +1,5 @@
 import Foundation
-import PumpCore
+@testable import PumpCore
 import Testing
 @testable import PumpRig
 

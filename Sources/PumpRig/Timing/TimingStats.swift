@@ -4,7 +4,8 @@ import Histogram
 /// digits): stroke start lateness (actual first STEP edge − scheduled instant on the monotonic clock),
 /// STEP high-time error |measured − configured| and STEP period error |measured − configured|.
 public struct TimingStats: Sendable {
-    public private(set) var strokeLateness = TimingStats.histogram()
+    var strokeLatenessStorage = TimingStats.histogram()
+    public var strokeLateness: Histogram<UInt64> { strokeLatenessStorage }
     public private(set) var pulseWidthError = TimingStats.histogram()
     public private(set) var stepPeriodError = TimingStats.histogram()
 
@@ -18,7 +19,7 @@ public struct TimingStats: Sendable {
 
     /// Records how late a stroke started (0 when on time or early).
     public mutating func recordStroke(scheduled: UInt64, started: UInt64) {
-        _ = strokeLateness.record(Self.clamp(started > scheduled ? started - scheduled : 0))
+        _ = strokeLatenessStorage.record(Self.clamp(started > scheduled ? started - scheduled : 0))
     }
     public mutating func recordPulse(measured: UInt64, configured: UInt64) {
         _ = pulseWidthError.record(Self.clamp(measured > configured ? measured - configured : configured - measured))
