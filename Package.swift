@@ -60,7 +60,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "GPIOTests", dependencies: ["GPIO", "CGPIODShim"]),
-        .testTarget(name: "PumpRigTests", dependencies: ["PumpRig", "PumpCore", "GPIO"]),
+        .testTarget(
+            name: "PumpRigTests",
+            dependencies: ["PumpRig", "PumpCore", "GPIO", .product(name: "Logging", package: "swift-log")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,3 +1,6 @@
+import Foundation
+import GPIO
+import Logging
 @testable import PumpCore
 import Testing
 @testable import PumpRig
@@ -98,5 +101,27 @@ import Testing
         lines.failOnStepWrite = 5
         #expect(throws: FakeLines.Broken.self) { try d.perform(Stroke(at: .zero, purpose: .basal, volume: Volume(nanolitres: 250), picograms: 0)) }
         #expect(lines.levels[.enable] == false && lines.levels[.buzzer] == false)
+    }
+}
+
+@Suite struct GPIORigLinesErrorTests {
+    /// This machine has no GPIO chip: requesting a rig's lines is a typed GPIOError naming the chip,
+    /// and the runner set-up wraps it; nothing crashes and nothing stays requested.
+    @Test func noChipIsATypedError() throws {
+        guard !FileManager.default.fileExists(atPath: "/dev/gpiochip0") else { return }
+        let rig = try RigFile.parse(yaml: validRigYAML, file: "t")
+        #expect {
+            _ = try GPIORigLines(rig: rig)
+        } throws: { e in
+            guard let g = e as? GPIOError, case let .chipNotFound(chip, available, _) = g else { return false }
+            return chip.contains("hil-gpio-sim") && available.isEmpty
+        }
+        #expect {
+            _ = try Runner.gpiod(rig: rig, prescription: nil, timeScale: 1, logger: .init(label: "t"))
+        } throws: { e in
+            if let s = e as? RunSetupError, case .gpio = s { return "\(s)".hasPrefix("cannot take the rig's lines") }
+            return false
+        }
+        #expect(throws: RunSetupError.self) { _ = try Runner.gpiod(rig: rig, prescription: nil, timeScale: 0, logger: .init(label: "t")) }
     }
 }
