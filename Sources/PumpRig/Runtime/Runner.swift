@@ -51,19 +51,17 @@ public final class Runner {
     /// Does everything due now: sensor changes, bring-up, the core's strokes and alarms, outputs.
     public func step() throws(RunnerError) {
         let t = now
-        do {
-            for change in try driver.sensorChanges(upTo: t) {
-                process(controller.sense(change.reading, at: max(change.at, controller.now)))
-            }
-        } catch { throw fail("reading the inputs", error) }
+        let changes: [(at: Instant, reading: SensorReading)]
+        do { changes = try driver.sensorChanges(upTo: t) } catch { throw fail("reading the inputs", error) }
+        for change in changes {
+            try perform(controller.sense(change.reading, at: max(change.at, controller.now)))
+        }
         if var b = bringUp, let cmd = b.nextCommand(for: controller) {
             let r = controller.handle(cmd, at: t)
             b.record(r)
             bringUp = b
             logger.info("bring-up: \(cmd) → \(r.refusal.map { "REFUSED: \($0)" } ?? "accepted")")
             try perform(r.effects)
-        } else if let b = bringUp, b.stage == .priming {
-            // keep waiting for priming to finish
         }
         var sink = EffectCollector()
         controller.advance(to: t, into: &sink)
@@ -140,10 +138,6 @@ public final class Runner {
                 pendingAlert = kind
             }
         }
-    }
-
-    private func process(_ effects: [Effect]) {
-        do { try perform(effects) } catch { logger.critical("\(error)") }
     }
 
     private func record(_ ev: Event) {
