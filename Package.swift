@@ -8,6 +8,8 @@ let package = Package(
         .library(name: "PumpCore", targets: ["PumpCore"]),
         .library(name: "GPIO", targets: ["GPIO"]),
         .library(name: "PumpRig", targets: ["PumpRig"]),
+        .library(name: "ITPumpFiles", targets: ["ITPumpFiles"]),
+        .library(name: "PumpSim", targets: ["PumpSim"]),
         .executable(name: "itpump", targets: ["itpump"]),
     ],
     dependencies: [
@@ -37,11 +39,19 @@ let package = Package(
             dependencies: [
                 "PumpCore",
                 "GPIO",
+                "PumpSim",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
+        // Pump, prescription, scenario and sweep files (YAML): parsing, units, diagnostics with lines.
+        .target(
+            name: "ITPumpFiles",
+            dependencies: ["PumpCore", .product(name: "Yams", package: "Yams")]
+        ),
+        // The simulated pump, the discrete-event runner, pharmacokinetics and reports. No clock reads.
+        .target(name: "PumpSim", dependencies: ["PumpCore"]),
         .executableTarget(
             name: "itpump",
             dependencies: [
@@ -49,6 +59,8 @@ let package = Package(
                 "GPIO",
                 "PumpRig",
                 .product(name: "Logging", package: "swift-log"),
+                "ITPumpFiles",
+                "PumpSim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -62,7 +74,21 @@ let package = Package(
         .testTarget(name: "GPIOTests", dependencies: ["GPIO", "CGPIODShim"]),
         .testTarget(
             name: "PumpRigTests",
-            dependencies: ["PumpRig", "PumpCore", "GPIO", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["PumpRig", "PumpCore", "GPIO", "PumpSim", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "ITPumpFilesTests",
+            dependencies: [
+                "ITPumpFiles", "PumpCore", "PumpSim",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(
+            name: "PumpSimTests",
+            dependencies: [
+                "PumpSim", "PumpCore", "ITPumpFiles",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -6,6 +6,6 @@ struct ITPump: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "itpump",
         abstract: "Intrathecal baclofen pump controller: control core, simulator and bench-rig runner.",
-        subcommands: [Demo.self, Bench.self, GPIOCommand.self, RunCommand.self, CtlCommand.self]
+        subcommands: [Demo.self, Bench.self, GPIOCommand.self, Validate.self, RunCommand.self, CtlCommand.self]
     )
 }

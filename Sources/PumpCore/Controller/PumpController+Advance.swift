@@ -9,7 +9,19 @@ extension PumpController {
             let limit = min(t, nextOtherDeadline)
             // Hot path: basal strokes up to the next other deadline.
             var due = basal.nextDue
+            let batching = sink.acceptsStrokeBatches
             while due <= limit {
+                if batching, let n = batchableStrokes(upTo: limit), n > 0 {
+                    // Closed form: n strokes of one mass, none crossing a reservoir threshold.
+                    let pg = reservoir.concentration.picograms(in: sv)
+                    reservoir.estimate.nanolitres -= n * sv.nanolitres
+                    reservoir.pumpedSinceFill.nanolitres += n * sv.nanolitres
+                    ledger.recordBasal(strokes: n, picograms: n * pg)
+                    let last = basal.strokesGiven(n)
+                    sink.receiveStrokes(StrokeBatch(first: due, last: last, count: n, volume: sv, picogramsEach: pg))
+                    due = basal.nextDue
+                    continue
+                }
                 if reservoir.estimate < sv {
                     now = due
                     haltForEmptyReservoir(at: due, log: &log)
@@ -49,6 +61,22 @@ extension PumpController {
         }
         now = t
         log.flush(into: &sink)
+    }
+
+    /// Basal strokes due by `limit` that a batch may give: the stroke mass must be constant (a uniform
+    /// catheter column) and the batch stops short of any stroke after which the hot loop would act
+    /// (low-reservoir threshold reached, or less than one stroke left). Nil when not batchable.
+    func batchableStrokes(upTo limit: Instant) -> Int64? {
+        let c = reservoir.concentration
+        guard c.microgramsPerMillilitre > 0, catheter.isUniform(c) || catheter.capacity.nanolitres == 0 else { return nil }
+        let sv = profile.strokeVolume.nanolitres
+        let estimate = reservoir.estimate.nanolitres
+        // After the batch the estimate must stay above the threshold (alarm not yet raised), or at
+        // least one stroke (alarm raised): the stroke that crosses goes through the single path.
+        let keep = alarms.isActive(.lowReservoir) ? sv : settings.alarms.lowReservoirThreshold.nanolitres + 1
+        guard estimate >= keep else { return 0 }
+        let byVolume = (estimate - keep) / sv
+        return min(basal.strokesDue(upTo: limit), byVolume)
     }
 
     /// Like `advance(to:into:)`, collecting the effects.

@@ -31,6 +31,11 @@ public struct DeliveryLedger: Hashable, Sendable, Codable {
         basalPicograms &+= pg
     }
 
+    mutating func recordBasal(strokes n: Int64, picograms pg: Int64) {
+        basalStrokes &+= n
+        basalPicograms &+= pg
+    }
+
     mutating func record(_ purpose: DeliveryPurpose, volume: Volume, picograms pg: Int64) {
         strokes[purpose, default: 0] += 1
         pumped[purpose, default: .zero] = pumped[purpose, default: .zero] + volume

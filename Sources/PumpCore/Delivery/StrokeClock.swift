@@ -66,6 +66,32 @@ public struct StrokeClock: Hashable, Sendable, Codable {
         }
     }
 
+    /// How many strokes fall due at or before `limit` at the current rate and stroke mass:
+    /// ⌊(rate × (limit − anchor) + credit) / (stroke × day)⌋, exact.
+    public func strokesDue(upTo limit: Instant) -> Int64 {
+        guard picogramsPerDay > 0, limit >= anchor else { return 0 }
+        let earned = Int128(picogramsPerDay) * Int128((limit - anchor).nanoseconds) + credit
+        return Int64(clamping: earned / (Int128(strokePicograms) * Self.day))
+    }
+
+    /// The instant the `k`-th next stroke (k ≥ 1) falls due at the current rate and stroke mass.
+    public func due(afterStrokes k: Int64) -> Instant {
+        let rate = Int128(picogramsPerDay)
+        let owed = Int128(k) * Int128(strokePicograms) * Self.day - credit
+        guard owed > 0 else { return anchor }
+        return anchor + TimeSpan(nanoseconds: Int64((owed + rate - 1) / rate))
+    }
+
+    /// Marks the next `k` strokes as given at once (what `k` calls of `strokeGiven` with an unchanged
+    /// stroke mass do, in O(1)); returns the instant of the last.
+    public mutating func strokesGiven(_ k: Int64) -> Instant {
+        let last = due(afterStrokes: k)
+        credit += Int128(picogramsPerDay) * Int128((last - anchor).nanoseconds) - Int128(k) * Int128(strokePicograms) * Self.day
+        anchor = last
+        recompute()
+        return last
+    }
+
     private mutating func recompute() {
         guard picogramsPerDay > 0 else { nextDue = .distantFuture; quotient = 0; remainder = 0; return }
         let cost = Int128(strokePicograms) * Self.day

@@ -8,6 +8,19 @@ public struct Stroke: Hashable, Sendable, Codable {
     public let picograms: Int64
 }
 
+/// A run of basal strokes given at once by a batching advance: `count` strokes of `volume` each
+/// delivering `picogramsEach`, the first at `first` and the last at `last`, evenly as the stroke clock
+/// spaced them (the individual instants follow from the rate; they are not listed).
+public struct StrokeBatch: Hashable, Sendable, Codable {
+    public let first: Instant
+    public let last: Instant
+    public let count: Int64
+    public let volume: Volume
+    public let picogramsEach: Int64
+    /// Drug of the whole batch, exact picograms.
+    public var picograms: Int64 { count * picogramsEach }
+}
+
 /// What the core asks its driver (simulator or rig) to do, in time order.
 public enum Effect: Hashable, Sendable {
     /// Move the motor one stroke.
@@ -33,10 +46,18 @@ public protocol EffectSink {
     /// A basal stroke. The default forwards `.stroke(stroke)` to `receive`; a sink on the hot path
     /// (a year of strokes) implements it directly to skip building an `Effect`.
     mutating func receiveStroke(_ stroke: Stroke)
+    /// True if the sink takes runs of basal strokes as one `StrokeBatch` (a closed-form simulation);
+    /// the controller's state after a batching advance is identical to a stroke-by-stroke one.
+    /// Default false: every stroke arrives on its own, as a driver of a real motor needs.
+    var acceptsStrokeBatches: Bool { get }
+    /// A run of basal strokes; called only when `acceptsStrokeBatches` is true.
+    mutating func receiveStrokes(_ batch: StrokeBatch)
 }
 
 extension EffectSink {
     @inlinable public mutating func receiveStroke(_ stroke: Stroke) { receive(.stroke(stroke)) }
+    @inlinable public var acceptsStrokeBatches: Bool { false }
+    @inlinable public mutating func receiveStrokes(_ batch: StrokeBatch) {}
 }
 
 /// Collects every effect in an array.

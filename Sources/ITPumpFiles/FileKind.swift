@@ -1,0 +1,85 @@
+/// One kind of itpump file, named by its top-level `kind:` field. `itpump validate` dispatches on it.
+///
+/// To add a kind (the bench rig's `rig` files, say): write its reader in a new file of this module,
+/// declare a `static let` `FileKind` for it and list it in `FileKinds.all`.
+public struct FileKind: Sendable {
+    /// The value of `kind:`.
+    public let name: String
+    /// One line for help texts.
+    public let summary: String
+    /// Reads the whole document (the root mapping, `kind` included), recording every problem in the
+    /// mapping's reader; the root's unknown keys are reported by the reader too.
+    public let check: @Sendable (MappingField) -> Void
+
+    public init(name: String, summary: String, check: @escaping @Sendable (MappingField) -> Void) {
+        self.name = name
+        self.summary = summary
+        self.check = check
+    }
+}
+
+/// The registry of file kinds, and validation of any itpump file.
+public enum FileKinds {
+    /// Every kind `itpump validate` knows.
+    public static let all: [FileKind] = [.pump, .prescription]
+
+    /// Every diagnostic for the file at `path` (empty when the file is valid).
+    public static func validate(path: String) -> [Diagnostic] {
+        switch DocumentLoader.text(ofFile: path) {
+        case let .failure(d): return [d]
+        case let .success(text): return validate(text: text, file: path, directory: directory(of: path))
+        }
+    }
+
+    /// Every diagnostic for `text` read as an itpump file named `file`.
+    public static func validate(text: String, file: String, directory: String = ".") -> [Diagnostic] {
+        let reader = DocumentReader(file: file, directory: directory)
+        guard let root = DocumentLoader.root(of: text, reader: reader) else { return reader.diagnostics }
+        let names = all.map(\.name).joined(separator: ", ")
+        guard let kindField = root.required("kind", allowed: names), let name = kindField.scalar(expecting: names) else {
+            return reader.diagnostics
+        }
+        guard let kind = all.first(where: { $0.name == name }) else {
+            kindField.fail("unknown file kind", allowed: names)
+            return reader.diagnostics
+        }
+        kind.check(root)
+        return reader.diagnostics.sortedByLine
+    }
+
+    /// The directory part of `path` (`.` when there is none).
+    public static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        let d = String(path[..<slash])
+        return d.isEmpty ? "/" : d
+    }
+
+    /// Loads `path` as a file of kind `kind` with `read`, throwing every diagnostic if any.
+    public static func load<T>(path: String, kind: String, read: (MappingField) -> T?) throws(DiagnosticReport) -> T {
+        switch DocumentLoader.text(ofFile: path) {
+        case let .failure(d): throw DiagnosticReport([d])
+        case let .success(text): return try load(text: text, file: path, directory: directory(of: path), kind: kind, read: read)
+        }
+    }
+
+    /// Loads `text` as a file of kind `kind` with `read`, throwing every diagnostic if any.
+    public static func load<T>(text: String, file: String, directory: String, kind: String,
+                               read: (MappingField) -> T?) throws(DiagnosticReport) -> T {
+        let reader = DocumentReader(file: file, directory: directory)
+        guard let root = DocumentLoader.root(of: text, reader: reader) else { throw DiagnosticReport(reader.diagnostics) }
+        if let k = root.required("kind", allowed: kind), let name = k.scalar(expecting: kind), name != kind {
+            k.fail("this file is a `\(name)` file where a `\(kind)` file is needed", allowed: kind)
+        }
+        let value = read(root)
+        if let value, !reader.hasErrors { return value }
+        throw DiagnosticReport(reader.diagnostics.isEmpty
+            ? [Diagnostic(file: file, line: 0, field: "", value: "", allowed: "", message: "could not be read")] : reader.diagnostics)
+    }
+}
+
+extension Array where Element == Diagnostic {
+    /// Stable order by file then line, as an editor lists them.
+    public var sortedByLine: [Diagnostic] {
+        enumerated().sorted { ($0.element.file, $0.element.line, $0.offset) < ($1.element.file, $1.element.line, $1.offset) }.map(\.element)
+    }
+}

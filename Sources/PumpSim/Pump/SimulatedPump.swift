@@ -1,0 +1,272 @@
+import PumpCore
+
+/// A sensor change the simulated pump reports, with the instant it happened.
+public struct SensorChange: Hashable, Sendable, Codable {
+    public var at: Instant
+    public var reading: SensorReading
+}
+
+/// Why the simulated pump refused a call.
+public enum SimulatedPumpError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// `perform` after `enterSafeState`: the motor is disabled. Start a new pump for a new run.
+    case inSafeState(at: Instant)
+    public var description: String {
+        switch self {
+        case let .inSafeState(t): return "stroke at \(t) refused: the simulated pump is in its safe state (motor disabled); start a new run"
+        }
+    }
+}
+
+/// A simulated intrathecal pump that the core drives exactly as it drives the bench rig
+/// (`PumpDriver`), with the mechanics a safety engineer injects: calibration bias and seeded per-stroke
+/// noise, occlusion, motor stall, catheter leak or disconnection, the true reservoir (apart from the
+/// controller's estimate), a reservoir-empty switch and the catheter as a FIFO column.
+///
+/// The whole state is one value: copy it to branch a run. Time is explicit (every call carries the
+/// instant); nothing reads a clock or the system's entropy, so a seed gives the same run bit for bit.
+///
+/// Units: volumes in picolitres, drug in femtograms, both exact integers.
+public struct SimulatedPump: PumpDriver, Hashable, Sendable, Codable {
+    public let profile: PumpProfile
+    public let mechanics: PumpMechanics
+    var rng: SplitMix64
+    /// Mean true volume of one stroke: stroke volume × (1 + bias).
+    public let strokeMean: Picolitres
+    /// Picolitres per unit of the centred binomial (variance 32): σ × stroke volume / √32.
+    let noiseUnit: Int64
+
+    /// True volume in the reservoir.
+    public private(set) var reservoir: Picolitres = .zero
+    public private(set) var reservoirConcentration: Concentration = .none
+    /// The true drug column between the pump and the catheter tip.
+    public private(set) var catheter: TrueCatheter
+
+    public private(set) var occluded = false
+    public private(set) var stalled = false
+    /// Share of the drug leaving the catheter that goes to the pocket (leak or disconnection).
+    public private(set) var leak = Fraction(partsPerMillion: 0)
+    var occludedStrokes: Int64 = 0
+    /// Volume held under pressure behind an occlusion.
+    public private(set) var pressurised: Picolitres = .zero
+    var missedStrokes: Int64 = 0
+
+    /// Sensor states as the pump reports them.
+    public private(set) var occlusionSensor = false
+    public private(set) var stallSensor = false
+    public private(set) var emptySensor = false
+    var pending: [SensorChange] = []
+
+    /// Drug that reached the CSF, and drug that went to the pocket.
+    public private(set) var toPatient: Femtograms = .zero
+    public private(set) var toPocket: Femtograms = .zero
+    /// Volume that left the reservoir.
+    public private(set) var pumped: Picolitres = .zero
+    public private(set) var strokesCommanded: Int64 = 0
+    public private(set) var strokesMoved: Int64 = 0
+    /// Since when the true reservoir could not give a full stroke (nil after a refill).
+    public private(set) var emptySince: Instant?
+    /// What the alarm outputs show.
+    public private(set) var indication = AlarmIndication(highestPriority: nil)
+    public private(set) var inSafeState = false
+
+    /// A pump with an empty reservoir and an unprimed (saline-filled) catheter.
+    public init(profile: PumpProfile, mechanics: PumpMechanics = PumpMechanics()) throws(ConfigurationError) {
+        try profile.validate()
+        try mechanics.validate()
+        self.profile = profile
+        self.mechanics = mechanics
+        rng = SplitMix64(seed: mechanics.seed)
+        let sv = Int128(profile.strokeVolume.nanolitres) * 1_000
+        strokeMean = Picolitres(Int64((sv * Int128(1_000_000 + mechanics.calibrationBias.partsPerMillion) + 500_000) / 1_000_000))
+        let sigma = Double(sv) * Double(mechanics.strokeNoise.partsPerMillion) / 1e6
+        noiseUnit = Int64((sigma / Double(32).squareRoot()).rounded())
+        catheter = TrueCatheter(capacity: profile.deadVolume, filledWith: .none)
+    }
+
+    /// The largest volume one stroke can move (mean plus the noise bound).
+    public var maximumStroke: Picolitres { Picolitres(strokeMean.value + 64 * noiseUnit) }
+
+    /// True when drug is not reaching the CSF whatever the controller commands: stalled, occluded,
+    /// disconnected, or the true reservoir is empty.
+    public var blocksDelivery: Bool {
+        stalled || occluded || leak.partsPerMillion >= 1_000_000 || emptySince != nil
+    }
+
+    // MARK: PumpDriver
+
+    public mutating func perform(_ stroke: Stroke) throws {
+        if inSafeState { throw SimulatedPumpError.inSafeState(at: stroke.at) }
+        strokesCommanded += 1
+        if stalled {
+            missedStrokes += 1
+            if !stallSensor && missedStrokes >= mechanics.stallTripStrokes { setStall(true, at: stroke.at) }
+            return
+        }
+        var v = Picolitres(strokeMean.value + (noiseUnit == 0 ? 0 : rng.centredBinomial128() * noiseUnit))
+        if v.value < 0 { v = .zero }
+        move(v, strokes: 1, at: stroke.at, lastAt: stroke.at)
+    }
+
+    public mutating func indicate(_ indication: AlarmIndication, at instant: Instant) throws {
+        self.indication = indication
+    }
+
+    public mutating func sensorChanges(upTo instant: Instant) throws -> [(at: Instant, reading: SensorReading)] {
+        if pending.isEmpty { return [] }
+        let due = pending.filter { $0.at <= instant }
+        pending.removeAll { $0.at <= instant }
+        return due.map { ($0.at, $0.reading) }
+    }
+
+    public mutating func enterSafeState() throws {
+        inSafeState = true
+        indication = AlarmIndication(highestPriority: nil)
+    }
+
+    // MARK: Fast fidelity
+
+    /// `batch.count` strokes at once (the `fast` fidelity): the sum of n noisy strokes, mean
+    /// n × (1 + bias) × v and variance n × σ² × v², drawn from the seeded generator; a fault in force
+    /// applies to the whole batch. The runner keeps batches inside `strokesBeforeNextChange()`, so no
+    /// sensor trips inside one.
+    public mutating func perform(batch: StrokeBatch) throws {
+        if inSafeState { throw SimulatedPumpError.inSafeState(at: batch.first) }
+        let n = batch.count
+        guard n > 0 else { return }
+        strokesCommanded += n
+        if stalled {
+            missedStrokes += n
+            if !stallSensor && missedStrokes >= mechanics.stallTripStrokes { setStall(true, at: batch.last) }
+            return
+        }
+        var total = strokeMean.value * n
+        if noiseUnit != 0 {
+            let unit = Int64((Double(noiseUnit) * Double(n).squareRoot()).rounded())
+            total += rng.centredBinomial128() * unit
+        }
+        move(Picolitres(max(0, total)), strokes: n, at: batch.first, lastAt: batch.last)
+    }
+
+    /// Strokes the pump can take without any sensor changing or the true reservoir running short
+    /// (`Int64.max` when nothing can change). The runner steps stroke by stroke when this is small.
+    public func strokesBeforeNextChange() -> Int64 {
+        var k = Int64.max
+        if occluded && !occlusionSensor { k = min(k, mechanics.occlusionTripStrokes - occludedStrokes - 1) }
+        if stalled {
+            if !stallSensor { k = min(k, mechanics.stallTripStrokes - missedStrokes - 1) }
+            return max(0, k)
+        }
+        let m = maximumStroke.value
+        if m > 0 {
+            if !emptySensor {
+                let d = reservoir.value - Picolitres(mechanics.emptySensorLevel).value
+                k = min(k, d <= 0 ? 0 : (d + m - 1) / m - 1)
+            }
+            if emptySince == nil && reservoirConcentration != .none {
+                let d = reservoir.value - m
+                k = min(k, d < 0 ? 0 : d / m)
+            }
+        }
+        return max(0, k)
+    }
+
+    // MARK: Clinician and fault actions
+
+    /// What a clinician withdraws and measures at a refill: the true residual, rounded down to the nL.
+    public var measurableResidual: Volume { reservoir.volumeRoundingDown }
+
+    /// A refill at `t`: the residual is withdrawn and `added` of `concentration` put in.
+    public mutating func refill(added: Volume, concentration: Concentration, at t: Instant) {
+        reservoir = Picolitres(added)
+        reservoirConcentration = concentration
+        emptySince = nil
+        updateEmptySensor(at: t)
+    }
+
+    /// Starts or ends a fault at `change.at`.
+    public mutating func apply(_ change: FaultChange) {
+        let t = change.at
+        switch change.kind {
+        case .occlusion:
+            guard occluded != change.active else { return }
+            occluded = change.active
+            if !change.active {
+                // The pressurised volume is released to the patient: the bolus after an occlusion clears.
+                let held = pressurised
+                pressurised = .zero
+                occludedStrokes = 0
+                deliverThroughCatheter(held)
+                if occlusionSensor { occlusionSensor = false; pending.append(SensorChange(at: t, reading: .occlusion(false))) }
+            }
+        case .motorStall:
+            guard stalled != change.active else { return }
+            stalled = change.active
+            if !change.active {
+                missedStrokes = 0
+                if stallSensor { setStall(false, at: t) }
+            }
+        case let .leak(f):
+            leak = change.active ? f : Fraction(partsPerMillion: 0)
+        case .disconnection:
+            leak = change.active ? .percent(100) : Fraction(partsPerMillion: 0)
+        }
+    }
+
+    // MARK: Mechanics
+
+    mutating func move(_ volume: Picolitres, strokes n: Int64, at first: Instant, lastAt last: Instant) {
+        var v = volume
+        if occluded {
+            let room = Picolitres(mechanics.occlusionCompliance).value - pressurised.value
+            if v.value > room { v = Picolitres(max(0, room)) }
+        }
+        if v > reservoir {
+            if emptySince == nil {
+                // The first stroke that came up short: in a batch, the share of strokes that were full.
+                let full = strokeMean.value > 0 ? reservoir.value / strokeMean.value : 0
+                let span = (last - first).nanoseconds
+                emptySince = n <= 1 ? first : first + TimeSpan(nanoseconds: Int64(Int128(span) * Int128(min(full, n - 1)) / Int128(n - 1)))
+            }
+            v = reservoir
+        }
+        reservoir = reservoir - v
+        pumped = pumped + v
+        strokesMoved += n
+        if occluded {
+            occludedStrokes += n
+            pressurised = pressurised + v
+            if !occlusionSensor && occludedStrokes >= mechanics.occlusionTripStrokes {
+                occlusionSensor = true
+                pending.append(SensorChange(at: last, reading: .occlusion(true)))
+            }
+        } else {
+            deliverThroughCatheter(v)
+        }
+        updateEmptySensor(at: last)
+    }
+
+    mutating func deliverThroughCatheter(_ v: Picolitres) {
+        guard v.value > 0 else { return }
+        let fg = catheter.push(v, at: reservoirConcentration)
+        if leak.partsPerMillion == 0 {
+            toPatient = toPatient + fg
+        } else {
+            let pocket = Int64(Int128(fg.value) * Int128(leak.partsPerMillion) / 1_000_000)
+            toPocket = toPocket + Femtograms(pocket)
+            toPatient = toPatient + Femtograms(fg.value - pocket)
+        }
+    }
+
+    mutating func updateEmptySensor(at t: Instant) {
+        let low = reservoir <= Picolitres(mechanics.emptySensorLevel)
+        if low != emptySensor {
+            emptySensor = low
+            pending.append(SensorChange(at: t, reading: .reservoirEmpty(low)))
+        }
+    }
+
+    mutating func setStall(_ on: Bool, at t: Instant) {
+        stallSensor = on
+        pending.append(SensorChange(at: t, reading: .motorStall(on)))
+    }
+}

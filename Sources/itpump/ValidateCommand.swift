@@ -1,0 +1,30 @@
+import ArgumentParser
+import ITPumpFiles
+
+/// `itpump validate FILE...`: checks pump, prescription, scenario and sweep files and lists every
+/// problem with its file, line, field, value and allowed range. Exit status 1 if any file has one.
+struct Validate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check itpump YAML files (the kind is read from their `kind:` field) and list every error.",
+        discussion: "Kinds: " + FileKinds.all.map { "\($0.name) (\($0.summary))" }.joined(separator: "; "))
+
+    @Argument(help: "Files to check.")
+    var files: [String]
+
+    func run() throws {
+        var failed = 0
+        for file in files {
+            let diagnostics = FileKinds.validate(path: file)
+            if diagnostics.isEmpty {
+                print("\(file): ok")
+            } else {
+                failed += 1
+                for d in diagnostics { print(d.description) }
+            }
+        }
+        if failed > 0 {
+            print("\(failed) of \(files.count) file\(files.count == 1 ? "" : "s") invalid")
+            throw ExitCode(1)
+        }
+    }
+}
