@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ITPumpFiles
 import Logging
 import PumpCore
 import PumpRig
@@ -18,8 +19,8 @@ struct RunCommand: ParsableCommand {
             """)
 
     @Option(help: "sim or gpiod.") var backend: String
-    @Option(help: "Rig file (profiles/rigs/*.yaml).") var rig: String
-    @Option(help: "Prescription file (kind: prescription).") var prescription: String
+    @Option(help: "Rig file (profiles/rigs/*.yaml); with --backend sim it is checked but no line is used.") var rig: String
+    @Option(help: "Prescription file (kind: prescription, profiles/prescriptions/*.yaml).") var prescription: String
     @Option(help: "Therapy seconds per wall second (1 … 100000).") var timeScale: Int64 = 1
     @Option(help: "Control socket path (default $XDG_RUNTIME_DIR/itpump/control.sock or /tmp/itpump-UID/control.sock).")
     var socket: String?
@@ -34,13 +35,14 @@ struct RunCommand: ParsableCommand {
             throw ValidationError("--backend must be sim or gpiod, not \(backend)")
         }
         let rigFile = try RigFile.load(path: rig)
-        let rx = try RunPrescription.load(path: prescription)
+        let p = try PrescriptionFile.load(path: prescription)
+        let rx = RunPrescription(concentration: p.concentration, schedule: p.schedule, settings: p.settings)
         let runner: Runner
         switch backend {
         case .gpiod:
             runner = try Runner.gpiod(rig: rigFile, prescription: rx, timeScale: timeScale, logger: logger)
         case .sim:
-            throw RunSetupError.backendUnavailable(.sim, reason: "the simulated pump (PumpSim, issue 3) is not merged yet; use --backend gpiod on a board or in the HIL guest")
+            runner = try Runner.sim(prescription: rx, timeScale: timeScale, logger: logger)
         }
         let signals = try SignalWatcher()
         let server = try ControlSocketServer(path: socket ?? ControlSocketServer.defaultPath)

@@ -61,21 +61,22 @@ import Testing
         #expect(f.lines.levels[.enable] == false && f.lines.levels[.step] == false && f.lines.levels[.buzzer] == false)
     }
 
-    /// The real binary on this machine (no GPIO chip): a typed, actionable error and exit status 1,
-    /// not a crash; `--backend sim` says why it is unavailable.
-    @Test(arguments: [("gpiod", "no GPIO chips at all"), ("sim", "PumpSim")])
-    func binaryFailsCleanlyWithoutHardware(backend: String, message: String) throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let binary = root.appendingPathComponent(".build/debug/itpump")
-        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
-            Issue.record("build itpump first (swift build): \(binary.path) missing")
-            return
-        }
-        guard !FileManager.default.fileExists(atPath: "/dev/gpiochip0") else { return }  // a machine with GPIO: HIL covers it
+    static var root: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
+
+    func binary() -> URL? {
+        let b = Self.root.appendingPathComponent(".build/debug/itpump")
+        if FileManager.default.isExecutableFile(atPath: b.path) { return b }
+        Issue.record("build itpump first (swift build): \(b.path) missing")
+        return nil
+    }
+
+    /// The real binary on this machine (no GPIO chip): a typed, actionable error and exit status 1.
+    @Test func gpiodBackendWithoutHardwareFailsCleanly() throws {
+        guard let binary = binary(), !FileManager.default.fileExists(atPath: "/dev/gpiochip0") else { return }
         let p = Process()
         p.executableURL = binary
-        p.arguments = ["run", "--backend", backend, "--rig", root.appendingPathComponent("profiles/rigs/hil-gpio-sim.yaml").path,
-                       "--prescription", root.appendingPathComponent("profiles/prescriptions/bench-600.yaml").path,
+        p.arguments = ["run", "--backend", "gpiod", "--rig", Self.root.appendingPathComponent("profiles/rigs/hil-gpio-sim.yaml").path,
+                       "--prescription", Self.root.appendingPathComponent("profiles/prescriptions/spinal-600.yaml").path,
                        "--socket", "/tmp/itpt-bin-\(getpid())/c.sock"]
         let err = Pipe()
         p.standardError = err
@@ -84,6 +85,47 @@ import Testing
         p.waitUntilExit()
         let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(p.terminationReason == .exit && p.terminationStatus == 1, "\(text)")
-        #expect(text.contains(message), "\(text)")
+        #expect(text.contains("no GPIO chips at all"), "\(text)")
+    }
+
+    /// Spawns `itpump run --backend sim`, talks to it over the socket, sends SIGTERM: exit 0, the safe
+    /// state and the therapy interruption logged, the state file written (0600) with the interruption.
+    @Test func sigtermToTheRealBinary() throws {
+        guard let binary = binary() else { return }
+        let dir = "/tmp/itpt-sig-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let sock = dir + "/c.sock", state = "/tmp/itpt-sig-\(getpid())-state.json"
+        defer { unlink(state) }
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = ["run", "--backend", "sim", "--rig", Self.root.appendingPathComponent("profiles/rigs/raspberry-pi.yaml").path,
+                       "--prescription", Self.root.appendingPathComponent("profiles/prescriptions/spinal-600.yaml").path,
+                       "--time-scale", "600", "--socket", sock, "--state", state]
+        // Files, not pipes: a pipe nobody drains would block the child's logging.
+        let outPath = state + ".out", errPath = state + ".err"
+        defer { unlink(outPath); unlink(errPath) }
+        FileManager.default.createFile(atPath: outPath, contents: nil)
+        FileManager.default.createFile(atPath: errPath, contents: nil)
+        p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        try p.run()
+        var reply: String?
+        for _ in 0..<200 where reply == nil {
+            usleep(50_000)
+            reply = try? ControlClient(path: sock).request(#"{"cmd":"status"}"#)
+        }
+        #expect(reply?.contains("\"ok\":true") == true, "\(reply ?? "no reply")")
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        let stderr = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+        let stdout = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+        #expect(p.terminationReason == .exit && p.terminationStatus == 0, "\(stderr)")
+        #expect(stderr.contains("outputs in safe state") && stderr.contains("THERAPY INTERRUPTION"), "\(stderr)")
+        #expect(stdout.contains("stopped by SIGTERM") && stdout.contains("stroke start lateness"), "\(stdout)")
+        let saved = try StateFile.load(from: state)
+        #expect(saved.interruption.reason == "SIGTERM")
+        let mode = try FileManager.default.attributesOfItem(atPath: state)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        #expect(!FileManager.default.fileExists(atPath: sock))  // socket removed at exit
     }
 }

@@ -6,7 +6,7 @@ gpiosim_linemap hil-gpio-sim > "$HIL_OUT/lines.txt"
 grep -v strokeFeedback /payload/hil-gpio-sim.yaml > /tmp/rig.yaml
 gpiotrace_start hil-gpio-sim 32768
 export LD_LIBRARY_PATH=/payload/v1/lib
-/payload/v1/bin/itpump run --backend gpiod --rig /tmp/rig.yaml --prescription /payload/bench-600.yaml \
+/payload/v1/bin/itpump run --backend gpiod --rig /tmp/rig.yaml --prescription /payload/spinal-600.yaml \
   --time-scale "$SCALE" --socket /tmp/ctl/c.sock --state "$HIL_OUT/state.json" >"$HIL_OUT/run.out" 2>"$HIL_OUT/run.err" &
 PID=$!
 sleep "$WAIT1"

@@ -9,14 +9,17 @@ public final class ControlClient {
     public let path: String
     private var buffer: [UInt8] = []
 
-    /// Connects to the runner's socket at `path`.
-    public init(path: String) throws(ControlSocketError) {
+    /// Connects to the runner's socket at `path`. A reply that takes longer than `timeoutSeconds`
+    /// (default 10 s; a runner mid-stroke answers within milliseconds) is `noReply`.
+    public init(path: String, timeoutSeconds: Int = 10) throws(ControlSocketError) {
         self.path = path
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw .system(what: "socket", errno: errno) }
         var addr = ControlSocketServer.address(path)
         let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
         guard rc == 0 else { let e = errno; close(fd); throw .notRunning(path, errno: e) }
+        var tv = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         self.fd = fd
     }
 

@@ -1,6 +1,7 @@
 import GPIO
 import Logging
 import PumpCore
+import PumpSim
 
 /// Which pump the runner drives.
 public enum Backend: String, CaseIterable, Sendable {
@@ -39,7 +40,10 @@ extension Runner {
         let lines: GPIORigLines
         do { lines = try GPIORigLines(rig: rig) } catch { throw .gpio(error) }
         let controller: PumpController
-        do { controller = try PumpController(profile: profile) } catch { lines.release(); throw .controller("\(error)") }
+        do { controller = try PumpController(profile: profile, settings: prescription?.settings ?? ControllerSettings()) } catch {
+            lines.release()
+            throw .controller("\(error)")
+        }
         let timeLine = TherapyTimeLine(origin: controller.now, monotonicAtOrigin: clock.now(), scale: timeScale)
         let driver: RigDriver
         do { driver = try RigDriver(rig: rig, lines: lines, clock: clock, timeLine: timeLine) } catch {
@@ -47,6 +51,21 @@ extension Runner {
             throw .controller("reading the rig's inputs: \(error)")
         }
         return Runner(controller: controller, driver: driver, clock: clock, timeScale: timeScale,
+                      bringUp: prescription.map(BringUp.init), logger: logger)
+    }
+
+    /// A runner on the simulated pump (`PumpSim.SimulatedPump` with default mechanics: no faults), the
+    /// same loop, clock and control channel as on the rig.
+    public static func sim(prescription: RunPrescription?, profile: PumpProfile = .bench20, timeScale: Int64,
+                           clock: any MonotonicClock = SystemMonotonicClock(), logger: Logger) throws(RunSetupError) -> Runner {
+        guard TherapyTimeLine.scaleRange.contains(timeScale) else { throw .timeScale(timeScale) }
+        let controller: PumpController
+        let pump: SimulatedPump
+        do {
+            controller = try PumpController(profile: profile, settings: prescription?.settings ?? ControllerSettings())
+            pump = try SimulatedPump(profile: profile)
+        } catch { throw .controller("\(error)") }
+        return Runner(controller: controller, driver: pump, clock: clock, timeScale: timeScale,
                       bringUp: prescription.map(BringUp.init), logger: logger)
     }
 }

@@ -1,5 +1,6 @@
 import Logging
 import PumpCore
+import PumpSim
 
 /// Drives the control core in real time: reads the clock (through `MonotonicClock`, the only clock it
 /// has), advances the controller to now, carries out strokes on the driver, shows alarms, feeds
@@ -60,6 +61,7 @@ public final class Runner {
             let r = controller.handle(cmd, at: t)
             b.record(r)
             bringUp = b
+            mirrorPhysically(cmd, r)
             logger.info("bring-up: \(cmd) → \(r.refusal.map { "REFUSED: \($0)" } ?? "accepted")")
             try perform(r.effects)
         }
@@ -93,6 +95,7 @@ public final class Runner {
 
     func apply(_ c: Command) throws(RunnerError) -> String {
         let r = controller.handle(c, at: now)
+        mirrorPhysically(c, r)
         try perform(r.effects)
         try updateOutputs()
         switch r.result {
@@ -123,6 +126,14 @@ public final class Runner {
     }
 
     // MARK: Internals
+
+    /// What a clinician does by hand alongside an accepted command: on the simulated pump, an accepted
+    /// refill puts the drug into its reservoir (on the bench rig the operator fills it).
+    private func mirrorPhysically(_ c: Command, _ r: CommandResponse) {
+        guard r.isAccepted, case let .refill(req) = c, var sim = driver as? SimulatedPump else { return }
+        sim.refill(added: req.added, concentration: req.concentration, at: controller.now)
+        driver = sim
+    }
 
     private func perform(_ effects: [Effect]) throws(RunnerError) {
         for e in effects {

@@ -33,6 +33,13 @@ public final class SignalWatcher {
         sigaction(SIGINT, &action, nil)
         sigaction(SIGTERM, &action, nil)
         signal(SIGPIPE, SIG_IGN)
+        // A parent may start us with these blocked (the mask is inherited across exec: seen with a
+        // test harness's spawn); blocked, a SIGTERM would stay pending and the pump never stop.
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        sigaddset(&unblock, SIGINT)
+        sigaddset(&unblock, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
     }
 
     /// The first signal received since the last call, if any (non-blocking).
