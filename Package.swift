@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "PumpCore", targets: ["PumpCore"]),
         .library(name: "GPIO", targets: ["GPIO"]),
         .library(name: "PumpJournal", targets: ["PumpJournal"]),
+        .library(name: "PumpRig", targets: ["PumpRig"]),
         .library(name: "ITPumpFiles", targets: ["ITPumpFiles"]),
         .library(name: "PumpSim", targets: ["PumpSim"]),
         .executable(name: "itpump", targets: ["itpump"]),
@@ -16,6 +17,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // Pure control core: no I/O, no clock reads. Every call takes the instant.
@@ -38,6 +41,19 @@ let package = Package(
         ),
         // Durable therapy journal on SQLite: events, commands, checkpoints, recovery, verify, history.
         .target(name: "PumpJournal", dependencies: ["PumpCore", "CSQLite"]),
+        // The bench-rig runner: rig files, the GPIO rig driver, the real-time loop over the core, the
+        // control channel (Unix socket, JSON lines), timing statistics, the state file.
+        .target(
+            name: "PumpRig",
+            dependencies: [
+                "PumpCore",
+                "GPIO",
+                "PumpSim",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
         // Pump, prescription, scenario and sweep files (YAML): parsing, units, diagnostics with lines.
         .target(
             name: "ITPumpFiles",
@@ -52,6 +68,8 @@ let package = Package(
                 "GPIO",
                 "HILKit",
                 "PumpJournal",
+                "PumpRig",
+                .product(name: "Logging", package: "swift-log"),
                 "ITPumpFiles",
                 "PumpSim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -69,6 +87,10 @@ let package = Package(
         .target(name: "HILKit"),
         .testTarget(name: "HILKitTests", dependencies: ["HILKit"]),
         .testTarget(name: "PumpJournalTests", dependencies: ["PumpJournal", "PumpCore", "CSQLite"]),
+        .testTarget(
+            name: "PumpRigTests",
+            dependencies: ["PumpRig", "PumpCore", "GPIO", "PumpSim", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(
             name: "ITPumpFilesTests",
             dependencies: [

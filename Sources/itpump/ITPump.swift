@@ -6,7 +6,7 @@ struct ITPump: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "itpump",
         abstract: "Intrathecal baclofen pump controller: control core, simulator and bench-rig runner.",
-        subcommands: [Simulate.self, SweepCommand.self, Validate.self, Demo.self, Bench.self, GPIOCommand.self,
-                      HILCommand.self, History.self, JournalCommand.self]
+        subcommands: [Simulate.self, SweepCommand.self, Validate.self, RunCommand.self, CtlCommand.self, Demo.self,
+                      Bench.self, GPIOCommand.self, HILCommand.self, History.self, JournalCommand.self]
     )
 }

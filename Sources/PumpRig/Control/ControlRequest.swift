@@ -1,0 +1,168 @@
+import Foundation
+import PumpCore
+
+/// One request on the control channel: a JSON object on one line, `"cmd"` naming it.
+///
+/// | cmd | fields (integers; units in the name) |
+/// |---|---|
+/// | `status` | – |
+/// | `program` | `ug_per_day`, or `steps: [{"start": "HH:MM", "ug_per_day": N}, …]` (flex) |
+/// | `bolus` | `ug`: a screening test dose of 25, 50, 75 or 100 μg |
+/// | `test_dose_response` | `response`: `effective`, `effective_over_8h`, `no_response` |
+/// | `refill` | `withdrawn_ul`, `added_ul`, `ug_per_ml`, optional `confirm_concentration_change` |
+/// | `prime` | `confirm_nl`: the priming volume the status shows |
+/// | `start` | `ug_per_day` (or `steps`), `previous_ug_per_day` (transfer) or none (after screening) |
+/// | `acknowledge` | `alarm`: an alarm name from `status` |
+/// | `stop` | optional `taper_days`, optional `override: {"reason": …, "clinician": …}` |
+/// | `resume` | – |
+/// | `confirm_resumption` | `ug_per_day` (or `steps`) |
+/// | `set_refill_date` | `in_hours` from now, or `null` to clear |
+///
+/// Anything else (unknown `cmd` or field, wrong type, fractions, negative volumes, oversized or
+/// non-UTF-8 lines) is a `ControlRequestError`: the runner replies with it and changes nothing.
+public enum ControlRequest: Hashable, Sendable {
+    case status
+    case command(Command)
+    /// `set_refill_date` is relative to the controller's now, resolved when handled.
+    case setRefillDate(inHours: Int64?)
+
+    /// Longest accepted request line, in bytes (without the newline).
+    public static let maximumLineLength = 4096
+
+    static let fields: [String: Set<String>] = [
+        "status": [], "resume": [],
+        "program": ["ug_per_day", "steps"], "confirm_resumption": ["ug_per_day", "steps"],
+        "bolus": ["ug"], "test_dose_response": ["response"],
+        "refill": ["withdrawn_ul", "added_ul", "ug_per_ml", "confirm_concentration_change"],
+        "prime": ["confirm_nl"], "start": ["ug_per_day", "steps", "previous_ug_per_day"],
+        "acknowledge": ["alarm"], "stop": ["taper_days", "override"], "set_refill_date": ["in_hours"],
+    ]
+
+    /// Parses one request line.
+    public static func parse(_ line: some Collection<UInt8>) throws(ControlRequestError) -> ControlRequest {
+        guard line.count <= maximumLineLength else { throw .tooLong(bytes: line.count, limit: maximumLineLength) }
+        let value: JSONValue
+        do { value = try JSONDecoder().decode(JSONValue.self, from: Data(line)) } catch { throw .notJSON }
+        guard case let .object(o) = value else { throw .notAnObject }
+        guard case let .string(cmd)? = o["cmd"] else { throw .missingField("cmd") }
+        guard let allowed = fields[cmd] else { throw .unknownCommand(String(cmd.prefix(40)), known: fields.keys.sorted()) }
+        for key in o.keys where key != "cmd" && key != "id" && !allowed.contains(key) {
+            throw .unknownField(String(key.prefix(40)), command: cmd, allowed: allowed.sorted())
+        }
+        let r = Fields(o: o)
+        switch cmd {
+        case "status": return .status
+        case "resume": return .command(.resume)
+        case "program": return .command(.program(try r.schedule()))
+        case "confirm_resumption": return .command(.confirmResumption(try r.schedule()))
+        case "bolus": return .command(.testDose(.micrograms(try r.int("ug", 1...1_000))))
+        case "test_dose_response":
+            switch try r.string("response") {
+            case "effective": return .command(.recordTestDoseResponse(.effective(lastedOverEightHours: false)))
+            case "effective_over_8h": return .command(.recordTestDoseResponse(.effective(lastedOverEightHours: true)))
+            case "no_response": return .command(.recordTestDoseResponse(.noResponse))
+            case let other: throw .badValue(field: "response", value: String(other.prefix(40)), allowed: "effective, effective_over_8h, no_response")
+            }
+        case "refill":
+            return .command(.refill(RefillRequest(
+                withdrawn: .microlitres(try r.int("withdrawn_ul", 0...100_000)),
+                added: .microlitres(try r.int("added_ul", 0...100_000)),
+                concentration: Concentration(microgramsPerMillilitre: try r.int("ug_per_ml", 1...10_000)),
+                confirmConcentrationChange: try r.bool("confirm_concentration_change") ?? false)))
+        case "prime": return .command(.prime(confirmVolume: Volume(nanolitres: try r.int("confirm_nl", 0...100_000_000))))
+        case "start":
+            let s = try r.schedule()
+            if o["previous_ug_per_day"] != nil {
+                return .command(.startTherapy(s, basis: .transfer(previousDailyDose: .microgramsPerDay(try r.int("previous_ug_per_day", 1...100_000)))))
+            }
+            return .command(.startTherapy(s, basis: .testDose))
+        case "acknowledge":
+            let name = try r.string("alarm")
+            guard let kind = AlarmKind(rawValue: name) else {
+                throw .badValue(field: "alarm", value: String(name.prefix(40)), allowed: AlarmKind.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            return .command(.acknowledge(kind))
+        case "stop":
+            let days = o["taper_days"] == nil ? nil : Int(try r.int("taper_days", 0...365))
+            var override: EmergencyOverride?
+            if let ov = o["override"] {
+                guard case let .object(m) = ov, Set(m.keys).isSubset(of: ["reason", "clinician"]) else {
+                    throw .badValue(field: "override", value: "…", allowed: "{\"reason\": text, \"clinician\": text}")
+                }
+                let f = Fields(o: m)
+                override = EmergencyOverride(reason: try f.string("reason"), clinician: try f.string("clinician"))
+            }
+            return .command(.stop(taperDays: days, override: override))
+        case "set_refill_date":
+            if case .null? = o["in_hours"] { return .setRefillDate(inHours: nil) }
+            return .setRefillDate(inHours: try r.int("in_hours", 1...24 * 365))
+        default: throw .unknownCommand(cmd, known: fields.keys.sorted())
+        }
+    }
+
+    struct Fields {
+        let o: [String: JSONValue]
+        func int(_ k: String, _ range: ClosedRange<Int64>) throws(ControlRequestError) -> Int64 {
+            guard let v = o[k] else { throw .missingField(k) }
+            guard case let .int(i) = v else { throw .badValue(field: k, value: v.line, allowed: "a whole number \(range.lowerBound) … \(range.upperBound)") }
+            guard range.contains(i) else { throw .badValue(field: k, value: "\(i)", allowed: "\(range.lowerBound) … \(range.upperBound)") }
+            return i
+        }
+        func string(_ k: String) throws(ControlRequestError) -> String {
+            guard let v = o[k] else { throw .missingField(k) }
+            guard case let .string(s) = v, !s.isEmpty, s.count <= 200 else { throw .badValue(field: k, value: String(v.line.prefix(40)), allowed: "text of 1 … 200 characters") }
+            return s
+        }
+        func bool(_ k: String) throws(ControlRequestError) -> Bool? {
+            guard let v = o[k] else { return nil }
+            guard case let .bool(b) = v else { throw .badValue(field: k, value: String(v.line.prefix(40)), allowed: "true or false") }
+            return b
+        }
+        func schedule() throws(ControlRequestError) -> Schedule {
+            if o["ug_per_day"] != nil, o["steps"] != nil { throw .badValue(field: "steps", value: "…", allowed: "either ug_per_day or steps, not both") }
+            if o["ug_per_day"] != nil { return .continuous(.microgramsPerDay(try int("ug_per_day", 1...100_000))) }
+            guard let v = o["steps"] else { throw .missingField("ug_per_day") }
+            guard case let .array(items) = v, (1...Schedule.maximumSteps).contains(items.count) else {
+                throw .badValue(field: "steps", value: String(v.line.prefix(40)), allowed: "a list of 1 … \(Schedule.maximumSteps) steps")
+            }
+            var steps: [FlexStep] = []
+            for item in items {
+                guard case let .object(m) = item, Set(m.keys) == ["start", "ug_per_day"] else {
+                    throw .badValue(field: "steps", value: String(item.line.prefix(40)), allowed: "{\"start\": \"HH:MM\", \"ug_per_day\": N}")
+                }
+                let f = Fields(o: m)
+                let text = try f.string("start")
+                let parts = text.split(separator: ":")
+                guard parts.count == 2, parts.allSatisfy({ $0.count == 2 && $0.allSatisfy(\.isASCIIDigit) }),
+                      let h = Int(parts[0]), let mi = Int(parts[1]), let tod = TimeOfDay(hour: h, minute: mi) else {
+                    throw .badValue(field: "steps.start", value: String(text.prefix(40)), allowed: "HH:MM, 00:00 … 23:59")
+                }
+                steps.append(FlexStep(start: tod, rate: .microgramsPerDay(try f.int("ug_per_day", 1...100_000))))
+            }
+            return .flex(steps)
+        }
+    }
+}
+
+/// Why a control request was not understood. Nothing was changed.
+public enum ControlRequestError: Error, Hashable, Sendable, CustomStringConvertible {
+    case tooLong(bytes: Int, limit: Int)
+    case notJSON
+    case notAnObject
+    case missingField(String)
+    case unknownCommand(String, known: [String])
+    case unknownField(String, command: String, allowed: [String])
+    case badValue(field: String, value: String, allowed: String)
+
+    public var description: String {
+        switch self {
+        case let .tooLong(b, l): "request of \(b) bytes is longer than \(l); send one JSON object per line"
+        case .notJSON: "not valid UTF-8 JSON; send one JSON object per line"
+        case .notAnObject: "a request is a JSON object such as {\"cmd\":\"status\"}"
+        case let .missingField(f): "missing field \(f)"
+        case let .unknownCommand(c, known): "unknown cmd \(c); known: \(known.joined(separator: ", "))"
+        case let .unknownField(f, c, allowed): "\(c) has no field \(f); allowed: \(allowed.isEmpty ? "none" : allowed.joined(separator: ", "))"
+        case let .badValue(f, v, allowed): "\(f) = \(v): allowed \(allowed)"
+        }
+    }
+}

@@ -1,0 +1,45 @@
+import PumpCore
+
+extension Runner {
+    /// The `status` reply: therapy, reservoir, alarms, strokes and timing (µs figures are p50/p99/max
+    /// of the errors against the schedule). Exact quantities are integers with the unit in the key.
+    public func status() -> JSONValue {
+        let c = controller
+        func summary(_ s: TimingStats.Summary) -> JSONValue {
+            .object(["count": .int(Int64(s.count)), "p50_ns": .int(Int64(s.p50)), "p99_ns": .int(Int64(s.p99)),
+                     "max_ns": .int(Int64(s.max)), "text": .string(s.description)])
+        }
+        let t = timing
+        var o: [String: JSONValue] = [
+            "now": .string(c.now.description),
+            "now_ns": .int(c.now.nanoseconds),
+            "time_scale": .int(timeLine.scale),
+            "phase": .string(c.phase.description),
+            "delivering_ng_per_day": .int(c.deliveringDose.nanogramsPerDay),
+            "delivering": .string(c.deliveringDose.description),
+            "reservoir_nl": .int(c.reservoir.estimate.nanolitres),
+            "reservoir": .string(c.reservoir.estimate.description),
+            "concentration_ug_per_ml": .int(c.reservoir.concentration.microgramsPerMillilitre),
+            "primed": .bool(c.primed),
+            "priming_volume_nl": .int(c.primingVolume.nanolitres),
+            "strokes": .int(strokesPerformed),
+            "alarms": .array(c.alarms.active.map { a in
+                .object(["alarm": .string(a.kind.rawValue), "priority": .string(a.priority.description),
+                         "detail": .string(a.detail), "raised": .string(a.raisedAt.description),
+                         "acknowledged": .bool(a.acknowledgedAt != nil)])
+            }),
+            "sensors": .object(["occlusion": .bool(c.occlusion), "motor_stall": .bool(c.motorStall), "reservoir_empty_switch": .bool(c.emptySwitch)]),
+            "timing": .object(["stroke_lateness": summary(t.strokes), "step_high_time_error": summary(t.pulses),
+                               "step_period_error": summary(t.periods)]),
+        ]
+        if let d = c.programmedDose {
+            o["programmed_ng_per_day"] = .int(d.nanogramsPerDay)
+            o["programmed"] = .string(c.reservoir.concentration.microgramsPerMillilitre > 0
+                ? "\(d) = \(d.volumeRate(at: c.reservoir.concentration))" : d.description)
+        }
+        if let s = c.schedule { o["schedule"] = .string(s.description) }
+        if let b = bringUp { o["bring_up"] = .string(b.stage.rawValue + (b.refusal.map { ": \($0)" } ?? "")) }
+        if let p = c.taper { o["taper"] = .string("\(p.kind) from \(p.fromDose)" + (p.endsAt.map { ", ends \($0)" } ?? "")) }
+        return .object(o)
+    }
+}

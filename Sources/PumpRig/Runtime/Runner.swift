@@ -1,0 +1,198 @@
+import Logging
+import PumpCore
+import PumpSim
+
+/// Drives the control core in real time: reads the clock (through `MonotonicClock`, the only clock it
+/// has), advances the controller to now, carries out strokes on the driver, shows alarms, feeds
+/// sensor changes in, and applies control-channel requests. One thread calls it; `RunLoop` adds the
+/// waiting, the socket and the signals around it.
+///
+/// Invariants: the controller only moves forward in time; every effect is handed to the driver in the
+/// order the core produced it; a driver failure puts the rig in its safe state and ends the run
+/// (`RunnerError.driverFailed`), it never silently drops a stroke.
+public final class Runner {
+    public private(set) var controller: PumpController
+    public private(set) var driver: any PumpDriver
+    public let clock: any MonotonicClock
+    public let timeLine: TherapyTimeLine
+    public private(set) var bringUp: BringUp?
+    public var logger: Logger
+    /// Stroke start lateness against the schedule (all backends); the rig driver adds STEP timing.
+    public private(set) var strokeTiming = TimingStats()
+    public private(set) var strokesPerformed: Int64 = 0
+    /// Events of the run, newest last (bounded to the last 200 for `status`).
+    public private(set) var recentEvents: [Event] = []
+    /// Wall-clock period at which inputs are polled when nothing else is due (default 10 ms).
+    public var inputPollInterval: UInt64 = 10_000_000
+    private var lastIndication: AlarmIndication?
+    private var pendingAlert: AlarmKind?
+    private var outputsDeadline = UInt64.max
+
+    /// Starts the time line now: `controller.now` corresponds to the clock's present reading.
+    public init(controller: PumpController, driver: any PumpDriver, clock: any MonotonicClock, timeScale: Int64,
+                bringUp: BringUp?, logger: Logger) {
+        self.controller = controller
+        self.driver = driver
+        self.clock = clock
+        self.timeLine = TherapyTimeLine(origin: controller.now, monotonicAtOrigin: clock.now(), scale: timeScale)
+        self.bringUp = bringUp
+        self.logger = logger
+        if let rig = driver as? RigDriver { rig.timeLine = timeLine }
+    }
+
+    /// The controller instant now.
+    public var now: Instant { max(timeLine.instant(atMonotonic: clock.now()), controller.now) }
+
+    /// When `step()` next has work (monotonic ns): the core's next deadline, an alarm pattern change,
+    /// or the input poll.
+    public var nextWakeup: UInt64 {
+        min(timeLine.monotonic(at: controller.nextDeadline), outputsDeadline, clock.now() + inputPollInterval)
+    }
+
+    /// Does everything due now: sensor changes, bring-up, the core's strokes and alarms, outputs.
+    public func step() throws(RunnerError) {
+        let t = now
+        let changes: [(at: Instant, reading: SensorReading)]
+        do { changes = try driver.sensorChanges(upTo: t) } catch { throw fail("reading the inputs", error) }
+        for change in changes {
+            try perform(controller.sense(change.reading, at: max(change.at, controller.now)))
+        }
+        if var b = bringUp, let cmd = b.nextCommand(for: controller) {
+            let r = controller.handle(cmd, at: t)
+            b.record(r)
+            bringUp = b
+            mirrorPhysically(cmd, r)
+            logger.info("bring-up: \(cmd) → \(r.refusal.map { "REFUSED: \($0)" } ?? "accepted")")
+            try perform(r.effects)
+        }
+        var sink = EffectCollector()
+        controller.advance(to: t, into: &sink)
+        try perform(sink.effects)
+        try updateOutputs()
+    }
+
+    /// Handles one control-channel line and returns the reply line (no newline). A malformed request
+    /// changes nothing.
+    public func handle(line: some Collection<UInt8>) -> String {
+        let request: ControlRequest
+        do { request = try ControlRequest.parse(line) } catch {
+            return JSONValue.object(["ok": .bool(false), "error": .string(error.description)]).line
+        }
+        do {
+            try step()
+            switch request {
+            case .status:
+                return JSONValue.object(["ok": .bool(true), "status": status()]).line
+            case let .command(c):
+                return try apply(c)
+            case let .setRefillDate(hours):
+                return try apply(.setRefillDate(hours.map { now + .hours($0) }))
+            }
+        } catch {
+            return JSONValue.object(["ok": .bool(false), "error": .string(error.description)]).line
+        }
+    }
+
+    func apply(_ c: Command) throws(RunnerError) -> String {
+        let r = controller.handle(c, at: now)
+        mirrorPhysically(c, r)
+        try perform(r.effects)
+        try updateOutputs()
+        switch r.result {
+        case let .success(a):
+            logger.notice("control: \(c) accepted: \(AcceptanceText.describe(a))")
+            return JSONValue.object(["ok": .bool(true), "accepted": .string(AcceptanceText.describe(a)), "command": .string(c.description)]).line
+        case let .failure(refusal):
+            logger.warning("control: \(c) REFUSED: \(refusal)")
+            return JSONValue.object(["ok": .bool(false), "refused": .string(refusal.description), "command": .string(c.description)]).line
+        }
+    }
+
+    /// Puts the rig in its safe state (motor disabled, STEP low, buzzer off). Never throws: a failure
+    /// is logged and returned.
+    @discardableResult
+    public func enterSafeState() -> (any Error)? {
+        do { try driver.enterSafeState(); return nil } catch {
+            logger.critical("could not drive the safe state: \(error)")
+            return error
+        }
+    }
+
+    /// Timing of the run: stroke lateness from the runner, STEP timing from the rig driver if any.
+    public var timing: TimingStats {
+        var t = (driver as? RigDriver)?.timing ?? TimingStats()
+        t.replaceStrokes(with: strokeTiming)
+        return t
+    }
+
+    // MARK: Internals
+
+    /// What a clinician does by hand alongside an accepted command: on the simulated pump, an accepted
+    /// refill puts the drug into its reservoir (on the bench rig the operator fills it).
+    private func mirrorPhysically(_ c: Command, _ r: CommandResponse) {
+        guard r.isAccepted, case let .refill(req) = c, var sim = driver as? SimulatedPump else { return }
+        sim.refill(added: req.added, concentration: req.concentration, at: controller.now)
+        driver = sim
+    }
+
+    private func perform(_ effects: [Effect]) throws(RunnerError) {
+        for e in effects {
+            switch e {
+            case let .stroke(s):
+                let started = clock.now()
+                strokeTiming.recordStroke(scheduled: timeLine.monotonic(at: s.at), started: started)
+                do { try driver.perform(s) } catch { throw fail("a \(s.purpose) stroke at \(s.at)", error) }
+                strokesPerformed += 1
+            case let .event(ev):
+                record(ev)
+            case let .alert(kind, _, _):
+                pendingAlert = kind
+            }
+        }
+    }
+
+    private func record(_ ev: Event) {
+        recentEvents.append(ev)
+        if recentEvents.count > 200 { recentEvents.removeFirst(recentEvents.count - 200) }
+        let level: Logger.Level = ev.kind.isCritical ? .critical : {
+            if case .alarmRaised = ev.kind { return .warning }
+            if case .commandRefused = ev.kind { return .warning }
+            return .info
+        }()
+        logger.log(level: level, "\(ev)")
+    }
+
+    private func updateOutputs() throws(RunnerError) {
+        let ind = AlarmIndication(highestPriority: controller.alarms.highestPriority, alert: pendingAlert)
+        do {
+            if ind != lastIndication {
+                try driver.indicate(ind, at: controller.now)
+                lastIndication = AlarmIndication(highestPriority: ind.highestPriority)
+                pendingAlert = nil
+            }
+            outputsDeadline = try (driver as? RigDriver)?.serviceOutputs() ?? .max
+        } catch { throw fail("setting the alarm outputs", error) }
+    }
+
+    private func fail(_ what: String, _ error: any Error) -> RunnerError {
+        logger.critical("driver failed \(what): \(error); putting the rig in its safe state")
+        enterSafeState()
+        return .driverFailed(what: what, reason: "\(error)")
+    }
+}
+
+extension TimingStats {
+    mutating func replaceStrokes(with other: TimingStats) { strokeLatenessStorage = other.strokeLatenessStorage }
+}
+
+/// Why the run ended abnormally.
+public enum RunnerError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The driver threw while carrying out `what`; the rig was put in its safe state.
+    case driverFailed(what: String, reason: String)
+    public var description: String {
+        switch self {
+        case let .driverFailed(what, reason):
+            "the pump driver failed \(what): \(reason). The rig is in its safe state (motor disabled); check the wiring and the rig file, then restart"
+        }
+    }
+}

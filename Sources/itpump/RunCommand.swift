@@ -1,0 +1,101 @@
+import ArgumentParser
+import Foundation
+import ITPumpFiles
+import Logging
+import PumpCore
+import PumpRig
+
+/// `itpump run`: the real-time runner on the bench rig (or, once issue 3 lands, the simulated pump).
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Drive the control core in real time on a bench rig (libgpiod) or the simulated pump.",
+        discussion: """
+            Starts a fresh controller, fills and primes it and starts the prescription's schedule (as a
+            transfer from a previous pump), then delivers on the monotonic clock. Control it with
+            `itpump ctl` over the Unix socket. SIGINT/SIGTERM put the rig in its safe state (motor
+            disabled, STEP low, buzzer off), log the stop as a therapy interruption, save the state
+            and print the timing against the schedule (p50/p99/max).
+            """)
+
+    @Option(help: "sim or gpiod.") var backend: String
+    @Option(help: "Rig file (profiles/rigs/*.yaml); with --backend sim it is checked but no line is used.") var rig: String
+    @Option(help: "Prescription file (kind: prescription, profiles/prescriptions/*.yaml).") var prescription: String
+    @Option(help: "Therapy seconds per wall second (1 … 100000).") var timeScale: Int64 = 1
+    @Option(help: "Control socket path (default $XDG_RUNTIME_DIR/itpump/control.sock or /tmp/itpump-UID/control.sock).")
+    var socket: String?
+    @Option(help: "State file written at exit.") var state: String = "itpump-state.json"
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
+
+    func run() throws {
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        var logger = Logger(label: "itpump.run")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        guard let backend = Backend(rawValue: backend) else {
+            throw ValidationError("--backend must be sim or gpiod, not \(backend)")
+        }
+        let rigFile = try RigFile.load(path: rig)
+        let p = try PrescriptionFile.load(path: prescription)
+        let rx = RunPrescription(concentration: p.concentration, schedule: p.schedule, settings: p.settings)
+        let runner: Runner
+        switch backend {
+        case .gpiod:
+            runner = try Runner.gpiod(rig: rigFile, prescription: rx, timeScale: timeScale, logger: logger)
+        case .sim:
+            runner = try Runner.sim(prescription: rx, timeScale: timeScale, logger: logger)
+        }
+        let signals = try SignalWatcher()
+        let server = try ControlSocketServer(path: socket ?? ControlSocketServer.defaultPath)
+        defer { server.close() }
+        logger.notice("running \(rigFile.name) (\(backend)), time scale \(timeScale)×, control socket \(server.path)")
+        do {
+            let end = try RunLoop(runner: runner, server: server, signals: signals).run()
+            guard case let .signal(name) = end else { return }
+            logger.notice("\(name) received: stopping")
+            try runner.stop(reason: name, statePath: state)
+            (runner.driver as? RigDriver).map { try? $0.shutDown() }
+            print("itpump run: stopped by \(name); outputs safe; state saved to \(state)\n\(runner.timing.report)")
+        } catch let error as RunnerError {
+            _ = try? runner.stop(reason: "driver failure", statePath: state)
+            (runner.driver as? RigDriver).map { try? $0.shutDown() }
+            throw error
+        }
+    }
+}
+
+/// `itpump ctl`: one request to a running `itpump run`.
+struct CtlCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ctl",
+        abstract: "Send one request to a running `itpump run` and print the reply (JSON).",
+        discussion: """
+            Examples: itpump ctl status · itpump ctl program ug_per_day=550 · itpump ctl bolus ug=50 ·
+            itpump ctl refill withdrawn_ul=1500 added_ul=20000 ug_per_ml=500 · itpump ctl acknowledge alarm=occlusion ·
+            itpump ctl stop taper_days=21 · itpump ctl resume · itpump ctl --json '{"cmd":"status"}'.
+            Values that are whole numbers, true, false or null are sent as such; others as text.
+            Exits 0 when accepted, 2 when refused, 1 on an error.
+            """)
+
+    @Option(help: "Control socket path.") var socket: String?
+    @Option(help: "Send this JSON line as is.") var json: String?
+    @Argument(help: "Command and key=value fields.") var words: [String] = []
+
+    func run() throws {
+        let line: String
+        if let json { line = json } else {
+            guard let cmd = words.first else { throw ValidationError("give a command (status, program, bolus, refill, acknowledge, stop, resume, …) or --json") }
+            var o: [String: JSONValue] = ["cmd": .string(cmd)]
+            for w in words.dropFirst() {
+                guard let eq = w.firstIndex(of: "=") else { throw ValidationError("\(w): fields are key=value") }
+                let k = String(w[..<eq]), v = String(w[w.index(after: eq)...])
+                o[k] = Int64(v).map(JSONValue.int) ?? (v == "true" ? .bool(true) : v == "false" ? .bool(false) : v == "null" ? .null : .string(v))
+            }
+            line = JSONValue.object(o).line
+        }
+        let client = try ControlClient(path: socket ?? ControlSocketServer.defaultPath)
+        let reply = try client.request(line)
+        print(reply)
+        if reply.contains("\"refused\"") { throw ExitCode(2) }
+        if !reply.hasPrefix("{\"ok\":true") && !reply.contains("\"ok\":true") { throw ExitCode(1) }
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+import Testing
+@testable import PumpCore
+@testable import PumpRig
+
+@Suite(.serialized) struct ControlSocketTests {
+    func tempDir() -> String { "/tmp/itpt-\(getpid())-\(UInt32.random(in: 0...UInt32.max))" }
+
+    @Test func socketIsOwnerOnlyAndAnswersLineByLine() throws {
+        let dir = tempDir(), path = dir + "/c.sock"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let f = try RunnerFixture(bringUp: false)
+        let server = try ControlSocketServer(path: path)
+        defer { server.close() }
+        var st = stat()
+        #expect(stat(dir, &st) == 0 && st.st_mode & 0o777 == 0o700)
+        #expect(lstat(path, &st) == 0 && st.st_mode & 0o777 == 0o600)
+        let client = try ControlClient(path: path)
+        // Oversized line, then a good one, in one write: an error reply, then the status.
+        let big = String(repeating: "x", count: 5_000)
+        #expect(ControlSocketServer.send(try fd(of: client), big + "\n{\"cmd\":\"status\"}"))
+        server.service { f.runner.handle(line: $0) }
+        let first = try client.readLine(), second = try client.readLine()
+        #expect(first.contains("\"ok\":false") && first.contains("longer than 4096"))
+        #expect(second.contains("\"ok\":true") && second.contains("\"status\""))
+        // A second runner may not take the same socket.
+        #expect(throws: ControlSocketError.alreadyRunning(path)) { try ControlSocketServer(path: path) }
+    }
+
+    @Test func refusesADirectoryOthersCanEnter() throws {
+        let dir = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(mkdir(dir, 0o755) == 0)
+        chmod(dir, 0o755)
+        #expect(throws: ControlSocketError.unsafeDirectory(dir)) { try ControlSocketServer(path: dir + "/c.sock") }
+    }
+
+    @Test func clientWithoutRunnerGetsATypedError() {
+        #expect(throws: ControlSocketError.self) { try ControlClient(path: "/tmp/itpt-none-\(getpid())/c.sock") }
+    }
+
+    /// Reaches the client's descriptor for writing raw bytes (test only).
+    func fd(of client: ControlClient) throws -> Int32 { Mirror(reflecting: client).children.first { $0.label == "fd" }?.value as? Int32 ?? -1 }
+}
+
+@Suite(.serialized) struct SignalTests {
+    /// SIGTERM to this process wakes the run loop, which returns; stop() then drives the safe state and
+    /// saves the state, as `itpump run` does.
+    @Test func sigtermStopsTheLoopInTheSafeState() throws {
+        let f = try RunnerFixture()
+        try f.run(until: .zero + .minutes(25))
+        let signals = try SignalWatcher()
+        kill(getpid(), SIGTERM)
+        let end = try RunLoop(runner: f.runner, server: nil, signals: signals).run()
+        #expect(end == .signal("SIGTERM"))
+        let path = "/tmp/itpt-state-\(getpid()).json"
+        defer { unlink(path) }
+        let i = try f.runner.stop(reason: "SIGTERM", statePath: path)
+        #expect(i.reason == "SIGTERM")
+        #expect(try StateFile.load(from: path).interruption.reason == "SIGTERM")
+        #expect(f.lines.levels[.enable] == false && f.lines.levels[.step] == false && f.lines.levels[.buzzer] == false)
+    }
+
+    static var root: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
+
+    func binary() -> URL? {
+        let b = Self.root.appendingPathComponent(".build/debug/itpump")
+        if FileManager.default.isExecutableFile(atPath: b.path) { return b }
+        Issue.record("build itpump first (swift build): \(b.path) missing")
+        return nil
+    }
+
+    /// The real binary on this machine (no GPIO chip): a typed, actionable error and exit status 1.
+    @Test func gpiodBackendWithoutHardwareFailsCleanly() throws {
+        guard let binary = binary(), !FileManager.default.fileExists(atPath: "/dev/gpiochip0") else { return }
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = ["run", "--backend", "gpiod", "--rig", Self.root.appendingPathComponent("profiles/rigs/hil-gpio-sim.yaml").path,
+                       "--prescription", Self.root.appendingPathComponent("profiles/prescriptions/spinal-600.yaml").path,
+                       "--socket", "/tmp/itpt-bin-\(getpid())/c.sock"]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = Pipe()
+        try p.run()
+        p.waitUntilExit()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(p.terminationReason == .exit && p.terminationStatus == 1, "\(text)")
+        #expect(text.contains("no GPIO chips at all"), "\(text)")
+    }
+
+    /// Spawns `itpump run --backend sim`, talks to it over the socket, sends SIGTERM: exit 0, the safe
+    /// state and the therapy interruption logged, the state file written (0600) with the interruption.
+    @Test func sigtermToTheRealBinary() throws {
+        guard let binary = binary() else { return }
+        let dir = "/tmp/itpt-sig-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let sock = dir + "/c.sock", state = "/tmp/itpt-sig-\(getpid())-state.json"
+        defer { unlink(state) }
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = ["run", "--backend", "sim", "--rig", Self.root.appendingPathComponent("profiles/rigs/raspberry-pi.yaml").path,
+                       "--prescription", Self.root.appendingPathComponent("profiles/prescriptions/spinal-600.yaml").path,
+                       "--time-scale", "600", "--socket", sock, "--state", state]
+        // Files, not pipes: a pipe nobody drains would block the child's logging.
+        let outPath = state + ".out", errPath = state + ".err"
+        defer { unlink(outPath); unlink(errPath) }
+        FileManager.default.createFile(atPath: outPath, contents: nil)
+        FileManager.default.createFile(atPath: errPath, contents: nil)
+        p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        try p.run()
+        var reply: String?
+        for _ in 0..<200 where reply == nil {
+            usleep(50_000)
+            reply = try? ControlClient(path: sock).request(#"{"cmd":"status"}"#)
+        }
+        #expect(reply?.contains("\"ok\":true") == true, "\(reply ?? "no reply")")
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        let stderr = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+        let stdout = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+        #expect(p.terminationReason == .exit && p.terminationStatus == 0, "\(stderr)")
+        #expect(stderr.contains("outputs in safe state") && stderr.contains("THERAPY INTERRUPTION"), "\(stderr)")
+        #expect(stdout.contains("stopped by SIGTERM") && stdout.contains("stroke start lateness"), "\(stdout)")
+        let saved = try StateFile.load(from: state)
+        #expect(saved.interruption.reason == "SIGTERM")
+        let mode = try FileManager.default.attributesOfItem(atPath: state)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        #expect(!FileManager.default.fileExists(atPath: sock))  // socket removed at exit
+    }
+}
