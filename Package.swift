@@ -49,6 +49,8 @@ let package = Package(
                 "PumpCore",
                 "GPIO",
                 "PumpSim",
+                // For `FileKind.rig` (itpump validate): ITPumpFiles must never depend back on PumpRig.
+                "ITPumpFiles",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
@@ -89,7 +91,10 @@ let package = Package(
         .testTarget(name: "PumpJournalTests", dependencies: ["PumpJournal", "PumpCore", "CSQLite"]),
         .testTarget(
             name: "PumpRigTests",
-            dependencies: ["PumpRig", "PumpCore", "GPIO", "PumpSim", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "PumpRig", "PumpCore", "GPIO", "PumpSim", .product(name: "Logging", package: "swift-log"),
+                "ITPumpFiles", .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
         ),
         .testTarget(
             name: "ITPumpFilesTests",

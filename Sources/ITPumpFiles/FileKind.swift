@@ -1,20 +1,44 @@
 /// One kind of itpump file, named by its top-level `kind:` field. `itpump validate` dispatches on it.
 ///
-/// To add a kind (the bench rig's `rig` files, say): write its reader in a new file of this module,
-/// declare a `static let` `FileKind` for it and list it in `FileKinds.all`.
+/// To add a kind read by this module: write its reader in a new file here, declare a `static let`
+/// `FileKind` for it and list it in `FileKinds.all`.
+///
+/// A kind whose format belongs to another module (the bench rig's `rig` files, read by PumpRig's
+/// `RigFile`) is declared there with `init(name:summary:checkText:)` and passed to
+/// `FileKinds.validate(path:kinds:)` by the caller (`itpump validate`): this module knows nothing of
+/// it, so the format's rules stay in one place and no dependency points back at the hardware side.
 public struct FileKind: Sendable {
+    /// How a kind reads its documents.
+    enum Checker: Sendable {
+        /// With this module's reader, from the root mapping.
+        case fields(@Sendable (MappingField) -> Void)
+        /// With the format's own loader, from the whole text and the file name.
+        case text(@Sendable (_ text: String, _ file: String) -> [Diagnostic])
+    }
+
     /// The value of `kind:`.
     public let name: String
     /// One line for help texts.
     public let summary: String
-    /// Reads the whole document (the root mapping, `kind` included), recording every problem in the
-    /// mapping's reader; the root's unknown keys are reported by the reader too.
-    public let check: @Sendable (MappingField) -> Void
+    let checker: Checker
 
+    /// A kind read by this module's reader: `check` reads the whole document (the root mapping, `kind`
+    /// included), recording every problem in the mapping's reader; the root's unknown keys are
+    /// reported by the reader too.
     public init(name: String, summary: String, check: @escaping @Sendable (MappingField) -> Void) {
         self.name = name
         self.summary = summary
-        self.check = check
+        self.checker = .fields(check)
+    }
+
+    /// A kind read by its own loader elsewhere: `checkText` gets the file's whole text (already known
+    /// to be readable, UTF-8, within `DocumentLoader.maximumBytes`, YAML, a mapping whose `kind:` is
+    /// `name`) and the file's name, and returns every diagnostic (none when the file is valid).
+    public init(name: String, summary: String,
+                checkText: @escaping @Sendable (_ text: String, _ file: String) -> [Diagnostic]) {
+        self.name = name
+        self.summary = summary
+        self.checker = .text(checkText)
     }
 }
 
@@ -23,27 +47,32 @@ public enum FileKinds {
     /// Every kind `itpump validate` knows.
     public static let all: [FileKind] = [.pump, .prescription, .scenario, .sweep]
 
-    /// Every diagnostic for the file at `path` (empty when the file is valid).
-    public static func validate(path: String) -> [Diagnostic] {
+    /// Every diagnostic for the file at `path` (empty when the file is valid), dispatching on its
+    /// `kind:` among `kinds`.
+    public static func validate(path: String, kinds: [FileKind] = all) -> [Diagnostic] {
         switch DocumentLoader.text(ofFile: path) {
         case let .failure(d): return [d]
-        case let .success(text): return validate(text: text, file: path, directory: directory(of: path))
+        case let .success(text): return validate(text: text, file: path, directory: directory(of: path), kinds: kinds)
         }
     }
 
-    /// Every diagnostic for `text` read as an itpump file named `file`.
-    public static func validate(text: String, file: String, directory: String = ".") -> [Diagnostic] {
+    /// Every diagnostic for `text` read as an itpump file named `file`, dispatching on its `kind:`
+    /// among `kinds`.
+    public static func validate(text: String, file: String, directory: String = ".", kinds: [FileKind] = all) -> [Diagnostic] {
         let reader = DocumentReader(file: file, directory: directory)
         guard let root = DocumentLoader.root(of: text, reader: reader) else { return reader.diagnostics }
-        let names = all.map(\.name).joined(separator: ", ")
+        let names = kinds.map(\.name).joined(separator: ", ")
         guard let kindField = root.required("kind", allowed: names), let name = kindField.scalar(expecting: names) else {
             return reader.diagnostics
         }
-        guard let kind = all.first(where: { $0.name == name }) else {
+        guard let kind = kinds.first(where: { $0.name == name }) else {
             kindField.fail("unknown file kind", allowed: names)
             return reader.diagnostics
         }
-        kind.check(root)
+        switch kind.checker {
+        case let .fields(check): check(root)
+        case let .text(check): reader.absorb(check(text, file))
+        }
         return reader.diagnostics.sortedByLine
     }
 

@@ -18,24 +18,58 @@ public enum RigFile {
     /// Largest rig file read (a rig file is a few dozen lines).
     public static let maximumSize = 64 * 1024
 
-    /// Loads and validates the rig file at `path`.
+    /// Loads and validates the rig file at `path`; throws the first error (`check(path:)` lists all).
     public static func load(path: String) throws(RigFileError) -> RigDescription {
+        try parse(yaml: text(ofFile: path), file: path)
+    }
+
+    /// Parses and validates rig YAML; `file` names it in errors. Throws the first error.
+    public static func parse(yaml: String, file: String) throws(RigFileError) -> RigDescription {
+        var r = RigReader(file: file)
+        let rig = try r.read(compose(yaml, file: file))
+        if let first = r.errors(of: rig).first { throw first }
+        return rig
+    }
+
+    /// Every error of the rig file at `path` (empty when `load(path:)` would succeed): the same checks
+    /// and messages as `load`. The reader stops at the first error of form (unreadable, syntax, an
+    /// unknown, missing, repeated or mistyped field: what follows cannot be read reliably); a rig that
+    /// reads has every rule it breaks listed (timing, roles, lines used twice, alarm patterns).
+    public static func check(path: String) -> [RigFileError] {
+        do { return try check(yaml: text(ofFile: path), file: path) } catch { return [error] }
+    }
+
+    /// Every error of rig YAML named `file` (see `check(path:)`); the size limit applies as on load.
+    public static func check(yaml: String, file: String) -> [RigFileError] {
+        let size = yaml.utf8.count
+        guard size <= maximumSize else { return [tooLarge(size, file: file)] }
+        var r = RigReader(file: file)
+        let rig: RigDescription
+        do { rig = try r.read(compose(yaml, file: file)) } catch { return [error] }
+        // After `read`: it records the lines the errors point at.
+        return r.errors(of: rig)
+    }
+
+    /// The text of `path`: readable, at most `maximumSize` bytes, UTF-8.
+    static func text(ofFile path: String) throws(RigFileError) -> String {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw .unreadable(file: path, reason: (error as NSError).localizedDescription)
         }
-        guard data.count <= maximumSize else { throw .unreadable(file: path, reason: "\(data.count) bytes; a rig file is at most \(maximumSize)") }
+        guard data.count <= maximumSize else { throw tooLarge(data.count, file: path) }
         guard let text = String(data: data, encoding: .utf8) else { throw .unreadable(file: path, reason: "not UTF-8 text") }
-        return try parse(yaml: text, file: path)
+        return text
     }
 
-    /// Parses and validates rig YAML; `file` names it in errors.
-    public static func parse(yaml: String, file: String) throws(RigFileError) -> RigDescription {
+    static func tooLarge(_ size: Int, file: String) -> RigFileError {
+        .unreadable(file: file, reason: "\(size) bytes; a rig file is at most \(maximumSize)")
+    }
+
+    static func compose(_ yaml: String, file: String) throws(RigFileError) -> Node {
         let root: Node?
         do { root = try Yams.compose(yaml: yaml) } catch { throw syntaxError(error, file: file) }
         guard let root else { throw .missingField(file: file, line: 1, field: "kind") }
-        var r = RigReader(file: file)
-        return try r.read(root)
+        return root
     }
 
     static func syntaxError(_ error: any Error, file: String) -> RigFileError {
@@ -64,6 +98,7 @@ struct RigReader {
     static let stepperKeys = ["stepsPerStroke", "pulseWidth", "stepRate", "dirSetup", "enableSetup"]
     static let lineKeys = ["line", "chip", "activeLow", "bias"]
 
+    /// Reads the rig's fields, throwing the first error of form; the rig's rules are `errors(of:)`.
     mutating func read(_ root: Node) throws(RigFileError) -> RigDescription {
         let top = try mapping(root, field: "(document)", allowed: Self.topKeys)
         let kind = try string(require(top, "kind", in: root), field: "kind")
@@ -100,11 +135,12 @@ struct RigReader {
         }
         var alarms = AlarmPatterns.standard
         if let a = top["alarms"] { alarms = try alarmPatterns(a) }
-        let rig = RigDescription(name: name, driver: driver, stepper: stepper, lines: lineMap, alarms: alarms, feedbackTimeout: feedbackTimeout)
-        if let p = rig.problems().first {
-            throw .invalid(file: file, line: lineOf(field: p.field), p)
-        }
-        return rig
+        return RigDescription(name: name, driver: driver, stepper: stepper, lines: lineMap, alarms: alarms, feedbackTimeout: feedbackTimeout)
+    }
+
+    /// Every rule `rig` (as read by `read`) breaks, each at the line of its field.
+    func errors(of rig: RigDescription) -> [RigFileError] {
+        rig.problems().map { .invalid(file: file, line: lineOf(field: $0.field), $0) }
     }
 
     /// The line of `field` or of its nearest recorded parent.
