@@ -106,7 +106,9 @@ struct KillTest {
         }
         let v = try Journal.open(at: journal, access: .readOnly).verify()
         #expect(v.isSound, "\(v.problems)")
-        #expect(maxStrokes > 2_000, "the test must exercise delivery, not only start-up")
+        // Priming is 1,344 strokes; more means basal delivery ran between kills. (Not a stroke count
+        // target: how far the loop gets before each kill depends on how busy the machine is.)
+        #expect(maxStrokes > 1_344 + 50, "the test must exercise delivery, not only start-up")
         print("kill test: \(Self.kills) kills (seed \(Self.seed)), \(v.restarts) restarts recovered, \(maxStrokes) strokes given, \(acked.count) commands acknowledged, "
               + "N = \(Self.n): worst error added by one crash \(worstStep) strokes (\(stroke * worstStep)); \(crashesInWindow) crashes fell between "
               + "a commit and its strokes; cumulative error \(worstDrift) strokes (\(stroke * worstDrift)), always within the journal's bound; \(clock.now - began)")
