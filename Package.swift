@@ -36,7 +36,9 @@ let package = Package(
         // The system's SQLite 3 (libsqlite3-dev): no package to compile, see README "Journal".
         .systemLibrary(
             name: "CSQLite",
-            pkgConfig: "sqlite3",
+            // No pkgConfig on purpose: sqlite3.h and libsqlite3 are on the default paths, and SwiftPM's
+            // own .pc parser would add -L/usr/lib/<arch> to every link, where it shadows the private
+            // libgpiod 2.x prefix of scripts/build-gpiod-v2 (its -lgpiod then binds the system's 1.6).
             providers: [.apt(["libsqlite3-dev"])]
         ),
         // Durable therapy journal on SQLite: events, commands, checkpoints, recovery, verify, history.
