@@ -49,6 +49,7 @@ let package = Package(
                 "PumpCore",
                 "GPIO",
                 "PumpSim",
+                "PumpJournal",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
@@ -89,7 +90,7 @@ let package = Package(
         .testTarget(name: "PumpJournalTests", dependencies: ["PumpJournal", "PumpCore", "CSQLite"]),
         .testTarget(
             name: "PumpRigTests",
-            dependencies: ["PumpRig", "PumpCore", "GPIO", "PumpSim", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["PumpRig", "PumpCore", "GPIO", "PumpSim", "PumpJournal", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "ITPumpFilesTests",
