@@ -53,6 +53,7 @@ let package = Package(
                 "PumpSim",
                 // For `FileKind.rig` (itpump validate): ITPumpFiles must never depend back on PumpRig.
                 "ITPumpFiles",
+                "PumpJournal",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
@@ -94,7 +95,7 @@ let package = Package(
         .testTarget(
             name: "PumpRigTests",
             dependencies: [
-                "PumpRig", "PumpCore", "GPIO", "PumpSim", .product(name: "Logging", package: "swift-log"),
+                "PumpRig", "PumpCore", "GPIO", "PumpSim", "PumpJournal", .product(name: "Logging", package: "swift-log"),
                 "ITPumpFiles", .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),

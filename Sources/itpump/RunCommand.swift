@@ -12,7 +12,11 @@ struct RunCommand: ParsableCommand {
         abstract: "Drive the control core in real time on a bench rig (libgpiod) or the simulated pump.",
         discussion: """
             Starts a fresh controller, fills and primes it and starts the prescription's schedule (as a
-            transfer from a previous pump), then delivers on the monotonic clock. Control it with
+            transfer from a previous pump), then delivers on the monotonic clock. With --journal every
+            command, event and step is committed to the SQLite therapy journal before it is carried out
+            or replied to; a later start on the same journal recovers instead (no bring-up, the downtime
+            accounted as a therapy interruption). A journal is created only with --create-journal; a
+            missing or unusable journal makes the run refuse to start. Control it with
             `itpump ctl` over the Unix socket. SIGINT/SIGTERM put the rig in its safe state (motor
             disabled, STEP low, buzzer off), log the stop as a therapy interruption, save the state
             and print the timing against the schedule (p50/p99/max).
@@ -24,7 +28,13 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Therapy seconds per wall second (1 … 100000).") var timeScale: Int64 = 1
     @Option(help: "Control socket path (default $XDG_RUNTIME_DIR/itpump/control.sock or /tmp/itpump-UID/control.sock).")
     var socket: String?
-    @Option(help: "State file written at exit.") var state: String = "itpump-state.json"
+    @Option(help: "State file written at exit (a human-readable JSON export; the journal is the durable state).")
+    var state: String = "itpump-state.json"
+    @Option(help: "Therapy journal (SQLite). Without it the run keeps no durable state.") var journal: String?
+    @Flag(help: "Create the journal (a new pump); refused if the file exists.") var createJournal = false
+    @Option(help: "N: strokes committed ahead of the pump at most, and between full checkpoints.") var strokesPerStep: Int64 = 16
+    @Option(help: "--backend sim only: append every stroke the simulated pump performs to this file (8 bytes each; the true delivery).")
+    var simStrokeLog: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
 
     func run() throws {
@@ -37,17 +47,22 @@ struct RunCommand: ParsableCommand {
         let rigFile = try RigFile.load(path: rig)
         let p = try PrescriptionFile.load(path: prescription)
         let rx = RunPrescription(concentration: p.concentration, schedule: p.schedule, settings: p.settings)
+        if createJournal && journal == nil { throw ValidationError("--create-journal needs --journal PATH") }
+        if simStrokeLog != nil && backend != .sim { throw ValidationError("--sim-stroke-log is for --backend sim only") }
+        guard strokesPerStep >= 1 else { throw ValidationError("--strokes-per-step must be at least 1") }
+        let setup = journal.map { JournalSetup(path: $0, create: createJournal, strokesPerStep: strokesPerStep) }
         let runner: Runner
         switch backend {
         case .gpiod:
-            runner = try Runner.gpiod(rig: rigFile, prescription: rx, timeScale: timeScale, logger: logger)
+            runner = try Runner.gpiod(rig: rigFile, prescription: rx, timeScale: timeScale, logger: logger, journal: setup)
         case .sim:
-            runner = try Runner.sim(prescription: rx, timeScale: timeScale, logger: logger)
+            runner = try Runner.sim(prescription: rx, timeScale: timeScale, logger: logger, journal: setup, strokeLogPath: simStrokeLog)
         }
         let signals = try SignalWatcher()
         let server = try ControlSocketServer(path: socket ?? ControlSocketServer.defaultPath)
         defer { server.close() }
-        logger.notice("running \(rigFile.name) (\(backend)), time scale \(timeScale)×, control socket \(server.path)")
+        let journalText = journal.map { ", journal \($0)" } ?? ", no journal"
+        logger.notice("running \(rigFile.name) (\(backend)), time scale \(timeScale)×, control socket \(server.path)\(journalText)")
         do {
             let end = try RunLoop(runner: runner, server: server, signals: signals).run()
             guard case let .signal(name) = end else { return }

@@ -76,3 +76,23 @@ struct HistoryTests {
         #expect(throws: HistoryError.self) { try HistoryQuery.kinds(from: ["alarm"]) }
     }
 }
+
+/// A journal created before the first fill has no concentration: the interrogation must still render
+/// (it used to stop on the volume-rate precondition).
+@Suite("History of an unfilled pump")
+struct HistoryUnfilledTests {
+    @Test("every format renders for a journal whose reservoir was never filled")
+    func unfilled() throws {
+        let path = try temporaryDirectory() + "/unfilled"
+        let controller = try PumpController(profile: .bench20)
+        #expect(controller.reservoir.concentration == .none)
+        _ = try Journal.create(at: path, controller: controller, wallNanoseconds: 0)
+        let j = try Journal.open(at: path, access: .readOnly)
+        for format in HistoryReport.Format.allCases {
+            let out = try HistoryReport(journal: j, query: HistoryQuery()).render(format)
+            #expect(!out.isEmpty)
+        }
+        let text = try HistoryReport(journal: j, query: HistoryQuery()).render(.text)
+        #expect(text.contains("reservoir not filled"))
+    }
+}

@@ -72,18 +72,7 @@ public struct JournaledPump<Driver: PumpDriver> {
             try commitStep(effects, next, wallNanoseconds)
         }
         while controller.now < t {
-            var next = controller
-            var effects: [Effect] = []
-            var strokes: Int64 = 0
-            // Deadline by deadline, so a step never commands more than strokesPerStep strokes ahead.
-            while next.now < t && strokes < strokesPerStep {
-                let before = next.now
-                var e = next.advance(to: max(before, min(t, next.nextDeadline)))
-                // Nothing moved (a deadline that produced nothing at `now`): go straight to `t`.
-                if next.now == before && e.isEmpty { e = next.advance(to: t) }
-                strokes += e.strokeCount
-                effects += e
-            }
+            let (next, effects) = WriteAhead.nextStep(from: controller, until: t, strokesPerStep: strokesPerStep)
             try commitStep(effects, next, wallNanoseconds)
         }
     }

@@ -1,6 +1,10 @@
 import Logging
 import PumpCore
+import PumpJournal
 import PumpSim
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Drives the control core in real time: reads the clock (through `MonotonicClock`, the only clock it
 /// has), advances the controller to now, carries out strokes on the driver, shows alarms, feeds
@@ -11,7 +15,7 @@ import PumpSim
 /// order the core produced it; a driver failure puts the rig in its safe state and ends the run
 /// (`RunnerError.driverFailed`), it never silently drops a stroke.
 public final class Runner {
-    public private(set) var controller: PumpController
+    public internal(set) var controller: PumpController
     public private(set) var driver: any PumpDriver
     public let clock: any MonotonicClock
     public let timeLine: TherapyTimeLine
@@ -27,10 +31,32 @@ public final class Runner {
     private var lastIndication: AlarmIndication?
     private var pendingAlert: AlarmKind?
     private var outputsDeadline = UInt64.max
+    /// The therapy journal, when the run journals (`itpump run --journal`): every step, command and
+    /// event is committed to it before it is carried out or replied to (see `commitStep`).
+    public private(set) var journal: Journal?
+    /// N: the most strokes committed ahead of the pump in one step, and between full checkpoints.
+    public let strokesPerStep: Int64
+    /// The wall clock (ns since 1970) stamped on journal commits; tests replace it.
+    public var wallClock: () -> Int64 = Runner.realTimeNanoseconds
+    /// Set while journal commits fail: delivery is held and the outputs show a high-priority alarm
+    /// until a commit succeeds again (see README "Journal commit failures").
+    /// The downtime accounted when this run resumed from its journal (nil for a new or unjournaled run).
+    public internal(set) var restart: DowntimeReport?
+    public internal(set) var journalOutage: JournalOutage?
+    /// Sensor changes read from the driver but not yet committed (kept across a failed commit).
+    private var pendingChanges: [(at: Instant, reading: SensorReading)] = []
+    /// The sim backend's durable record of the strokes really performed (the kill test's truth).
+    var strokeLog: StrokeLog?
 
     /// Starts the time line now: `controller.now` corresponds to the clock's present reading.
+    ///
+    /// With a `journal`, `controller` must be the state last committed to it (a new journal's first
+    /// checkpoint, or the state `Runner.recover` committed at the restart).
     public init(controller: PumpController, driver: any PumpDriver, clock: any MonotonicClock, timeScale: Int64,
-                bringUp: BringUp?, logger: Logger) {
+                bringUp: BringUp?, logger: Logger, journal: Journal? = nil,
+                strokesPerStep: Int64 = JournaledPump<SimulatedPump>.defaultStrokesPerStep) {
+        self.journal = journal
+        self.strokesPerStep = max(1, strokesPerStep)
         self.controller = controller
         self.driver = driver
         self.clock = clock
@@ -45,29 +71,49 @@ public final class Runner {
 
     /// When `step()` next has work (monotonic ns): the core's next deadline, an alarm pattern change,
     /// or the input poll.
+    /// In a journal outage the core's deadlines are not pursued (they would be due at once, a busy
+    /// loop): the runner retries the commit every `journalRetryInterval`.
     public var nextWakeup: UInt64 {
-        min(timeLine.monotonic(at: controller.nextDeadline), outputsDeadline, clock.now() + inputPollInterval)
+        if journalOutage != nil { return min(outputsDeadline, clock.now() + journalRetryInterval) }
+        return min(timeLine.monotonic(at: controller.nextDeadline), outputsDeadline, clock.now() + inputPollInterval)
     }
 
+    /// Wall-clock period between commit retries during a journal outage (default 100 ms).
+    public var journalRetryInterval: UInt64 = 100_000_000
+
     /// Does everything due now: sensor changes, bring-up, the core's strokes and alarms, outputs.
+    ///
+    /// Write-ahead (as `JournaledPump`): each change is computed on a copy of the controller, committed
+    /// to the journal, and only then adopted and carried out. A commit that fails leaves the controller
+    /// as it was, carries nothing out, and puts the runner in a journal outage (`journalOutage`).
     public func step() throws(RunnerError) {
         let t = now
-        let changes: [(at: Instant, reading: SensorReading)]
-        do { changes = try driver.sensorChanges(upTo: t) } catch { throw fail("reading the inputs", error) }
-        for change in changes {
-            try perform(controller.sense(change.reading, at: max(change.at, controller.now)))
+        if journalOutage != nil {
+            try retryAfterOutage(at: t)
+            if journalOutage != nil { try updateOutputs(); return }
+        }
+        do { pendingChanges += try driver.sensorChanges(upTo: t) } catch { throw fail("reading the inputs", error) }
+        while let change = pendingChanges.first {
+            var next = controller
+            let e = next.sense(change.reading, at: max(change.at, controller.now))
+            guard try commitStep(e, next) else { try updateOutputs(); return }
+            pendingChanges.removeFirst()
         }
         if var b = bringUp, let cmd = b.nextCommand(for: controller) {
-            let r = controller.handle(cmd, at: t)
+            var next = controller
+            let r = next.handle(cmd, at: t)
+            guard commitCommand(cmd, source: "bring-up", response: r, state: next) else { try updateOutputs(); return }
+            controller = next
             b.record(r)
             bringUp = b
             mirrorPhysically(cmd, r)
             logger.info("bring-up: \(cmd) → \(r.refusal.map { "REFUSED: \($0)" } ?? "accepted")")
             try perform(r.effects)
         }
-        var sink = EffectCollector()
-        controller.advance(to: t, into: &sink)
-        try perform(sink.effects)
+        while controller.now < t {
+            let (next, effects) = WriteAhead.nextStep(from: controller, until: t, strokesPerStep: strokesPerStep)
+            guard try commitStep(effects, next) else { break }
+        }
         try updateOutputs()
     }
 
@@ -94,7 +140,18 @@ public final class Runner {
     }
 
     func apply(_ c: Command) throws(RunnerError) -> String {
-        let r = controller.handle(c, at: now)
+        if let o = journalOutage {
+            logger.warning("control: \(c) NOT APPLIED: the journal cannot be written")
+            return JSONValue.object(["ok": .bool(false), "command": .string(c.description),
+                                     "error": .string("not applied: \(o.description)")]).line
+        }
+        var next = controller
+        let r = next.handle(c, at: now)
+        guard commitCommand(c, source: "control", response: r, state: next) else {
+            let detail = journalOutage?.description ?? "the journal cannot be written"
+            return JSONValue.object(["ok": .bool(false), "command": .string(c.description), "error": .string("not applied: \(detail)")]).line
+        }
+        controller = next
         mirrorPhysically(c, r)
         try perform(r.effects)
         try updateOutputs()
@@ -135,7 +192,7 @@ public final class Runner {
         driver = sim
     }
 
-    private func perform(_ effects: [Effect]) throws(RunnerError) {
+    func perform(_ effects: [Effect]) throws(RunnerError) {
         for e in effects {
             switch e {
             case let .stroke(s):
@@ -143,6 +200,9 @@ public final class Runner {
                 strokeTiming.recordStroke(scheduled: timeLine.monotonic(at: s.at), started: started)
                 do { try driver.perform(s) } catch { throw fail("a \(s.purpose) stroke at \(s.at)", error) }
                 strokesPerformed += 1
+                if let strokeLog {
+                    do { try strokeLog.append(s) } catch { throw fail("logging a stroke to \(strokeLog.path)", error) }
+                }
             case let .event(ev):
                 record(ev)
             case let .alert(kind, _, _):
@@ -162,8 +222,11 @@ public final class Runner {
         logger.log(level: level, "\(ev)")
     }
 
-    private func updateOutputs() throws(RunnerError) {
-        let ind = AlarmIndication(highestPriority: controller.alarms.highestPriority, alert: pendingAlert)
+    func updateOutputs() throws(RunnerError) {
+        // During a journal outage the outputs show a high-priority alarm whatever the core says.
+        let ind = journalOutage != nil
+            ? AlarmIndication(highestPriority: .high, alert: lastIndication?.highestPriority == .high ? nil : .therapyInterruption)
+            : AlarmIndication(highestPriority: controller.alarms.highestPriority, alert: pendingAlert)
         do {
             if ind != lastIndication {
                 try driver.indicate(ind, at: controller.now)
@@ -174,7 +237,7 @@ public final class Runner {
         } catch { throw fail("setting the alarm outputs", error) }
     }
 
-    private func fail(_ what: String, _ error: any Error) -> RunnerError {
+    func fail(_ what: String, _ error: any Error) -> RunnerError {
         logger.critical("driver failed \(what): \(error); putting the rig in its safe state")
         enterSafeState()
         return .driverFailed(what: what, reason: "\(error)")

@@ -1,0 +1,26 @@
+import PumpCore
+
+/// The write-ahead step shared by `JournaledPump` and the bench-rig runner (`PumpRig.Runner`): how far
+/// the controller may move in one commit. The caller commits the returned state with
+/// `Journal.recordStep` *before* adopting it and carrying out the effects.
+public enum WriteAhead {
+    /// The next step of advancing `controller` towards `t`: deadline by deadline until `t` or until
+    /// `strokesPerStep` strokes are due, so a step never commands more than `strokesPerStep` strokes
+    /// ahead of the pump (plus any due at the very same instant). Returns the state after the step and
+    /// its effects; `controller` itself is not changed. Call repeatedly while `controller.now < t`.
+    public static func nextStep(from controller: PumpController, until t: Instant,
+                                strokesPerStep: Int64) -> (next: PumpController, effects: [Effect]) {
+        var next = controller
+        var effects: [Effect] = []
+        var strokes: Int64 = 0
+        while next.now < t && strokes < strokesPerStep {
+            let before = next.now
+            var e = next.advance(to: max(before, min(t, next.nextDeadline)))
+            // Nothing moved (a deadline that produced nothing at `now`): go straight to `t`.
+            if next.now == before && e.isEmpty { e = next.advance(to: t) }
+            strokes += e.strokeCount
+            effects += e
+        }
+        return (next, effects)
+    }
+}

@@ -1,0 +1,113 @@
+import Logging
+import PumpCore
+import PumpJournal
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A period in which the runner could not commit to its journal (disk full, I/O error, card removed).
+///
+/// What the runner does meanwhile (README "Journal commit failures"): it gives no stroke that is not
+/// committed (an uncommitted stroke would make the recovered reservoir estimate optimistic), shows a
+/// high-priority alarm on the outputs, logs at `critical`, answers every control command with an error
+/// (nothing applied), and retries the commit at every step. When a commit succeeds again the outage
+/// is accounted like a restart's downtime (`PumpController.recoverAfterDowntime`): missed delivery,
+/// never caught up as a burst, a therapy-interruption alarm, and the floor over the interruption limit.
+public struct JournalOutage: Sendable, CustomStringConvertible {
+    /// The controller instant of the first failed commit (delivery stopped there).
+    public let since: Instant
+    /// The first failure.
+    public let firstError: JournalError
+    /// The latest failure.
+    public internal(set) var lastError: JournalError
+    /// Failed commits so far.
+    public internal(set) var failures: Int64
+
+    public var description: String {
+        "the therapy journal cannot be written since \(since) (\(failures) failed commits; latest: \(lastError)); "
+            + "DELIVERY IS HELD until a commit succeeds: free space on or replace the journal's storage"
+    }
+}
+
+extension Runner {
+    /// Wall-clock nanoseconds since 1970 (`CLOCK_REALTIME`), the time base of the journal's downtime.
+    public static func realTimeNanoseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+
+    /// Commits one step (`effects` of sensing or advancing, `next` the controller after it) and, once
+    /// it is durable, adopts `next` and carries the effects out. Returns false, carrying nothing out,
+    /// when the commit failed (the runner is then in a journal outage). Without a journal it adopts
+    /// and carries out at once.
+    func commitStep(_ effects: [Effect], _ next: PumpController) throws(RunnerError) -> Bool {
+        if let journal {
+            do throws(JournalError) {
+                try journal.recordStep(effects, state: next, wallNanoseconds: wallClock(), checkpointInterval: strokesPerStep)
+            } catch {
+                journalFailed(error)
+                return false
+            }
+        }
+        controller = next
+        try perform(effects)
+        walCheckpoint()
+        return true
+    }
+
+    /// Commits a command with its outcome and the state after it (`state`) before the caller adopts
+    /// it, carries out its effects or replies. Returns false when the commit failed.
+    func commitCommand(_ command: Command, source: String, response: CommandResponse, state: PumpController) -> Bool {
+        guard let journal else { return true }
+        do throws(JournalError) {
+            try journal.recordCommand(command, source: source, response: response, state: state, wallNanoseconds: wallClock())
+            return true
+        } catch {
+            journalFailed(error)
+            return false
+        }
+    }
+
+    /// Folds the WAL back into the journal file when due, after the step's strokes were carried out.
+    /// A failure here loses nothing committed; it is logged and retried later.
+    func walCheckpoint() {
+        do throws(JournalError) { try journal?.checkpointIfDue() } catch {
+            logger.error("journal WAL checkpoint failed (nothing committed is lost; retried later): \(error)")
+        }
+    }
+
+    func journalFailed(_ error: JournalError) {
+        if var o = journalOutage {
+            o.failures += 1
+            o.lastError = error
+            journalOutage = o
+            // Every failure is a retry; say so periodically, not at every 100 ms retry.
+            if o.failures % 100 == 0 { logger.critical("\(o)") }
+        } else {
+            let o = JournalOutage(since: controller.now, firstError: error, lastError: error, failures: 1)
+            journalOutage = o
+            logger.critical("journal commit failed: \(error). \(o)")
+        }
+    }
+
+    /// In an outage: tries to commit the outage's accounting (the time since the first failure as
+    /// downtime). On success the outage ends and the recovery's effects are carried out.
+    func retryAfterOutage(at t: Instant) throws(RunnerError) {
+        guard let outage = journalOutage, let journal else { return }
+        var next = controller
+        let report = next.recoverAfterDowntime(until: t)
+        do throws(JournalError) {
+            try journal.recordStep(report.effects, state: next, wallNanoseconds: wallClock(), checkpointInterval: strokesPerStep)
+        } catch {
+            journalFailed(error)
+            return
+        }
+        journalOutage = nil
+        controller = next
+        let floor = report.requiresConfirmation ? "; at the floor until a clinician confirms the dose" : ""
+        logger.critical("journal writable again after \(outage.failures) failed commits; delivery held from \(outage.since) to \(t): \(Mass(nanograms: report.missedPicograms / 1_000)) missed, not caught up\(floor)")
+        try perform(report.effects)
+        walCheckpoint()
+    }
+}
