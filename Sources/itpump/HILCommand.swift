@@ -8,7 +8,7 @@ struct HILCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hil",
         abstract: "Hardware-in-the-loop analysis tools (see HIL/README.md).",
-        subcommands: [HILTrace.self])
+        subcommands: [HILTrace.self, HILReport.self])
 }
 
 /// Reads a kernel GPIO trace dumped by the HIL guest and reports one line's edges, STEP strokes and
@@ -63,4 +63,57 @@ struct FileReadError: Error, CustomStringConvertible {
     let path: String
     let errno: Int32
     var description: String { "\(path): errno \(errno)" }
+}
+
+/// Judges one scenario run directory written by the HIL guest (`HIL/run`): writes `junit.xml`,
+/// `summary.json` and, for accuracy scenarios, `trumpet.csv` and `trumpet.svg` into it. Exit 1 when a
+/// check failed or none ran.
+struct HILReport: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Evaluate a HIL scenario run directory: JUnit XML, JSON summary, trumpet curve, step timing.")
+
+    @Argument(help: "The scenario's output directory (meta.txt, checks.txt, trace-checks.txt, lines.txt, trace.txt).")
+    var directory: String
+    @Option(help: "ISO 8601 timestamp for the JUnit suite.") var timestamp: String?
+
+    func run() throws {
+        func read(_ name: String) -> String { (try? readWholeFile(directory + "/" + name)) ?? "" }
+        let run = ScenarioRun(meta: read("meta.txt"), guestChecks: read("checks.txt"), traceChecks: read("trace-checks.txt"),
+                              lineMap: read("lines.txt"), trace: read("trace.txt"))
+        let result = run.evaluate()
+        let name = run.metaValue("scenario") ?? "unnamed"
+        let gen = run.metaValue("generation") ?? "?"
+        var props = run.meta.filter { ["scenario", "generation", "rig", "seed", "scale", "prescription", "kind"].contains($0.0) }
+        props = props.map { $0.0 == "generation" ? ("libgpiod", $0.1) : $0 }
+        var junit = JUnitReport(suite: "hil.\(gen).\(name)", properties: props, timestamp: timestamp)
+        for c in result.checks {
+            junit.cases.append(.init(name: c.name, className: "hil.\(gen).\(name)", failure: c.passed ? nil : c.detail))
+        }
+        if result.checks.isEmpty { junit.cases.append(.init(name: "checks ran", className: "hil.\(gen).\(name)", failure: "no check ran")) }
+        try writeWholeFile(directory + "/junit.xml", junit.xml)
+        try writeWholeFile(directory + "/summary.json", result.json(meta: run.meta))
+        if let t = result.trumpet {
+            try writeWholeFile(directory + "/trumpet.csv", t.csv)
+            try writeWholeFile(directory + "/trumpet.svg", t.svg(title: result.trumpetTitle))
+        }
+        for c in result.checks { print("  \(c.passed ? "PASS" : "FAIL") \(c.name) — \(c.detail)") }
+        if let t = result.trumpet {
+            print("  trumpet: A = \(fmt(t.overallPercent))%; " + t.points.map { "\($0.windowMinutes) min: \(fmt($0.minPercent))…\(fmt($0.maxPercent))%" }.joined(separator: ", "))
+        }
+        if let s = result.stepPeriod { print("  step period error (vs nominal): \(s)") }
+        if let s = result.pulseWidth { print("  STEP pulse width: \(s)") }
+        if let s = result.strokeLateness { print("  stroke time error (vs ideal schedule): \(s)") }
+        print("\(result.passed ? "PASS" : "FAIL") \(gen)/\(name)")
+        if !result.passed { throw ExitCode(1) }
+    }
+
+    private func fmt(_ v: Double) -> String { "\((v * 100).rounded() / 100)" }
+}
+
+func writeWholeFile(_ path: String, _ text: String) throws {
+    guard let f = fopen(path, "wb") else { throw FileReadError(path: path, errno: errno) }
+    defer { fclose(f) }
+    let bytes = Array(text.utf8)
+    guard fwrite(bytes, 1, bytes.count, f) == bytes.count else { throw FileReadError(path: path, errno: errno) }
 }

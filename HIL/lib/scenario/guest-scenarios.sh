@@ -1,0 +1,185 @@
+# shellcheck shell=sh
+# Guest-side interpreter of HIL/scenarios/*.scn (busybox ash). Usage: sh guest-scenarios.sh GEN
+# (GEN = v1 or v2: which payload's itpump runs). For each scenario file in $HIL_PAYLOAD/scenarios it
+# creates a fresh gpio-sim chip (or, with HIL_BOARD_MAP set, uses a real board's loopback harness:
+# hardware/loopback-harness.md), records the kernel GPIO trace, executes the directives (HIL/README.md,
+# "Scenario files") and writes /out/GEN/NAME/: meta.txt, checks.txt (guest checks: PASS|FAIL <tab> NAME <tab> DETAIL),
+# trace-checks.txt (assertions the host evaluates on the trace), trace.txt, lines.txt, run.out, run.err
+# (the runner's event log), ctl-*.json, status-*.json. Exit 0 (the host decides pass/fail from the files).
+. "$HIL_GUEST_LIB/guest-gpiosim.sh"
+GEN="$1"
+P="${HIL_PAYLOAD:-/payload}"
+CHIP=hil-gpio-sim
+RIGFILE="$P/hil-gpio-sim.yaml"
+ROLES="STEP DIR ENABLE BUZZER LED_LOW LED_MEDIUM LED_HIGH OCCLUSION RESERVOIR_EMPTY STROKE_FEEDBACK"
+ITP="$P/$GEN/bin/itpump"
+SOCK=/tmp/hil-ctl/c.sock
+export LD_LIBRARY_PATH="$P/$GEN/lib"
+BOARD="${HIL_BOARD_MAP:-}"
+if [ -n "$BOARD" ]; then
+    . "${HIL_BOARD_LIB:?HIL_BOARD_LIB must name HIL/lib/scenario}/board-target.sh"
+else
+    # gpio-sim target: role names are the chip's line names; the sim side pulls inputs.
+    target_setup() { gpiosim_create "$CHIP" $ROLES && gpiosim_linemap "$CHIP" > "$D/lines.txt" && gpiotrace_start "$CHIP" 32768; }
+    target_teardown() { gpiosim_remove "$CHIP"; }
+    target_pull() { gpiosim_pull "$CHIP" "$1" "$2"; }
+    target_line() { echo "$1"; }
+    target_echo_args() { echo "$(gpiosim_attr "$CHIP" ENABLE)/value $(gpiosim_attr "$CHIP" STROKE_FEEDBACK)/pull"; }
+fi
+
+log() { echo "[$GEN/$SC] $*"; }
+check() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >> "$D/checks.txt"; log "$1 $2 — $3"; }
+meta() { echo "$1 $2" >> "$D/meta.txt"; }
+mark() { echo "hil-mark $1" > /sys/kernel/tracing/trace_marker; }
+uptime_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
+ctl() { "$ITP" ctl --socket "$SOCK" "$@"; }
+
+# runner_start: the real binary in the background; its pid and (later) exit status go to files.
+runner_start() {
+    rm -f "$D/run.rc" /tmp/run.pid   # the runner creates the socket directory itself (0700)
+    rig="$RIGFILE"
+    [ "$RIG" = nofeedback ] && { grep -v strokeFeedback "$rig" > /tmp/rig-nofeedback.yaml; rig=/tmp/rig-nofeedback.yaml; }
+    ( "$ITP" run --backend gpiod --rig "$rig" --prescription "$P/scenarios/$RX" --time-scale "$SCALE" \
+        --socket "$SOCK" --state "$D/state.json" >"$D/run.out" 2>"$D/run.err" &
+      echo $! > /tmp/run.pid; wait $!; echo $? > "$D/run.rc" ) &
+    while [ ! -s /tmp/run.pid ]; do sleep 0.05; done
+    mark start
+}
+
+# wait_exit SECS: until the runner has exited (its status file exists); 0 when it did.
+wait_exit() {
+    end=$(( $(uptime_ms) + $1 * 1000 ))
+    while [ ! -f "$D/run.rc" ]; do [ "$(uptime_ms)" -lt "$end" ] || return 1; sleep 0.1; done
+}
+
+# expect_status SECS PATTERN...: poll `ctl status` until every fixed string appears.
+expect_status() {
+    secs="$1"; shift; end=$(( $(uptime_ms) + secs * 1000 )); n=$((n + 1))
+    while :; do
+        s="$(ctl status 2>&1)"; ok=1
+        for p in "$@"; do case "$s" in *"$p"*) ;; *) ok=0 ;; esac; done
+        [ "$ok" = 1 ] && { echo "$s" > "$D/status-$n.json"; check PASS "status:$*" "within ${secs}s"; return; }
+        [ "$(uptime_ms)" -lt "$end" ] || { echo "$s" > "$D/status-$n.json"; check FAIL "status:$*" "not seen within ${secs}s (status-$n.json)"; return; }
+        sleep 0.2
+    done
+}
+
+# expect_status_absent PATTERN: the current status does not contain it.
+expect_status_absent() {
+    n=$((n + 1)); s="$(ctl status 2>&1)"; echo "$s" > "$D/status-$n.json"
+    case "$s" in *"$1"*) check FAIL "status-absent:$1" "present (status-$n.json)" ;; *) check PASS "status-absent:$1" "absent" ;; esac
+}
+
+# ctl_expect RC ARGS...: one control request; its exit status must be RC (0 accepted, 2 refused).
+ctl_expect() {
+    want="$1"; shift; n=$((n + 1)); rc=0
+    ctl "$@" > "$D/ctl-$n.json" 2>&1 || rc=$?
+    [ "$rc" = "$want" ] && check PASS "ctl:$*" "rc=$rc" || check FAIL "ctl:$*" "rc=$rc, expected $want: $(head -c 300 "$D/ctl-$n.json")"
+}
+
+# expect_exit CODE SECS: the runner exits with CODE within SECS.
+expect_exit() {
+    if wait_exit "$2"; then
+        rc="$(cat "$D/run.rc")"
+        [ "$rc" = "$1" ] && check PASS "exit:$1" "rc=$rc" || check FAIL "exit:$1" "rc=$rc"
+    else
+        check FAIL "exit:$1" "still running after ${2}s"
+    fi
+}
+
+# expect_output PATTERN: the runner's stdout/stderr contain the fixed string.
+expect_output() {
+    if grep -qF -- "$*" "$D/run.out" "$D/run.err"; then check PASS "output:$*" found; else check FAIL "output:$*" "not in run.out/run.err"; fi
+}
+
+# expect_requestable: every output line of the chip can be requested by another consumer (released).
+expect_requestable() {
+    set --; for r in STEP DIR ENABLE BUZZER LED_LOW LED_MEDIUM LED_HIGH; do set -- "$@" "$(target_line $r)=0"; done
+    rc=0; "$ITP" gpio set "$CHIP" "$@" > "$D/requestable.txt" 2>&1 || rc=$?
+    [ "$rc" = 0 ] && check PASS released "all outputs requestable after exit" || check FAIL released "rc=$rc: $(head -c 300 "$D/requestable.txt")"
+}
+
+# hold LINE VALUE MS: another consumer holds an output line (itpump gpio set --hold-ms) in the background.
+hold() {
+    "$ITP" gpio set "$CHIP" "$(target_line "$1")=$2" --hold-ms "$3" > "$D/hold.txt" 2>&1 &
+    echo $! > /tmp/hold.pid; sleep 1
+}
+
+# echo_feedback on|off: the stroke-feedback sensor model (echo-feedback mirrors ENABLE onto STROKE_FEEDBACK).
+echo_feedback() {
+    if [ "$1" = on ]; then
+        # shellcheck disable=SC2046 # the target gives the file arguments as words
+        "$P/bin/echo-feedback" $(target_echo_args) &
+        echo $! > /tmp/echo.pid
+    else
+        [ -s /tmp/echo.pid ] && kill "$(cat /tmp/echo.pid)" 2>/dev/null; rm -f /tmp/echo.pid
+        target_pull STROKE_FEEDBACK down
+    fi
+}
+
+# jitter MAX_MS: a seeded pause of 0 … MAX_MS ms (the scenario's seed makes it reproducible).
+jitter() {
+    ms=$(awk -v s="$SEED" -v m="$1" -v k="$n" 'BEGIN { srand(s * 1000 + k); printf "%d", rand() * m }')
+    meta jitter_ms "$ms"; sleep "$(awk -v ms="$ms" 'BEGIN { printf "%.3f", ms / 1000 }')"
+}
+
+# directive WORDS...: one line of a scenario file.
+directive() {
+    [ $# -gt 0 ] || return 0
+    cmd="$1"; shift
+    case "$cmd" in
+        scenario|describe|kind) meta "$cmd" "$*" ;;
+        rig) RIG="$1"; meta rig "$1" ;;
+        prescription) RX="$1"; meta prescription "$1" ;;
+        scale) SCALE="$1"; meta scale "$1" ;;
+        seed) SEED="$1"; meta seed "$1" ;;
+        start) runner_start ;;
+        sleep) sleep "$1" ;;
+        jitter) jitter "$1" ;;
+        mark) mark "$1" ;;
+        pull) target_pull "$1" "$2" ;;
+        ctl) ctl_expect "$@" ;;
+        expect_status) expect_status "$@" ;;
+        expect_status_absent) expect_status_absent "$*" ;;
+        expect_exit) expect_exit "$@" ;;
+        expect_output) expect_output "$*" ;;
+        expect_requestable) expect_requestable ;;
+        hold) hold "$@" ;;
+        echo_feedback) echo_feedback "$1" ;;
+        sigterm) kill -TERM "$(cat /tmp/run.pid)" ;;
+        trace|accuracy) echo "$cmd $*" >> "$D/trace-checks.txt" ;;
+        *) check FAIL "directive:$cmd" "unknown directive" ;;
+    esac
+}
+
+# cleanup_scenario: nothing of this scenario may leak into the next one.
+cleanup_scenario() {
+    for f in /tmp/run.pid /tmp/hold.pid /tmp/echo.pid; do [ -s "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null; done
+    wait_exit 5 || true
+    rm -f /tmp/run.pid /tmp/hold.pid /tmp/echo.pid "$SOCK"
+    gpiotrace_stop "$D/trace.txt" || check FAIL trace-buffer "ring buffer overran"
+    target_teardown
+}
+
+# run_scenario FILE
+run_scenario() {
+    SC="$(basename "$1" .scn)"; D="$HIL_OUT/$GEN/$SC"; mkdir -p "$D"; n=0
+    RIG=full; RX=; SCALE=1; SEED=0
+    : > "$D/checks.txt"; : > "$D/trace-checks.txt"; meta generation "$GEN"; meta file "$(basename "$1")"
+    target_setup || { check FAIL target "GPIO chip/trace not set up"; return; }
+    t0=$(uptime_ms)
+    while IFS= read -r line || [ -n "$line" ]; do
+        line="${line%%#*}"
+        # shellcheck disable=SC2086 # words are split on purpose, never globbed (trace * …)
+        set -f; set -- $line; set +f
+        directive "$@"
+    done < "$1"
+    mark end
+    cleanup_scenario
+    meta wall_ms "$(( $(uptime_ms) - t0 ))"
+}
+
+mkdir -p "$HIL_OUT/$GEN"
+"$ITP" --version > "$HIL_OUT/$GEN/version.txt" 2>&1 || true
+for f in "$P"/scenarios/*.scn; do run_scenario "$f"; done
+exit 0

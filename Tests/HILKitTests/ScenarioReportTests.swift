@@ -1,0 +1,90 @@
+import Testing
+@testable import HILKit
+
+/// Synthetic HIL runs: a trace with strokes at a known rate, markers, and the guest's check file.
+@Suite("HIL scenario report")
+struct ScenarioReportTests {
+    static let lines = "STEP 0 1014\nENABLE 2 1016\nLED_HIGH 6 1020\n"
+
+    /// `strokes` strokes of `sps` 50-μs steps 200 μs apart, one every `intervalUs`, from t = 1 s.
+    static func trace(strokes: Int, intervalUs: Int64, sps: Int = 8, marks: [(String, Int64)]) -> String {
+        var rows: [(Int64, String)] = [(999_000, "gpio_value: 1014 set 0"), (999_001, "gpio_direction: 1014 out (0)")]
+        for k in 0..<strokes {
+            let t0 = 1_000_000 + Int64(k) * intervalUs
+            rows.append((t0, "gpio_value: 1016 set 1"))
+            for j in 0..<sps {
+                let t = t0 + 100 + Int64(j) * 200
+                rows.append((t, "gpio_value: 1014 set 1")); rows.append((t + 50, "gpio_value: 1014 set 0"))
+            }
+            rows.append((t0 + 100 + Int64(sps) * 200, "gpio_value: 1016 set 0"))
+        }
+        for (name, t) in marks { rows.append((t, "tracing_mark_write: hil-mark \(name)")) }
+        rows.sort { $0.0 < $1.0 }
+        return rows.map { "  itpump-7 [000] ..... \($0.0 / 1_000_000).\(String(repeating: "0", count: 6 - String($0.0 % 1_000_000).count))\($0.0 % 1_000_000): \($0.1)" }
+            .joined(separator: "\n")
+    }
+
+    static let accuracy = "accuracy ug_per_day=600 ug_per_ml=500 stroke_nl=250 steps_per_stroke=8 step_period_us=200 from=from to=to max_abs_overall_percent=5\n"
+
+    /// 600 μg/day at 500 μg/mL, 0.25 μL strokes: one every 18 therapy s = 75 ms wall at 240×.
+    func run(strokeIntervalUs: Int64, strokes: Int = 140, guest: String = "PASS\tstatus:x\tok\n", checks: String = accuracy) -> ScenarioResult {
+        let end = 1_000_000 + Int64(strokes) * strokeIntervalUs
+        let t = Self.trace(strokes: strokes, intervalUs: strokeIntervalUs, marks: [("from", 1_000_000), ("to", end), ("end", end + 10)])
+        return ScenarioRun(meta: "scenario acc\nscale 240\n", guestChecks: guest, traceChecks: checks, lineMap: Self.lines, trace: t).evaluate()
+    }
+
+    @Test("strokes at the set rate pass with an overall error near zero and exact step timing")
+    func exactRate() throws {
+        let r = run(strokeIntervalUs: 75_000)
+        #expect(r.passed, "\(r.checks)")
+        let curve = try #require(r.trumpet)
+        #expect(abs(curve.overallPercent) < 1.5)
+        #expect(curve.points.map(\.windowMinutes) == [2, 5, 11, 19, 31])
+        #expect(r.stepPeriod?.max == 0)
+        #expect(r.pulseWidth?.p50 == 50)
+        #expect(r.strokeLateness?.max == 0)
+    }
+
+    @Test("a pump delivering 10 % too slowly fails the accuracy check")
+    func slowRate() {
+        let r = run(strokeIntervalUs: 82_500)
+        #expect(!r.passed)
+        #expect(r.checks.contains { $0.name.hasPrefix("accuracy: overall error") && !$0.passed })
+    }
+
+    @Test("too short a run cannot make a trumpet curve and fails")
+    func tooShort() {
+        let r = run(strokeIntervalUs: 75_000, strokes: 60)
+        #expect(!r.passed)
+        #expect(r.trumpet == nil)
+    }
+
+    @Test("a failed guest check fails the run; a run with no checks never passes")
+    func guestChecks() {
+        #expect(!run(strokeIntervalUs: 75_000, guest: "FAIL\texit:0\trc=1\n").passed)
+        let empty = ScenarioRun(meta: "", guestChecks: "", traceChecks: "", lineMap: "", trace: "").evaluate()
+        #expect(!empty.passed)
+    }
+
+    @Test("edge assertions: rise within a time, value at a marker, rises between markers, writes after a marker")
+    func assertions() {
+        let checks = """
+        trace ENABLE rises_within 0.1 after from
+        trace ENABLE value_at end 0
+        trace STEP rises_between from to min 80
+        trace * sets_after end max 0
+        trace LED_HIGH rises_within 1 after from
+        trace STEP sets_after from max 3
+        trace STEP rises_between from nowhere min 1
+        """
+        let r = run(strokeIntervalUs: 75_000, strokes: 10, guest: "", checks: checks)
+        #expect(r.checks.map(\.passed) == [true, true, true, true, false, false, false])
+        #expect(!r.passed)
+    }
+
+    @Test("trace markers parse with their timestamps")
+    func markers() {
+        let m = traceMarks("  sh-1 [000] ..... 12.500001: tracing_mark_write: hil-mark occlusion\n")
+        #expect(m == ["occlusion": 12_500_001])
+    }
+}
