@@ -28,7 +28,13 @@ public struct SimulationRunner {
 
     /// Runs `scenario` to its end.
     public static func run(_ scenario: Scenario, fidelity: Fidelity, keepSeries: Bool = false) throws(ScenarioError) -> SimulationResult {
+        try run(scenario, fidelity: fidelity, keepSeries: keepSeries, perBinPK: false)
+    }
+
+    /// `perBinPK`: close the PK intervals with the per-interval reference implementation (tests).
+    static func run(_ scenario: Scenario, fidelity: Fidelity, keepSeries: Bool, perBinPK: Bool) throws(ScenarioError) -> SimulationResult {
         var r = try SimulationRunner(scenario: scenario, fidelity: fidelity, keepSeries: keepSeries)
+        r.sink.recorder.perBinReference = perBinPK
         try r.runToEnd()
         return SimulationResult(scenario: scenario, fidelity: fidelity, end: r.end, recorder: r.sink.recorder,
                                 controller: r.controller, pump: r.sink.pump, alerts: r.sink.alerts)
