@@ -5,12 +5,17 @@ import Testing
 @testable import PumpCore
 @testable import PumpSim
 
-/// The recorder closes PK intervals in batches (`Recorder.closeRun`); `Recorder.closeBinsPerBin` is
-/// the original one-`CSFModel.step`-per-interval path, kept as the reference. The batched path does
-/// the same floating-point operations in the same order, so the accepted tolerance is zero: every
-/// output must be bit-identical (integers, instants, and the bit patterns of every Double).
-@Suite("Batched PK intervals match the per-interval reference", .shrinking(false))
-struct BatchedPKTests {
+/// The fast paths against the reference paths they replaced, kept behind internal flags:
+/// - the recorder closes PK intervals in batches (`Recorder.closeRun`, `StrokeShares`); the reference
+///   is one `CSFModel.step` per interval (`closeBinsPerBin`) and the 128-bit split
+///   (`deliveredPerInterval`);
+/// - the runner gives a bolus up to the pump's next possible sensor change in one pass
+///   (`SimulationRunner.bolusHorizon`); the reference steps it deadline by deadline.
+/// The fast paths do the same floating-point operations in the same order, so the accepted tolerance
+/// is zero: every output must be bit-identical (integers, instants, the bit patterns of every Double,
+/// the controller and the simulated pump as the run left them, the JSON report byte for byte).
+@Suite("Fast simulation paths match the reference paths", .shrinking(false))
+struct FastPathTests {
     static let scenariosDir: String = {
         var url = URL(fileURLWithPath: #filePath)
         for _ in 0..<3 { url.deleteLastPathComponent() }
@@ -19,18 +24,22 @@ struct BatchedPKTests {
 
     /// Runs `s` both ways and compares every measure the reports, the sweep rows and the series use.
     @discardableResult
-    static func compare(_ s: Scenario, fidelity: Fidelity, keepSeries: Bool, _ label: String) -> (SimulationResult, SimulationResult)? {
+    /// Runs `s` on the reference paths chosen and on the fast paths.
+    static func compare(_ s: Scenario, fidelity: Fidelity, keepSeries: Bool, perBinPK: Bool = true, bolusByDeadline: Bool = true,
+                        _ label: String) -> (SimulationResult, SimulationResult)? {
         let a: SimulationResult, b: SimulationResult
         do {
-            a = try SimulationRunner.run(s, fidelity: fidelity, keepSeries: keepSeries, perBinPK: true)
-            b = try SimulationRunner.run(s, fidelity: fidelity, keepSeries: keepSeries, perBinPK: false)
+            a = try SimulationRunner.run(s, fidelity: fidelity, keepSeries: keepSeries, perBinPK: perBinPK, bolusByDeadline: bolusByDeadline)
+            b = try SimulationRunner.run(s, fidelity: fidelity, keepSeries: keepSeries, perBinPK: false, bolusByDeadline: false)
         } catch {
-            // Both paths must fail alike (the PK path plays no part in scenario errors).
-            let e1 = Result(catching: { try SimulationRunner.run(s, fidelity: fidelity, keepSeries: keepSeries, perBinPK: true) })
-            let e2 = Result(catching: { try SimulationRunner.run(s, fidelity: fidelity, keepSeries: keepSeries, perBinPK: false) })
+            // Both paths must fail alike.
+            let e1 = Result(catching: { try SimulationRunner.run(s, fidelity: fidelity, keepSeries: keepSeries, perBinPK: perBinPK, bolusByDeadline: bolusByDeadline) })
+            let e2 = Result(catching: { try SimulationRunner.run(s, fidelity: fidelity, keepSeries: keepSeries, perBinPK: false, bolusByDeadline: false) })
             #expect("\(e1)" == "\(e2)", "\(label)")
             return nil
         }
+        #expect(a.controller == b.controller, "\(label): controllers differ")
+        #expect(a.pump == b.pump, "\(label): simulated pumps differ")
         let x = a.recorder, y = b.recorder
         #expect(x.totalToPatient == y.totalToPatient, "\(label): total")
         #expect(x.dailyFemtograms == y.dailyFemtograms, "\(label): daily")
@@ -84,7 +93,10 @@ struct BatchedPKTests {
             s.pk.severityTimeConstant = .hours(g.integer(in: 6...72))
             s.interval = [.minutes(1), .minutes(5), .minutes(15), .minutes(30), .hours(1), .hours(6)][Int(g.below(6))]
             let fidelity: Fidelity = g.below(3) == 0 ? .stroke : .fast
-            Self.compare(s, fidelity: fidelity, keepSeries: g.below(2) == 0, "random \(seed) \(fidelity) interval \(s.interval)")
+            // Both reference paths, or one of them alone.
+            let which = g.below(3)
+            Self.compare(s, fidelity: fidelity, keepSeries: g.below(2) == 0, perBinPK: which != 1, bolusByDeadline: which != 2,
+                         "random \(seed) \(fidelity) interval \(s.interval) reference \(which)")
         }
     }
 
