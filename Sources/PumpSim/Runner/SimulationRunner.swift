@@ -209,6 +209,8 @@ public struct SimulationRunner {
         }
     }
 
+    static let bolusPass: Int64 = 128
+
     /// How far the controller may run through bolus `b` with at most `k` strokes: the instant of its
     /// k-th next stroke, or `.distantFuture` when it has no more than `k` left. Only before therapy
     /// starts (so no basal stroke can come in between) and while strokes fall at distinct instants;
@@ -217,6 +219,9 @@ public struct SimulationRunner {
     func bolusHorizon(_ b: BolusState, strokes k: Int64) -> Instant? {
         guard !bolusByDeadline, !therapyStarted, !controller.isDelivering,
               b.strokes > 0, b.duration.nanoseconds >= b.strokes, b.given < b.strokes else { return nil }
+        // At most `bolusPass` strokes per pass: the core logs each bolus stroke as an effect, and a
+        // log of 1,344 effects is a large allocation the allocator maps and unmaps on every run.
+        let k = min(k, Self.bolusPass)
         if k >= b.strokes - b.given { return .distantFuture }
         // Stroke j (1-based) is due at startedAt + ⌈j·duration/strokes⌉ (BolusState.nextAt).
         let j = Int128(b.given + k)
