@@ -34,6 +34,12 @@ public struct CSFModel: Hashable, Sendable {
     /// Sets the level (a patient transferred from another pump starts at its steady state).
     public mutating func start(at level: CSFConcentration) { concentration = level }
 
+    /// Puts back the state a batched stepper (`Recorder.closeRun`) carried in registers.
+    mutating func restore(concentration c: Double, severity s: Double) {
+        concentration = CSFConcentration(nanogramsPerMillilitre: c)
+        severity = s
+    }
+
     /// What one interval did.
     public struct Step: Hashable, Sendable {
         /// Time within the interval spent below the threshold.

@@ -1,3 +1,4 @@
+import Foundation
 import PumpCore
 
 /// One alarm as it happened.
@@ -56,7 +57,7 @@ public struct Recorder: Sendable {
     public private(set) var totalToPatient = Femtograms.zero
 
     /// The dose whose steady state the withdrawal threshold refers to (nil: no therapy running).
-    public private(set) var reference: DoseRate?
+    public private(set) var reference: DoseRate? { didSet { refreshLevels() } }
     public private(set) var alarms: [AlarmRecord] = []
     var open: [AlarmKind: Int] = [:]
     public private(set) var refusals: [RefusedCommand] = []
@@ -72,7 +73,7 @@ public struct Recorder: Sendable {
     public private(set) var severe = TimeSpan.zero
     public static let severeLevel = 0.632_120_558_828_557_7
 
-    var running = false
+    var running = false { didSet { refreshLevels() } }
     var controllerHalted = false
     public private(set) var pumpBlocked = false
     var zeroSince: Instant?
@@ -80,6 +81,9 @@ public struct Recorder: Sendable {
     public private(set) var zeroDelivery = TimeSpan.zero
 
     public let keepSeries: Bool
+    /// Close intervals one `CSFModel.step` at a time (the reference implementation the tests compare
+    /// the batched path with).
+    var perBinReference = false
     /// The CSF level starts at the steady state of the first dose when therapy starts (a transfer).
     public var startsAtSteadyState = true
     public private(set) var series: [SeriesRow] = []
@@ -105,12 +109,30 @@ public struct Recorder: Sendable {
     /// Drug of `count` strokes evenly spaced from `first` to `last`, split between intervals by how many
     /// strokes fall in each.
     public mutating func delivered(_ fg: Femtograms, strokes n: Int64, first: Instant, last: Instant) {
-        let b1 = last.nanoseconds / intervalNs
-        if b1 == first.nanoseconds / intervalNs || n <= 1 {
+        let b0 = first.nanoseconds / intervalNs, b1 = last.nanoseconds / intervalNs
+        if b1 == b0 || n <= 1 {
             delivered(fg, at: first)
             return
         }
-        var givenStrokes: Int64 = 0, givenFg: Int64 = 0
+        if !perBinReference,
+           var shares = StrokeShares(femtograms: fg.value, strokes: n, first: first.nanoseconds, last: last.nanoseconds, interval: intervalNs) {
+            if bin < b0 { closeBins(through: b0) }
+            if bin == b0 {
+                // Intervals b0 ..< b1 close now, b0 with what it already held; b1 stays open with the rest.
+                shares.held = binFg
+                binFg = 0
+                closeRun(count: b1 - b0, inputs: &shares)
+                delivered(Femtograms(fg.value - shares.given), at: last)
+                return
+            }
+        }
+        deliveredPerInterval(fg, strokes: n, first: first, last: last)
+    }
+
+    /// The reference implementation of the split: one `delivered(_:at:)` per interval, in 128 bits.
+    mutating func deliveredPerInterval(_ fg: Femtograms, strokes n: Int64, first: Instant, last: Instant) {
+        let b1 = last.nanoseconds / intervalNs
+        var givenFg: Int64 = 0
         let span = Int128(last.nanoseconds - first.nanoseconds)
         var b = first.nanoseconds / intervalNs
         while b < b1 {
@@ -120,16 +142,140 @@ public struct Recorder: Sendable {
             let count = Int64(min(Int128(n), (num + span - 1) / span))
             let share = Int64(Int128(fg.value) * Int128(count) / Int128(n))
             delivered(Femtograms(share - givenFg), at: Instant(nanoseconds: max(first.nanoseconds, b * intervalNs)))
-            givenStrokes = count
             givenFg = share
             b += 1
         }
         delivered(Femtograms(fg.value - givenFg), at: last)
-        _ = givenStrokes
     }
 
-    /// Closes every interval before interval index `b`.
+    /// Closes every interval before interval index `b`: the open one with the drug it received, then
+    /// any empty ones after it (`closeRun`).
     mutating func closeBins(through b: Int64) {
+        guard bin < b else { return }
+        if perBinReference { closeBinsPerBin(through: b); return }
+        var held = ConstantInputs(femtograms: binFg)
+        binFg = 0
+        closeRun(count: 1, inputs: &held)
+        var empty = ConstantInputs(femtograms: 0)
+        if bin < b { closeRun(count: b - bin, inputs: &empty) }
+    }
+
+    /// The withdrawal reference in force for the intervals being closed: the steady state of the
+    /// reference dose and the threshold, computed as `closeBinsPerBin` and `CSFModel.step` compute them.
+    struct WithdrawalLevels {
+        var steadyState: Double
+        var threshold: Double
+    }
+    var levels: WithdrawalLevels?
+    /// The last two interval inputs and their steady states (fg, ng/mL), most recent first.
+    var steadyStates: ((fg: Int64, css: Double), (fg: Int64, css: Double)) = ((0, 0), (-1, 0))
+    /// The day the intervals being closed fall in, and the first interval of the next day.
+    var day = 0
+    var dayEndBin: Int64 = 0
+
+    mutating func refreshLevels() {
+        guard running, let reference else { levels = nil; return }
+        let ref = model.parameters.steadyState(reference).nanogramsPerMillilitre
+        levels = WithdrawalLevels(steadyState: ref, threshold: ref * Double(model.parameters.withdrawalFraction.partsPerMillion) / 1e6)
+    }
+
+    /// Closes `count` intervals from `bin`, the drug of each from `inputs`.
+    ///
+    /// Exactly what `closeBinsPerBin` does interval by interval (the same floating-point operations in
+    /// the same order, so the same bits), with the model's state, the withdrawal levels and the
+    /// measures held in locals instead of recomputed and stored per interval.
+    mutating func closeRun<Inputs: IntervalInputs>(count: Int64, inputs: inout Inputs) {
+        let first = bin, end = bin + count
+        let m = model
+        let iv = intervalNs
+        var c0 = m.concentration.nanogramsPerMillilitre
+        var sev = m.severity
+        let decay = m.decay, meanFactor = m.meanFactor, sd = m.severityDecay, k = m.k, hours = m.hours, clearance = m.clearance
+        let lv = levels
+        let ref = lv?.steadyState ?? 0, thr = lv?.threshold ?? 0
+        let judged = lv != nil && ref > 0
+        var belowTotal: Int64 = 0, severeCount: Int64 = 0, total: Int64 = 0, dayTotal: Int64 = 0
+        var peak = peakSeverity
+        // C∞ of the last two inputs (delivery alternates between a few stroke counts per interval).
+        var (fgA, cssA) = steadyStates.0, (fgB, cssB) = steadyStates.1
+        var b = first
+        while b < end {
+            let fg = inputs.next()
+            total += fg
+            if b >= dayEndBin {
+                if dayTotal != 0 { dailyFemtograms[day] += dayTotal; dayTotal = 0 }
+                let dayNs = TimeConstants.nanosecondsPerDay
+                day = Int(b * iv / dayNs)
+                // The first interval starting on the next day.
+                dayEndBin = ((Int64(day) + 1) * dayNs + iv - 1) / iv
+                while dailyFemtograms.count <= day { dailyFemtograms.append(0) }
+            }
+            dayTotal += fg
+            // The model, as CSFModel.step.
+            let css: Double
+            if fg == fgA { css = cssA }
+            else if fg == fgB { css = cssB; swap(&fgA, &fgB); swap(&cssA, &cssB) }
+            else {
+                css = Double(fg) / 1e6 / hours / clearance
+                (fgB, cssB) = (fgA, cssA)
+                (fgA, cssA) = (fg, css)
+            }
+            let c1 = css + (c0 - css) * decay
+            var below: Int64 = 0
+            var crossing: Int64 = -1
+            if judged {
+                let below0 = c0 < thr, below1 = c1 < thr
+                if below0 && below1 {
+                    below = iv
+                } else if below0 != below1 {
+                    let ratio = (c0 - css) / (thr - css)
+                    let tHours = ratio > 0 ? log(ratio) / k : hours
+                    let ns = Int64(min(max(tHours, 0), hours) * 3.6e12)
+                    crossing = ns
+                    below = below0 ? ns : iv - ns
+                }
+                let mean = css + (c0 - css) * meanFactor
+                // mean ≥ ref makes the correctly rounded quotient ≥ 1, so the clamp gives +0 without it.
+                let deficit: Double = mean >= ref ? 0 : min(1, max(0, 1 - mean / ref))
+                sev = deficit + (sev - deficit) * sd
+            } else {
+                sev *= sd
+            }
+            c0 = c1
+            belowTotal += below
+            if below == iv {
+                if episodeStart == nil { episodeStart = Instant(nanoseconds: b * iv) }
+            } else if crossing >= 0 {
+                let at = Instant(nanoseconds: b * iv) + TimeSpan(nanoseconds: crossing)
+                if let s = episodeStart { episodes.append(WithdrawalEpisode(start: s, end: at)); episodeStart = nil }
+                else { episodeStart = at }
+            } else if let s = episodeStart {
+                episodes.append(WithdrawalEpisode(start: s, end: Instant(nanoseconds: b * iv)))
+                episodeStart = nil
+            }
+            peak = max(peak, sev)
+            if sev >= Self.severeLevel { severeCount += 1 }
+            if keepSeries {
+                series.append(SeriesRow(start: Instant(nanoseconds: b * iv), delivered: Femtograms(fg), trueReservoir: snapshot.0,
+                                        estimatedReservoir: snapshot.1, concentration: CSFConcentration(nanogramsPerMillilitre: c1),
+                                        threshold: lv.map { CSFConcentration(nanogramsPerMillilitre: $0.threshold) }, severity: sev))
+            }
+            b += 1
+        }
+        if dayTotal != 0 { dailyFemtograms[day] += dayTotal }
+        steadyStates = ((fgA, cssA), (fgB, cssB))
+        model.restore(concentration: c0, severity: sev)
+        totalToPatient = totalToPatient + Femtograms(total)
+        withdrawal = withdrawal + TimeSpan(nanoseconds: belowTotal)
+        peakSeverity = peak
+        severe = severe + TimeSpan(nanoseconds: severeCount * iv)
+        bin = end
+        binEndNs = (end + 1) * iv
+    }
+
+    /// The reference implementation of `closeBins`: one `CSFModel.step` per interval, as the recorder
+    /// always did. Used when `perBinReference` is set (tests compare it with the batched path).
+    mutating func closeBinsPerBin(through b: Int64) {
         while bin < b {
             let start = Instant(nanoseconds: bin * intervalNs)
             let fg = Femtograms(binFg)
@@ -245,5 +391,96 @@ public struct Recorder: Sendable {
         closeBins(through: (end.nanoseconds + intervalNs - 1) / intervalNs)
         if let s = episodeStart { episodes.append(WithdrawalEpisode(start: s, end: end)); episodeStart = nil }
         if let s = zeroSince { zeroDelivery = zeroDelivery + (end - s); zeroSince = nil }
+    }
+}
+
+/// The drug of successive intervals, for `Recorder.closeRun`.
+protocol IntervalInputs {
+    /// The next interval's drug, fg.
+    mutating func next() -> Int64
+}
+
+/// The same drug in every interval.
+struct ConstantInputs: IntervalInputs {
+    let femtograms: Int64
+    @inline(__always) mutating func next() -> Int64 { femtograms }
+}
+
+/// The intervals b0 ..< b1 of a batch of `n` strokes evenly spaced from `first` to `last` (b0, b1 the
+/// intervals of `first` and `last`), split as `Recorder.deliveredPerInterval` splits them: interval b
+/// gets share(b) − share(b − 1), share(b) = ⌊fg·count(b)/n⌋, count(b) = min(n, ⌈(end(b) − first)·(n − 1)/span⌉).
+///
+/// The same integers, but the quotients are carried from interval to interval (the numerators grow
+/// by constants), so there are a few divisions per batch instead of two per interval. Nil when a
+/// product could overflow 64 bits (then the 128-bit reference path splits the batch).
+struct StrokeShares: IntervalInputs {
+    let n: Int64, span: Int64
+    /// count(b) = q (never more than n − 1 before the last interval) with remainder r of
+    /// X(b) = (end(b) − first)·(n − 1) + span − 1 by span; X grows by interval·(n − 1) = qa·span + ra.
+    var q: Int64, r: Int64
+    let qa: Int64, ra: Int64
+    /// share(b) = sq with remainder sr of fg·q by n; fg·qa = f1q·n + f1r and fg = f2q·n + f2r.
+    var sq: Int64, sr: Int64
+    let f1q: Int64, f1r: Int64, f2q: Int64, f2r: Int64
+    var started = false
+    /// Drug already in the first interval before the batch.
+    var held: Int64 = 0
+    /// The shares handed out so far (the last interval gets the rest).
+    private(set) var given: Int64 = 0
+
+    init?(femtograms fg: Int64, strokes n: Int64, first: Int64, last: Int64, interval: Int64) {
+        guard fg >= 0, n > 1, last > first, interval > 0 else { return nil }
+        let span = last - first
+        let b0 = first / interval, b1 = last / interval
+        guard b1 > b0 else { return nil }
+        // The largest numerator, at the last interval closed (end = b1·interval ≤ last).
+        let lastEnd = b1 * interval - first
+        let (x, o1) = lastEnd.multipliedReportingOverflow(by: n - 1)
+        let (_, o2) = x.addingReportingOverflow(span - 1)
+        let (_, o3) = fg.multipliedReportingOverflow(by: n)
+        guard !o1, !o2, !o3 else { return nil }
+        self.n = n
+        self.span = span
+        let x0 = ((b0 + 1) * interval - first) * (n - 1) + span - 1
+        q = x0 / span
+        r = x0 % span
+        let s0 = fg * q          // q ≤ n − 1
+        sq = s0 / n
+        sr = s0 % n
+        f2q = fg / n
+        f2r = fg % n
+        if b1 - b0 >= 2 {
+            // Then span > interval, so qa ≤ n − 1 and fg·qa fits.
+            let a = interval * (n - 1)
+            qa = a / span
+            ra = a % span
+            let f1 = fg * qa
+            f1q = f1 / n
+            f1r = f1 % n
+        } else {
+            (qa, ra, f1q, f1r) = (0, 0, 0, 0)
+        }
+    }
+
+    @inline(__always) mutating func next() -> Int64 {
+        if started {
+            q += qa
+            r += ra
+            sq += f1q
+            sr += f1r
+            if r >= span {
+                r -= span
+                q += 1
+                sq += f2q
+                sr += f2r
+            }
+            while sr >= n { sr -= n; sq += 1 }
+        }
+        started = true
+        // count = min(n, q), but q ≤ n − 1 before the last interval (end(b) ≤ last), so share = sq.
+        let drug = sq - given + held
+        held = 0
+        given = sq
+        return drug
     }
 }

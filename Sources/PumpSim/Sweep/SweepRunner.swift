@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 
 /// Runs sweep runs on `jobs` threads in blocks, handing each block's rows in run order to `emit`:
 /// memory stays flat in the number of runs, and the rows never depend on `jobs`.
@@ -6,7 +7,10 @@ public enum SweepRunner {
     public static func run(_ plan: SweepPlan, range: Range<Int>, jobs: Int, fidelity: Fidelity,
                     emit: ([SweepRow]) -> Void) -> SweepSummary {
         var summary = SweepSummary()
-        let block = max(64, 16 * jobs)
+        let jobs = max(1, jobs)
+        // Large enough that the wait for a block's last runs is small against the block, small
+        // enough that the rows held stay a few hundred kilobytes.
+        let block = max(256, 64 * jobs)
         var start = range.lowerBound
         while start < range.upperBound {
             let n = min(block, range.upperBound - start)
@@ -14,11 +18,14 @@ public enum SweepRunner {
             buffer.initialize(repeating: nil)
             let base = start
             let box = UnsafeSendable(buffer)
-            DispatchQueue.concurrentPerform(iterations: min(jobs, n)) { worker in
-                var i = worker
-                while i < n {
+            // Each worker takes the next run not yet taken (runs differ in length; a fixed stride
+            // would leave workers idle at the end of a block).
+            let next = Atomic<Int>(0)
+            DispatchQueue.concurrentPerform(iterations: min(jobs, n)) { _ in
+                while true {
+                    let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                    guard i < n else { break }
                     box.value[i] = plan.run(base + i, fidelity: fidelity)
-                    i += min(jobs, n)
                 }
             }
             let rows = buffer.compactMap { $0 }
@@ -34,4 +41,3 @@ public enum SweepRunner {
 
 /// A value handed to worker threads that each touch disjoint parts of it.
 struct UnsafeSendable<T>: @unchecked Sendable { var value: T; init(_ v: T) { value = v } }
-
