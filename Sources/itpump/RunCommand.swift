@@ -51,6 +51,12 @@ struct RunCommand: ParsableCommand {
         if simStrokeLog != nil && backend != .sim { throw ValidationError("--sim-stroke-log is for --backend sim only") }
         guard strokesPerStep >= 1 else { throw ValidationError("--strokes-per-step must be at least 1") }
         let setup = journal.map { JournalSetup(path: $0, create: createJournal, strokesPerStep: strokesPerStep) }
+        // Signals and the control socket first: a start that cannot open its socket must fail before
+        // the runner creates a journal or requests lines, or the next start would resume a journal
+        // whose bring-up (fill, prime, start) never ran.
+        let signals = try SignalWatcher()
+        let server = try ControlSocketServer(path: socket ?? ControlSocketServer.defaultPath)
+        defer { server.close() }
         let runner: Runner
         switch backend {
         case .gpiod:
@@ -58,9 +64,6 @@ struct RunCommand: ParsableCommand {
         case .sim:
             runner = try Runner.sim(prescription: rx, timeScale: timeScale, logger: logger, journal: setup, strokeLogPath: simStrokeLog)
         }
-        let signals = try SignalWatcher()
-        let server = try ControlSocketServer(path: socket ?? ControlSocketServer.defaultPath)
-        defer { server.close() }
         let journalText = journal.map { ", journal \($0)" } ?? ", no journal"
         logger.notice("running \(rigFile.name) (\(backend)), time scale \(timeScale)×, control socket \(server.path)\(journalText)")
         do {

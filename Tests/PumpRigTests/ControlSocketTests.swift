@@ -88,6 +88,31 @@ import Testing
         #expect(text.contains("no GPIO chips at all"), "\(text)")
     }
 
+    /// A start that cannot open its control socket fails before it creates the journal: otherwise the
+    /// next start would resume a journal whose bring-up never ran (an unfilled, unprimed pump).
+    @Test func socketFailureCreatesNoJournal() throws {
+        guard let binary = binary() else { return }
+        let dir = "/tmp/itpt-open-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(mkdir(dir, 0o755) == 0)
+        chmod(dir, 0o755) // others may enter: the server refuses it
+        let journal = "/tmp/itpt-open-\(getpid()).journal"
+        defer { unlink(journal) }
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = ["run", "--backend", "sim", "--rig", Self.root.appendingPathComponent("profiles/rigs/raspberry-pi.yaml").path,
+                       "--prescription", Self.root.appendingPathComponent("profiles/prescriptions/spinal-600.yaml").path,
+                       "--socket", dir + "/c.sock", "--journal", journal, "--create-journal"]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = Pipe()
+        try p.run()
+        p.waitUntilExit()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(p.terminationReason == .exit && p.terminationStatus != 0, "\(text)")
+        #expect(!FileManager.default.fileExists(atPath: journal), "the journal was created before the socket failed")
+    }
+
     /// Spawns `itpump run --backend sim`, talks to it over the socket, sends SIGTERM: exit 0, the safe
     /// state and the therapy interruption logged, the state file written (0600) with the interruption.
     @Test func sigtermToTheRealBinary() throws {
