@@ -97,7 +97,15 @@ public struct DoseRate: Hashable, Comparable, Sendable, Codable, CustomStringCon
         return VolumeRate(nanolitresPerDay: (num + c / 2) / c)
     }
 
-    /// Picograms delivered over `span` at this rate, as an exact fraction `numerator / nanosecondsPerDay`.
+    /// The dose and its volume rate side by side (`600 μg/day = 1.2000 mL/day`), as a programmer shows
+    /// them; total: with no drug in the reservoir (concentration 0) there is no volume rate, and it says so
+    /// (`600 μg/day (reservoir not filled)`) instead of stopping on `volumeRate(at:)`'s precondition.
+    public func describe(at concentration: Concentration) -> String {
+        concentration.microgramsPerMillilitre > 0
+            ? "\(self) = \(volumeRate(at: concentration))" : "\(self) (reservoir not filled)"
+    }
+
+    /// This rate in picograms per day (1 ng = 1,000 pg), the unit of the stroke clock's credit.
     @inlinable public var picogramsPerDay: Int64 { nanogramsPerDay * 1_000 }
 
     /// `μg/day` as a `Double`, for display only.

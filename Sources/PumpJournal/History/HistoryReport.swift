@@ -39,10 +39,7 @@ public struct HistoryReport: Sendable {
             ("as of", "\(recovered.lastSeen) (last committed step)"),
             ("therapy", c.phase.description),
             ("programmed", c.schedule.map { "\($0) (\(c.programmedDose.map(\.description) ?? "—"))" } ?? "none"),
-            // No volume rate without drug in the reservoir (a journal from before the first fill).
-            ("delivering", c.reservoir.concentration.microgramsPerMillilitre > 0
-                ? "\(c.deliveringDose) = \(c.deliveringDose.volumeRate(at: c.reservoir.concentration))"
-                : "\(c.deliveringDose) (reservoir not filled)"),
+            ("delivering", c.deliveringDose.describe(at: c.reservoir.concentration)),
             ("reservoir", "\(c.reservoir.estimate) of \(c.reservoir.capacity) at \(c.reservoir.concentration) (conservative: the true volume is at most \(recovered.reservoirUpperBound), \(recovered.strokesInDoubtSinceFill) strokes in doubt since the fill)"),
             ("filled", c.reservoir.filledAt.map(\.description) ?? "never"),
             ("projected empty", c.projectedEmpty.map(\.description) ?? "—"),

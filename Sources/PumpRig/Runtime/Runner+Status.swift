@@ -34,8 +34,7 @@ extension Runner {
         ]
         if let d = c.programmedDose {
             o["programmed_ng_per_day"] = .int(d.nanogramsPerDay)
-            o["programmed"] = .string(c.reservoir.concentration.microgramsPerMillilitre > 0
-                ? "\(d) = \(d.volumeRate(at: c.reservoir.concentration))" : d.description)
+            o["programmed"] = .string(d.describe(at: c.reservoir.concentration))
         }
         if let s = c.schedule { o["schedule"] = .string(s.description) }
         if let b = bringUp { o["bring_up"] = .string(b.stage.rawValue + (b.refusal.map { ": \($0)" } ?? "")) }

@@ -145,3 +145,13 @@ struct QuantitiesTests {
         #expect(k.text == k.expected)
     }
 }
+
+@Suite("Dose rate beside its volume rate")
+struct DoseRateDescribeTests {
+    @Test("μg/day and mL/day side by side; no volume rate (and no stop) without drug")
+    func describe() {
+        // 600 μg/day ÷ 500 μg/mL = 1.2 mL/day.
+        #expect(DoseRate.microgramsPerDay(600).describe(at: Concentration(microgramsPerMillilitre: 500)) == "600 μg/day = 1.2000 mL/day")
+        #expect(DoseRate.microgramsPerDay(600).describe(at: .none) == "600 μg/day (reservoir not filled)")
+    }
+}
