@@ -1,7 +1,5 @@
 import ArgumentParser
-#if canImport(Glibc)
-import Glibc
-#endif
+import Foundation
 import HILKit
 
 struct HILCommand: ParsableCommand {
@@ -29,8 +27,10 @@ struct HILTrace: ParsableCommand {
 
     func run() throws {
         guard stepsPerStroke > 0 else { throw ValidationError("--steps-per-stroke must be positive, got \(stepsPerStroke)") }
-        let text: String
-        do { text = try readWholeFile(file) } catch { throw ValidationError("cannot read \(file): \(error)") }
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw ValidationError("cannot read \(file): missing or not readable")
+        }
+        let text = String(decoding: data, as: UTF8.self)
         let trace = GPIOTrace(text: text)
         let sets = trace.sets(of: gpio)
         let edges = trace.edges(of: gpio)
@@ -43,26 +43,6 @@ struct HILTrace: ParsableCommand {
             print("step interval error vs \(period) μs: \(s)")
         }
     }
-}
-
-/// Reads a whole file as UTF-8 (lossy) without Foundation.
-func readWholeFile(_ path: String) throws -> String {
-    guard let f = fopen(path, "rb") else { throw FileReadError(path: path, errno: errno) }
-    defer { fclose(f) }
-    var bytes: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 1 << 16)
-    while true {
-        let n = fread(&buffer, 1, buffer.count, f)
-        if n > 0 { bytes.append(contentsOf: buffer[0..<n]) }
-        if n < buffer.count { break }
-    }
-    return String(decoding: bytes, as: UTF8.self)
-}
-
-struct FileReadError: Error, CustomStringConvertible {
-    let path: String
-    let errno: Int32
-    var description: String { "\(path): errno \(errno)" }
 }
 
 /// Judges one scenario run directory written by the HIL guest (`HIL/run`): writes `junit.xml`,
@@ -78,7 +58,10 @@ struct HILReport: ParsableCommand {
     @Option(help: "ISO 8601 timestamp for the JUnit suite.") var timestamp: String?
 
     func run() throws {
-        func read(_ name: String) -> String { (try? readWholeFile(directory + "/" + name)) ?? "" }
+        // A file the guest did not write reads as empty; the evaluation then fails the checks it needed.
+        func read(_ name: String) -> String {
+            FileManager.default.contents(atPath: directory + "/" + name).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        }
         let run = ScenarioRun(meta: read("meta.txt"), guestChecks: read("checks.txt"), traceChecks: read("trace-checks.txt"),
                               lineMap: read("lines.txt"), trace: read("trace.txt"))
         let result = run.evaluate()
@@ -112,8 +95,5 @@ struct HILReport: ParsableCommand {
 }
 
 func writeWholeFile(_ path: String, _ text: String) throws {
-    guard let f = fopen(path, "wb") else { throw FileReadError(path: path, errno: errno) }
-    defer { fclose(f) }
-    let bytes = Array(text.utf8)
-    guard fwrite(bytes, 1, bytes.count, f) == bytes.count else { throw FileReadError(path: path, errno: errno) }
+    try Data(text.utf8).write(to: URL(fileURLWithPath: path))
 }
