@@ -39,7 +39,8 @@ public struct RefillRequest: Hashable, Sendable, Codable {
 public enum Command: Hashable, Sendable, Codable, CustomStringConvertible {
     /// Empty the reservoir (residual measured) and fill it; see `RefillRequest`.
     case refill(RefillRequest)
-    /// Prime the catheter with its dead volume; the confirmed volume must equal `primingVolume`.
+    /// Prime the catheter with its dead volume (the remainder after an interrupted priming); the
+    /// confirmed volume must equal `primingVolume`.
     case prime(confirmVolume: Volume)
     /// A screening test dose of 25, 50, 75 or 100 μg.
     case testDose(Mass)

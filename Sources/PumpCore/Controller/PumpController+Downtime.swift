@@ -32,7 +32,8 @@ extension PumpController {
     ///   alarms) are processed as they would have been, at their own instants, without strokes.
     /// - A bolus in progress (priming or test dose) is ended with what it had given and is not resumed:
     ///   the rest would otherwise come as a burst, and a test dose must not be repeated within 24 h. An
-    ///   interrupted priming bolus leaves the catheter unprimed.
+    ///   interrupted priming bolus leaves the catheter partly primed: `primingVolume` is then the
+    ///   remainder, which a `prime` confirming it completes (a full second priming is refused).
     /// - While therapy runs and is not halted for an empty reservoir, the interruption raises the
     ///   high-priority `therapyInterruption` alarm with the gap and the missed drug. A gap longer than
     ///   `settings.interruptionLimit` (24 h by default), or one that could not be measured

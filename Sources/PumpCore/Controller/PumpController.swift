@@ -91,10 +91,16 @@ public struct PumpController: Hashable, Sendable, Codable {
         self.basal = StrokeClock(at: t)
     }
 
-    /// The volume a priming bolus pumps: the dead volume rounded up to whole strokes.
+    /// The volume the next priming bolus pumps, which `Command.prime(confirmVolume:)` must confirm: the
+    /// part of the catheter's dead volume that holds no drug yet, rounded up to whole strokes. On a new
+    /// pump that is the whole dead volume. After a priming bolus cut short by a power loss
+    /// (`recoverAfterDowntime` ends it) it is what that bolus had left to pump, so the priming is
+    /// completed, never restarted (a second full priming would push the drug already in the catheter
+    /// out to the patient) and never skipped. Zero once primed.
     public var primingVolume: Volume {
         let sv = profile.strokeVolume.nanolitres
-        return Volume(nanolitres: (profile.deadVolume.nanolitres + sv - 1) / sv * sv)
+        let unprimed = catheter.segments.reduce(Int64(0)) { $0 + ($1.concentration == .none ? $1.volume.nanolitres : 0) }
+        return Volume(nanolitres: (unprimed + sv - 1) / sv * sv)
     }
 
     /// The programmed daily dose (nil before therapy starts).

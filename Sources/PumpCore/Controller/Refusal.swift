@@ -77,7 +77,7 @@ public enum Refusal: Error, Hashable, Sendable, Codable, CustomStringConvertible
         case let .notPrimed(v): return "the catheter is not primed; prime it first (priming volume \(v))"
         case .alreadyPrimed: return "the catheter is already primed; a second priming bolus would deliver drug"
         case let .primingVolumeMismatch(confirmed, computed):
-            return "the confirmed priming volume \(confirmed) is not the computed \(computed) (pump internal + catheter dead volume); confirm \(computed)"
+            return "the confirmed priming volume \(confirmed) is not the computed \(computed) (the pump internal + catheter dead volume not yet primed); confirm \(computed)"
         case let .bolusInProgress(endsAt): return "a bolus is in progress until \(endsAt); wait for it to finish"
         case let .testDoseNotAllowed(requested, allowed):
             return "test dose \(requested) is not allowed; allowed now: \(allowed.map(\.description).joined(separator: ", "))"

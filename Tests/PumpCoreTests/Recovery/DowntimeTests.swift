@@ -92,6 +92,35 @@ struct DowntimeTests {
         #expect(c.handle(.testDose(.micrograms(50)), at: c.now).refusal != nil)
     }
 
+    @Test("an interrupted priming is completed with what it had left: never restarted, never skipped")
+    func interruptedPriming() throws {
+        var c = try Fixture.filled()
+        try c.handle(.prime(confirmVolume: nl(Bench.deadNL)), at: .zero).accepted()
+        // 5 of the bolus's ~20.2 minutes: 16,667 nL/min × 5 min ≈ 333 strokes.
+        _ = c.advance(to: at(.minutes(5)))
+        let given = try #require(c.bolus).given
+        #expect(given > 300 && given < Bench.primingStrokes)
+        let report = c.recoverAfterDowntime(until: at(.hours(2)))
+        #expect(report.interruptedBolus?.given == given && c.bolus == nil && !c.primed)
+        // The column keeps the drug the bolus pushed; the priming volume is what is left.
+        let left = nl((Bench.primingStrokes - given) * Bench.strokeNL)
+        #expect(c.primingVolume == left)
+        // A second full priming (which would push `given` strokes of drug out to the patient) is refused…
+        #expect(c.handle(.prime(confirmVolume: nl(Bench.deadNL)), at: c.now).refusal
+                == .primingVolumeMismatch(confirmed: nl(Bench.deadNL), computed: left))
+        // …therapy cannot start on a partly primed catheter…
+        #expect(c.handle(.startTherapy(.continuous(ug(600)), basis: .transfer(previousDailyDose: ug(600))), at: c.now).refusal
+                == .notPrimed(primingVolume: left))
+        // …and confirming the remainder completes the priming exactly.
+        try c.handle(.prime(confirmVolume: left), at: c.now).accepted()
+        _ = c.advance(to: c.now + .hours(1))
+        #expect(c.primed && c.primingVolume == .zero)
+        #expect(c.ledger.priming.strokes == Bench.primingStrokes)
+        #expect(c.ledger.priming.picograms == 0, "priming delivers no drug at the tip")
+        #expect(c.catheter.isUniform(c500))
+        #expect(c.handle(.prime(confirmVolume: .zero), at: c.now).refusal == .alreadyPrimed)
+    }
+
     @Test("taper steps and therapy days that fell in the gap are processed at their instants, without strokes")
     func deadlinesInGap() throws {
         var c = try Fixture.onTherapy(.continuous(ug(600)))

@@ -37,7 +37,7 @@ struct ScreeningTests {
         // One stroke more than the dead volume: 336,250 nL.
         let r = expectRefusal(&c, .prime(confirmVolume: nl(336_250)), at: .zero)
         #expect(r == .primingVolumeMismatch(confirmed: nl(336_250), computed: nl(336_000)))
-        #expect(r?.description == "the confirmed priming volume 0.33625 mL is not the computed 0.336 mL (pump internal + catheter dead volume); confirm 0.336 mL")
+        #expect(r?.description == "the confirmed priming volume 0.33625 mL is not the computed 0.336 mL (the pump internal + catheter dead volume not yet primed); confirm 0.336 mL")
         #expect(expectRefusal(&c, .prime(confirmVolume: nl(335_999)), at: .zero) == .primingVolumeMismatch(confirmed: nl(335_999), computed: nl(336_000)))
         try c.handle(.prime(confirmVolume: nl(336_000)), at: .zero).accepted()
         // During the bolus: refused as in progress; after it: refused as already primed.
