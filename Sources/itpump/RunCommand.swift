@@ -14,8 +14,9 @@ struct RunCommand: ParsableCommand {
             Starts a fresh controller, fills and primes it and starts the prescription's schedule (as a
             transfer from a previous pump), then delivers on the monotonic clock. With --journal every
             command, event and step is committed to the SQLite therapy journal before it is carried out
-            or replied to; a later start on the same journal recovers instead (no bring-up, the downtime
-            accounted as a therapy interruption). A journal is created only with --create-journal; a
+            or replied to; a later start on the same journal recovers instead (the downtime accounted as a
+            therapy interruption; a bring-up the last run did not finish continues where it stopped,
+            never a second fill, priming or start). A journal is created only with --create-journal; a
             missing or unusable journal makes the run refuse to start. Control it with
             `itpump ctl` over the Unix socket. SIGINT/SIGTERM put the rig in its safe state (motor
             disabled, STEP low, buzzer off), log the stop as a therapy interruption, save the state

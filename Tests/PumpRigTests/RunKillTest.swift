@@ -158,4 +158,79 @@ struct RunKillTest {
               + "(\(stroke * bracket)); \(clock.now - began)")
         try? FileManager.default.removeItem(atPath: dir)
     }
+
+    /// Bring-up kills: each of `bringUpTrials` new pumps is created with `itpump run --create-journal`
+    /// and SIGKILLed at seeded random moments of its bring-up (before or while the journal is created,
+    /// after the fill, during the priming bolus, before the start), restarted (with `--create-journal`
+    /// again only while no journal exists, as an operator would) and killed again until therapy runs.
+    static let bringUpTrials = 8
+    /// At 2,000× the bring-up (fill, 20-minute priming bolus, start) takes about 0.7 s of wall time.
+    static let bringUpScale: Int64 = 2_000
+
+    @Test("itpump run SIGKILLed during its bring-up resumes it: one fill, one priming's strokes, one start, no test dose")
+    func killDuringBringUp() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: RunProcess.itpump), "build itpump first: swift build --build-tests")
+        var rng = SplitMix64(seed: Self.seed ^ 0xB21)
+        let profile = PumpProfile.bench20
+        var kills = 0
+        // Where the kills left the pump: no journal, unfilled, filled, priming cut short, primed, running.
+        var leftAt: [String: Int] = [:]
+        let clock = ContinuousClock()
+        let began = clock.now
+        for trial in 0..<Self.bringUpTrials {
+            let dir = try RunProcess.temporaryDirectory("bringup")
+            var running = false
+            var starts = 0
+            while !running {
+                let exists = FileManager.default.fileExists(atPath: dir + "/pump.journal")
+                let run = try RunProcess(dir: dir, create: !exists, timeScale: Self.bringUpScale, strokesPerStep: Self.n)
+                starts += 1
+                // Kill at a seeded moment for the first few starts, then let it finish: half the kills in the
+                // first 0.3 s (journal creation, recovery, fill, the start of priming), half up to 0.9 s.
+                if starts <= 4 {
+                    usleep(Bool.random(using: &rng) ? UInt32.random(in: 0...300_000, using: &rng) : UInt32.random(in: 0...900_000, using: &rng))
+                    run.kill()
+                    kills += 1
+                    if !FileManager.default.fileExists(atPath: run.journal) { leftAt["no journal", default: 0] += 1 }
+                    if FileManager.default.fileExists(atPath: run.journal) {
+                        let r = try Journal.open(at: run.journal, access: .readOnly).recover()
+                        let c = r.controller
+                        let stage = c.phase != .notStarted ? "running" : c.primed ? "primed" : c.ledger.priming.strokes > 0 ? "priming cut short"
+                            : c.reservoir.filledAt != nil ? "filled" : "unfilled"
+                        leftAt[stage, default: 0] += 1
+                        // Never more than one fill's and one priming's worth, at any moment.
+                        #expect(c.ledger.priming.strokes <= 1_344, "trial \(trial): \(c.ledger.priming.strokes) priming strokes")
+                        #expect(c.reservoir.estimate == profile.reservoirCapacity - profile.strokeVolume * c.totalStrokes || c.reservoir.filledAt == nil)
+                    }
+                    continue
+                }
+                let client = try #require(run.connect(), "trial \(trial): no socket; see \(dir)/run.log")
+                for _ in 0..<4_000 where !running {
+                    let s = Reply(try client.request(#"{"cmd":"status"}"#))?.status
+                    running = (s?["phase"] as? String)?.hasPrefix("running") == true
+                    if !running { usleep(5_000) }
+                }
+                run.kill()
+                try #require(running, "trial \(trial): therapy never started after \(starts) starts; see \(dir)/run.log")
+            }
+            let j = try Journal.open(at: dir + "/pump.journal", access: .readOnly)
+            #expect(try j.verify().isSound)
+            let c = try j.recover().controller
+            let accepted = try j.commands().filter(\.accepted).map(\.command.description)
+            func count(_ name: String) -> Int { accepted.filter { $0.hasPrefix(name) }.count }
+            #expect(count("refill") == 1 && count("startTherapy") == 1 && count("testDose") == 0, "trial \(trial): \(accepted)")
+            #expect(c.primed && c.ledger.priming.strokes == 1_344 && c.ledger.testDose.strokes == 0,
+                    "trial \(trial): \(c.ledger.priming.strokes) priming strokes")
+            #expect(c.reservoir.estimate == profile.reservoirCapacity - profile.strokeVolume * c.totalStrokes)
+            // The truth: no more strokes than the journal counts, none given twice.
+            let instants = RunProcess.strokeInstants(dir + "/strokes.log")
+            #expect(Int64(instants.count) <= c.totalStrokes)
+            #expect(zip(instants, instants.dropFirst()).allSatisfy { $0 < $1 }, "trial \(trial): a stroke given twice")
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        let stages = ["no journal", "unfilled", "filled", "priming cut short", "primed", "running"].map { "\($0) \(leftAt[$0] ?? 0)" }
+        #expect((leftAt["priming cut short"] ?? 0) > 0, "no kill fell in the priming bolus: \(stages)")
+        print("itpump run bring-up kill test: \(Self.bringUpTrials) pumps, \(kills) kills (seed \(Self.seed ^ 0xB21), \(Self.bringUpScale)×) left the pump at: "
+              + stages.joined(separator: ", ") + "; each ended with one fill, 1,344 priming strokes and one start; \(clock.now - began)")
+    }
 }

@@ -94,6 +94,58 @@ import Testing
         #expect(try Self.sim(r).reservoir == estimate)
     }
 
+    /// Where a crash can cut the bring-up (fill, prime, priming bolus, start).
+    enum BringUpCut: String, CaseIterable, Sendable {
+        case beforeFill, afterFill, midPriming, primedNotStarted
+        func reached(_ c: PumpController) -> Bool {
+            switch self {
+            case .beforeFill: return true
+            case .afterFill: return c.reservoir.filledAt != nil
+            case .midPriming: return (c.bolus?.given ?? 0) > 100
+            case .primedNotStarted: return c.primed
+            }
+        }
+    }
+
+    @Test(arguments: BringUpCut.allCases)
+    func aCrashDuringBringUpResumesItWhereItStopped(_ cut: BringUpCut) throws {
+        let path = try Self.directory() + "/pump.journal"
+        let clock = ManualClock()
+        let first = try Self.runner(path, create: true, wall: Self.wall0, clock: clock)
+        // Step the first run in 10 ms wall steps (1 s of therapy) until the cut, then abandon it (a crash).
+        while !cut.reached(first.controller) {
+            try first.step()
+            clock.sleep(until: clock.now() + 1_000_000_000 / 100)
+        }
+        let crashed = first.controller
+        #expect(crashed.phase == .notStarted, "\(cut): the cut came after therapy started")
+        let r = try Self.runner(path, create: false, wall: Self.wall0 + 1_000_000_000)
+        let expected: BringUp.Stage = switch cut {
+        case .beforeFill: .fill
+        case .afterFill: .prime
+        case .midPriming: .prime        // the recovery ended the bolus; what is left is primed next
+        case .primedNotStarted: .priming
+        }
+        #expect(r.bringUp?.stage == expected, "\(cut)")
+        if cut == .midPriming {
+            // The rest of the priming, not a second one: the recovered column knows what was pushed.
+            let given = r.controller.ledger.priming.strokes
+            #expect(given > 100 && r.controller.primingVolume == r.controller.profile.strokeVolume * (1_344 - given))
+        }
+        try Self.run(r, until: r.controller.now + .hours(2))
+        let c = r.controller
+        #expect(r.bringUp?.stage == .done && c.primed && { if case .running = c.phase { true } else { false } }(), "\(cut): \(c.phase)")
+        // One fill, one priming's worth of strokes, one start, no test dose; the estimate is one fill
+        // less every stroke.
+        let commands = try Journal.open(at: path, access: .readOnly).commands().filter(\.accepted)
+        func count(_ name: String) -> Int { commands.filter { $0.command.description.hasPrefix(name) }.count }
+        #expect(count("refill") == 1 && count("startTherapy") == 1 && count("testDose") == 0, "\(cut): \(commands.map(\.command.description))")
+        #expect(count("prime") == (cut == .midPriming ? 2 : 1))
+        #expect(c.ledger.priming.strokes == 1_344 && c.ledger.testDose.strokes == 0)
+        #expect(c.catheter.isUniform(Self.rx.concentration))
+        #expect(c.reservoir.estimate == .millilitres(20) - c.profile.strokeVolume * c.totalStrokes)
+    }
+
     @Test func refusesMissingEmptyForeignAndExistingJournals() throws {
         let dir = try Self.directory()
         func refusal(_ path: String, create: Bool) -> JournalError? {

@@ -13,6 +13,16 @@ public struct BringUp: Sendable {
 
     public init(prescription: RunPrescription) { self.prescription = prescription }
 
+    /// The bring-up of a pump recovered from its journal, continuing where the last run stopped: the
+    /// stage follows from what the controller already did, so a restart never fills the same drug a
+    /// second time, never gives a second priming bolus (a priming cut short is completed with the
+    /// remaining `primingVolume`) and never starts therapy twice. `.done` once therapy has started.
+    public init(prescription: RunPrescription, resuming c: PumpController) {
+        self.prescription = prescription
+        guard case .notStarted = c.phase else { stage = .done; return }
+        if c.reservoir.filledAt == nil { stage = .fill } else if c.primed || c.bolus != nil { stage = .priming } else { stage = .prime }
+    }
+
     /// The next command due given the controller's state, or nil when waiting or finished.
     public mutating func nextCommand(for c: PumpController) -> Command? {
         switch stage {

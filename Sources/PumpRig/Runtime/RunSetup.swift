@@ -43,7 +43,8 @@ extension Runner {
     /// builds the driver and a fresh controller for `profile`, and plans the bring-up from
     /// `prescription`. Nothing stays requested when this throws.
     ///
-    /// With `journal`, the run journals (see `JournalSetup`): a resumed run skips the bring-up.
+    /// With `journal`, the run journals (see `JournalSetup`): a resumed run continues an unfinished
+    /// bring-up and skips a finished one.
     public static func gpiod(rig: RigDescription, prescription: RunPrescription?, profile: PumpProfile = .bench20,
                              timeScale: Int64, clock: any MonotonicClock = SystemMonotonicClock(), logger: Logger,
                              journal: JournalSetup? = nil) throws(RunSetupError) -> Runner {
@@ -70,7 +71,7 @@ extension Runner {
             throw .controller("reading the rig's inputs: \(error)")
         }
         return try finish(Runner(controller: controller, driver: driver, clock: clock, timeScale: timeScale,
-                                 bringUp: start?.report == nil ? prescription.map(BringUp.init) : nil, logger: logger,
+                                 bringUp: bringUp(prescription, start, controller), logger: logger,
                                  journal: start?.journal, strokesPerStep: journal?.strokesPerStep ?? JournalSetup.defaultStrokesPerStep),
                           start)
     }
@@ -78,8 +79,8 @@ extension Runner {
     /// A runner on the simulated pump (`PumpSim.SimulatedPump` with default mechanics: no faults), the
     /// same loop, clock and control channel as on the rig.
     ///
-    /// With `journal`, the run journals (see `JournalSetup`); a resumed run skips the bring-up and
-    /// fills the simulated reservoir with the recovered estimate and concentration (the simulated
+    /// With `journal`, the run journals (see `JournalSetup`); a resumed run continues an unfinished
+    /// bring-up (skips a finished one) and fills the simulated reservoir with the recovered estimate and concentration (the simulated
     /// truth died with the old process). With `strokeLogPath`, every stroke the simulated pump performs
     /// is appended to that file (`StrokeLog`), the durable true delivery the kill test checks against.
     public static func sim(prescription: RunPrescription?, profile: PumpProfile = .bench20, timeScale: Int64,
@@ -103,7 +104,7 @@ extension Runner {
             }
         }
         let runner = Runner(controller: controller, driver: pump, clock: clock, timeScale: timeScale,
-                            bringUp: start?.report == nil ? prescription.map(BringUp.init) : nil, logger: logger,
+                            bringUp: bringUp(prescription, start, controller), logger: logger,
                             journal: start?.journal, strokesPerStep: journal?.strokesPerStep ?? JournalSetup.defaultStrokesPerStep)
         runner.strokeLog = log
         return try finish(runner, start)
@@ -129,11 +130,26 @@ extension Runner {
         } catch { throw .journal(error) }
     }
 
+    /// The bring-up a run does: all of it on a new journal (or without one); on a recovered journal, the
+    /// rest of a bring-up the last run did not finish (`BringUp(prescription:resuming:)`), none once
+    /// therapy has started.
+    static func bringUp(_ prescription: RunPrescription?, _ start: JournalStart?, _ controller: PumpController) -> BringUp? {
+        guard let prescription else { return nil }
+        guard start?.report != nil else { return BringUp(prescription: prescription) }
+        let resumed = BringUp(prescription: prescription, resuming: controller)
+        return resumed.stage == .done ? nil : resumed
+    }
+
     /// Carries out a recovery's effects (committed by `openJournal`) on the new runner.
     static func finish(_ runner: Runner, _ start: JournalStart?) throws(RunSetupError) -> Runner {
         guard let start, let report = start.report, let recovered = start.recovered else { return runner }
         runner.restart = report
         runner.logger.notice("resumed from journal \(start.journal.path): last committed \(report.lastSeen), resumed \(report.resumedAt), \(recovered.strokesInDoubt) strokes in doubt (counted as given)")
+        if let b = runner.bringUp {
+            let prime = b.stage == .prime && !runner.controller.catheter.isUniform(.none)
+                ? " (completing an interrupted priming: \(runner.controller.primingVolume) left)" : ""
+            runner.logger.notice("the last run did not finish the bring-up: continuing at \(b.stage.rawValue)\(prime)")
+        }
         if report.gap > .zero || !report.durationKnown {
             let floor = report.requiresConfirmation ? "; delivering the floor until a clinician's confirm_resumption" : ""
             runner.logger.critical("THERAPY INTERRUPTION: \(Mass(nanograms: report.missedPicograms / 1_000)) missed while the controller was down\(floor)")
