@@ -56,7 +56,7 @@ struct RunKillTest {
         var acked: [(command: String, accepted: Bool)] = []
         var previousDrift: Int64 = 0, worstStep: Int64 = 0, crashesWithError = 0, checkedInstants = 0
         var lastInstant = Int64.min
-        var killedBeforeReady = 0, commandsSent = 0
+        var killedBeforeReady = 0, earlyKills = 0, commandsSent = 0
         let clock = ContinuousClock()
         let began = clock.now
         for round in 0..<Self.kills {
@@ -72,8 +72,12 @@ struct RunKillTest {
                 }
                 try #require(running, "therapy never started; see \(dir)/run.log")
             }
-            // This round's seeded choices: when to kill (µs after the start), and the traffic.
-            let killAfter = UInt32.random(in: 0...250_000, using: &rng)
+            // This round's seeded choices: when to kill, and the traffic. A third of the kills come 0–250 ms
+            // after the start (start-up, journal recovery, the restart's commit); the others 0–150 ms after
+            // the runner first answered, while the client sends its commands (so a loaded machine that
+            // starts slowly still gets kills during delivery and commands).
+            let early = UInt32.random(in: 0..<3, using: &rng) == 0
+            let killAfter = early ? UInt32.random(in: 0...250_000, using: &rng) : UInt32.random(in: 0...150_000, using: &rng)
             let lines = (0..<Int.random(in: 0...4, using: &rng)).map { _ in Self.requests.randomElement(using: &rng)! }
             let pauses = lines.map { _ in UInt32.random(in: 0...30_000, using: &rng) }
             let box = ReplyBox()
@@ -86,7 +90,8 @@ struct RunKillTest {
                     c = try? ControlClient(path: socket, timeoutSeconds: 20)
                     if c == nil { usleep(2_000) }
                 }
-                guard let c else { return }
+                guard let c, let first = try? c.request(#"{"cmd":"status"}"#) else { return }
+                box.append(#"{"cmd":"status"}"#, first)
                 box.ready()
                 for (line, pause) in zip(lines, pauses) {
                     usleep(pause)
@@ -96,11 +101,16 @@ struct RunKillTest {
                 }
             }
             client.start()
+            if !early {
+                let deadline = Date().addingTimeInterval(20)
+                while !box.wasReady && Date() < deadline && run.process.isRunning { usleep(1_000) }
+            }
             usleep(killAfter)
             box.stop()
             run.kill()
             done.wait()
             if !box.wasReady { killedBeforeReady += 1 }
+            if early { earlyKills += 1 }
             commandsSent += box.all.count
             for (_, reply) in box.all { if let a = Reply(reply)?.acknowledged { acked.append(a) } }
 
@@ -152,7 +162,7 @@ struct RunKillTest {
         #expect(acked.count >= 50, "the test must exercise the control channel")
         let bracket = r.strokesInDoubtSinceFill
         print("itpump run kill test: \(Self.kills) kills (seed \(Self.seed), \(Self.scale)×, N = \(Self.n)), \(v.restarts) restarts recovered, "
-              + "\(killedBeforeReady) killed before the socket listened; \(checkedInstants) strokes given, \(acked.count) of \(commandsSent) replies "
+              + "\(earlyKills) kills timed from the start, \(killedBeforeReady) before the runner first answered; \(checkedInstants) strokes given, \(acked.count) of \(commandsSent) replies "
               + "acknowledged commands; worst error added by one crash \(worstStep) strokes (\(stroke * worstStep)); \(crashesWithError) crashes "
               + "added error; cumulative error \(previousDrift) strokes (\(stroke * previousDrift)), journal bracket \(bracket) strokes "
               + "(\(stroke * bracket)); \(clock.now - began)")
@@ -185,10 +195,13 @@ struct RunKillTest {
                 let exists = FileManager.default.fileExists(atPath: dir + "/pump.journal")
                 let run = try RunProcess(dir: dir, create: !exists, timeScale: Self.bringUpScale, strokesPerStep: Self.n)
                 starts += 1
-                // Kill at a seeded moment for the first few starts, then let it finish: half the kills in the
-                // first 0.3 s (journal creation, recovery, fill, the start of priming), half up to 0.9 s.
+                // Kill at a seeded moment for the first few starts, then let it finish: the first start 0–0.3 s
+                // after it began (before or while the journal is created, the fill), later ones 0–0.7 s after
+                // the socket listens (recovery, priming, start; timed from the socket so a slow start-up on a
+                // loaded machine does not push every kill before the journal).
                 if starts <= 4 {
-                    usleep(Bool.random(using: &rng) ? UInt32.random(in: 0...300_000, using: &rng) : UInt32.random(in: 0...900_000, using: &rng))
+                    if starts > 1 { _ = run.connect() }
+                    usleep(UInt32.random(in: 0...(starts == 1 ? 300_000 : 700_000), using: &rng))
                     run.kill()
                     kills += 1
                     if !FileManager.default.fileExists(atPath: run.journal) { leftAt["no journal", default: 0] += 1 }
