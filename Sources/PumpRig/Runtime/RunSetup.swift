@@ -150,7 +150,8 @@ extension Runner {
                 ? " (completing an interrupted priming: \(runner.controller.primingVolume) left)" : ""
             runner.logger.notice("the last run did not finish the bring-up: continuing at \(b.stage.rawValue)\(prime)")
         }
-        if report.gap > .zero || !report.durationKnown {
+        // As the core: an interruption of running therapy (not of a bring-up, nor of a pump halted empty).
+        if case .running = runner.controller.phase, runner.controller.haltedSince == nil, report.gap > .zero || !report.durationKnown {
             let floor = report.requiresConfirmation ? "; delivering the floor until a clinician's confirm_resumption" : ""
             runner.logger.critical("THERAPY INTERRUPTION: \(Mass(nanograms: report.missedPicograms / 1_000)) missed while the controller was down\(floor)")
         }
