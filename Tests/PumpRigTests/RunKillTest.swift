@@ -12,7 +12,8 @@ import Glibc
 /// commands, commits and strokes) and restarted each time, while a client sends seeded control
 /// commands. The stroke log the simulated pump writes after each stroke it performs is the truth.
 /// After every kill:
-/// - the journal opens and recovers;
+/// - the journal opens and recovers, and still holds every event and command it held after the
+///   previous kill, unchanged;
 /// - every acknowledged command (a reply with `accepted` or `refused`) is in the journal, in order,
 ///   with the same outcome;
 /// - the recovered reservoir estimate is never above the true volume, and this crash made it at most
@@ -56,6 +57,7 @@ struct RunKillTest {
         var acked: [(command: String, accepted: Bool)] = []
         var previousDrift: Int64 = 0, worstStep: Int64 = 0, crashesWithError = 0, checkedInstants = 0
         var lastInstant = Int64.min
+        var seenEvents: [JournalEventRecord] = [], seenCommands: [JournalCommandRecord] = []
         var killedBeforeReady = 0, earlyKills = 0, commandsSent = 0
         let clock = ContinuousClock()
         let began = clock.now
@@ -118,7 +120,14 @@ struct RunKillTest {
             let j = try Journal.open(at: run.journal, access: .readOnly)
             let r = try j.recover()
             // Every acknowledged command is journaled, in order, with its outcome.
-            let journaled = try j.commands().filter { $0.source == "control" }.map { ($0.command.description, $0.accepted) }
+            // Nothing committed before is lost or changed: the events and commands the journal held after
+            // the previous kill are the start of what it holds now.
+            let events = try j.events(), commands = try j.commands()
+            #expect(events.starts(with: seenEvents) && commands.starts(with: seenCommands),
+                    "round \(round): the journal lost or changed committed records (\(seenEvents.count) → \(events.count) events, \(seenCommands.count) → \(commands.count) commands)")
+            seenEvents = events
+            seenCommands = commands
+            let journaled = commands.filter { $0.source == "control" }.map { ($0.command.description, $0.accepted) }
             var next = journaled.makeIterator()
             for a in acked {
                 var found = false
