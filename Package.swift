@@ -96,13 +96,15 @@ let package = Package(
             name: "PumpRigTests",
             dependencies: [
                 "PumpRig", "PumpCore", "GPIO", "PumpSim", "PumpJournal", .product(name: "Logging", package: "swift-log"),
-                "ITPumpFiles", .product(name: "PropertyBased", package: "swift-property-based"),
+                "ITPumpFiles", "FileFuzzing", .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
+        // Seeded fuzz inputs for the YAML loaders, shared by ITPumpFilesTests and PumpRigTests.
+        .target(name: "FileFuzzing", dependencies: ["PumpSim"], path: "Tests/FileFuzzing"),
         .testTarget(
             name: "ITPumpFilesTests",
             dependencies: [
-                "ITPumpFiles", "PumpCore", "PumpSim",
+                "ITPumpFiles", "PumpCore", "PumpSim", "FileFuzzing",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),

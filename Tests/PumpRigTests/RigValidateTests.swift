@@ -1,4 +1,5 @@
 import Foundation
+import FileFuzzing
 import ITPumpFiles
 import PropertyBased
 import Testing
@@ -151,28 +152,15 @@ struct RigValidateTests {
     }
 }
 
-/// SplitMix64, as in ITPumpFilesTests' loader fuzzing.
-struct RigFuzzBits {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
-}
-
 /// Fuzzing the rig path of `itpump validate` and the rig loader itself: whatever the bytes, they
 /// return (never crash, never hang) and every diagnostic points at a line of the file.
 @Suite("Rig validation fuzzing", .shrinking(false))
 struct RigValidateFuzzTests {
-    static let tokens = ["-", ":", " ", "\n", "[", "]", "{", "}", "&a", "*a", "!!int", "'", "\"", "#", "|", ">", "?", ",",
-                         "0", "-1", "1e99", "99999999999999999999", "365d", "364d", "0ns", "1ns", "9223372036854775807",
-                         "us", "ms", "µs", "STEP", "GPIO17", "line: ", "activeLow: ", "bias: ", "pull-up", "steady",
-                         "kind: rig", "kind: pump", "\t", "\u{0}", "\u{FEFF}", "~", "null", "true", ".inf", "<<: *a"]
-    static let corpus = [validRigYAML, validRigYAML + "\nalarms:\n  high: { led: { on: 200ms, period: 400ms }, buzzer: { beeps: 6, on: 100ms, off: 100ms } }\n  low: { led: steady }\n"]
+    static let inputs = TextMutation(
+        corpus: [validRigYAML, validRigYAML + "\nalarms:\n  high: { led: { on: 200ms, period: 400ms }, buzzer: { beeps: 6, on: 100ms, off: 100ms } }\n  low: { led: steady }\n"],
+        tokens: TextMutation.commonTokens + ["365d", "364d", "0ns", "1ns", "9223372036854775807", "us", "ms", "µs", "STEP", "GPIO17",
+                                             "line: ", "activeLow: ", "bias: ", "pull-up", "steady", "kind: rig", "kind: pump"],
+        substitutes: "0123456789.-:nsum ")
 
     func check(_ text: String) {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).count
@@ -188,33 +176,14 @@ struct RigValidateFuzzTests {
     @Test("random bytes")
     func randomBytes() async {
         await propertyCheck(count: 300, input: Gen.uint64(in: 0...UInt64.max)) { seed in
-            var g = RigFuzzBits(state: seed)
-            var bytes = Array("kind: rig\n".utf8)
-            if g.below(2) == 0 { bytes = [] }
-            for _ in 0..<g.below(400) { bytes.append(UInt8(truncatingIfNeeded: g.next())) }
-            check(String(decoding: bytes, as: UTF8.self))
+            check(TextMutation.randomText(seed: seed, prefixes: ["", "kind: rig\n"]))
         }
     }
 
     @Test("mutated valid rig files: deletions, insertions, duplications and token splices")
     func mutatedFiles() async {
         await propertyCheck(count: 500, input: Gen.uint64(in: 0...UInt64.max)) { seed in
-            var g = RigFuzzBits(state: seed)
-            var chars = Array(Self.corpus[g.below(Self.corpus.count)])
-            for _ in 0...g.below(6) {
-                guard !chars.isEmpty else { break }
-                let i = g.below(chars.count)
-                switch g.below(4) {
-                case 0: chars.remove(at: i)
-                case 1: chars.insert(contentsOf: Self.tokens[g.below(Self.tokens.count)], at: i)
-                case 2:
-                    let j = min(chars.count, i + g.below(40))
-                    chars.insert(contentsOf: Array(chars[i..<j]), at: j)
-                default:
-                    chars[i] = Array("0123456789.-:nsum ")[g.below(18)]
-                }
-            }
-            check(String(chars))
+            check(Self.inputs.mutated(seed: seed))
         }
     }
 
