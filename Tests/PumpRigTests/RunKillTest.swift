@@ -14,8 +14,8 @@ import Glibc
 /// After every kill:
 /// - the journal opens and recovers, and still holds every event and command it held after the
 ///   previous kill, unchanged;
-/// - every acknowledged command (a reply with `accepted` or `refused`) is in the journal, in order,
-///   with the same outcome;
+/// - every acknowledged command (a reply with `accepted` or `refused`) is the journal row its reply
+///   names (`journal_seq`), with the same outcome;
 /// - the recovered reservoir estimate is never above the true volume, and this crash made it at most
 ///   N strokes (and at most the journal's strokes in doubt) lower than the previous one;
 /// - the journal's delivered strokes minus the true ones equal the estimate's error, and the truth is
@@ -54,7 +54,7 @@ struct RunKillTest {
         let profile = PumpProfile.bench20
         let fill = profile.reservoirCapacity, stroke = profile.strokeVolume
         var rng = SplitMix64(seed: Self.seed)
-        var acked: [(command: String, accepted: Bool)] = []
+        var acked: [(command: String, accepted: Bool, seq: Int64?)] = []
         var previousDrift: Int64 = 0, worstStep: Int64 = 0, crashesWithError = 0, checkedInstants = 0
         var lastInstant = Int64.min
         var seenEvents: [JournalEventRecord] = [], seenCommands: [JournalCommandRecord] = []
@@ -127,13 +127,12 @@ struct RunKillTest {
                     "round \(round): the journal lost or changed committed records (\(seenEvents.count) → \(events.count) events, \(seenCommands.count) → \(commands.count) commands)")
             seenEvents = events
             seenCommands = commands
-            let journaled = commands.filter { $0.source == "control" }.map { ($0.command.description, $0.accepted) }
-            var next = journaled.makeIterator()
+            // Every acknowledged command is the journal row its reply named, with the same outcome.
+            let bySeq = Dictionary(uniqueKeysWithValues: commands.map { ($0.seq, $0) })
             for a in acked {
-                var found = false
-                while let x = next.next() { if x.0 == a.command && x.1 == a.accepted { found = true; break } }
-                #expect(found, "round \(round): acknowledged \(a.accepted ? "accepted" : "refused") command missing from the journal: \(a.command)")
-                if !found { break }
+                let row = a.seq.flatMap { bySeq[$0] }
+                #expect(row?.source == "control" && row?.command.description == a.command && row?.accepted == a.accepted,
+                        "round \(round): acknowledged \(a.accepted ? "accepted" : "refused") command \(a.command) is not journal row \(a.seq.map(String.init) ?? "(no journal_seq in the reply)")")
             }
             // The truth: every stroke the simulated pump performed, over all runs.
             let instants = RunProcess.strokeInstants(run.strokeLog)

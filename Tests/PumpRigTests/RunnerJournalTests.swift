@@ -219,6 +219,7 @@ import Testing
         for (reply, record) in zip(replies, journaled) {
             #expect(reply.contains("\"command\""))
             #expect(!record.accepted == reply.contains("\"refused\""), "\(reply) vs \(record.detail)")
+            #expect(reply.contains("\"journal_seq\":\(record.seq)"), "the reply names the command's journal row: \(reply)")
         }
     }
 

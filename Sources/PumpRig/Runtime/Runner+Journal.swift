@@ -29,6 +29,12 @@ public struct JournalOutage: Sendable, CustomStringConvertible {
     }
 }
 
+/// A command durably journaled: `seq` is its row in the journal's `commands` (what `itpump history`
+/// and `Journal.commands()` show), nil when the run keeps no journal.
+struct CommandCommit {
+    let seq: Int64?
+}
+
 extension Runner {
     /// Wall-clock nanoseconds since 1970 (`CLOCK_REALTIME`), the time base of the journal's downtime.
     public static func realTimeNanoseconds() -> Int64 {
@@ -57,15 +63,16 @@ extension Runner {
     }
 
     /// Commits a command with its outcome and the state after it (`state`) before the caller adopts
-    /// it, carries out its effects or replies. Returns false when the commit failed.
-    func commitCommand(_ command: Command, source: String, response: CommandResponse, state: PumpController) -> Bool {
-        guard let journal else { return true }
+    /// it, carries out its effects or replies. Returns nil when the commit failed (nothing may be
+    /// adopted); otherwise the command's journal sequence number (nil without a journal).
+    func commitCommand(_ command: Command, source: String, response: CommandResponse, state: PumpController) -> CommandCommit? {
+        guard let journal else { return CommandCommit(seq: nil) }
         do throws(JournalError) {
-            try journal.recordCommand(command, source: source, response: response, state: state, wallNanoseconds: wallClock())
-            return true
+            return CommandCommit(seq: try journal.recordCommand(command, source: source, response: response, state: state,
+                                                               wallNanoseconds: wallClock()))
         } catch {
             journalFailed(error)
-            return false
+            return nil
         }
     }
 

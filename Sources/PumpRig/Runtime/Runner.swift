@@ -102,7 +102,7 @@ public final class Runner {
         if var b = bringUp, let cmd = b.nextCommand(for: controller) {
             var next = controller
             let r = next.handle(cmd, at: t)
-            guard commitCommand(cmd, source: "bring-up", response: r, state: next) else { try updateOutputs(); return }
+            guard commitCommand(cmd, source: "bring-up", response: r, state: next) != nil else { try updateOutputs(); return }
             controller = next
             b.record(r)
             bringUp = b
@@ -147,7 +147,7 @@ public final class Runner {
         }
         var next = controller
         let r = next.handle(c, at: now)
-        guard commitCommand(c, source: "control", response: r, state: next) else {
+        guard let commit = commitCommand(c, source: "control", response: r, state: next) else {
             let detail = journalOutage?.description ?? "the journal cannot be written"
             return JSONValue.object(["ok": .bool(false), "command": .string(c.description), "error": .string("not applied: \(detail)")]).line
         }
@@ -155,14 +155,20 @@ public final class Runner {
         mirrorPhysically(c, r)
         try perform(r.effects)
         try updateOutputs()
+        // A journaled command's reply names its journal row, so a client can find it in `history`.
+        var reply: [String: JSONValue] = ["command": .string(c.description)]
+        if let seq = commit.seq { reply["journal_seq"] = .int(seq) }
         switch r.result {
         case let .success(a):
             logger.notice("control: \(c) accepted: \(AcceptanceText.describe(a))")
-            return JSONValue.object(["ok": .bool(true), "accepted": .string(AcceptanceText.describe(a)), "command": .string(c.description)]).line
+            reply["ok"] = .bool(true)
+            reply["accepted"] = .string(AcceptanceText.describe(a))
         case let .failure(refusal):
             logger.warning("control: \(c) REFUSED: \(refusal)")
-            return JSONValue.object(["ok": .bool(false), "refused": .string(refusal.description), "command": .string(c.description)]).line
+            reply["ok"] = .bool(false)
+            reply["refused"] = .string(refusal.description)
         }
+        return JSONValue.object(reply).line
     }
 
     /// Puts the rig in its safe state (motor disabled, STEP low, buzzer off). Never throws: a failure

@@ -96,11 +96,13 @@ struct Reply {
         guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
         object = o
     }
-    /// The command the runner journaled and answered (accepted or refused), if this reply is one.
-    var acknowledged: (command: String, accepted: Bool)? {
+    /// The command the runner journaled and answered (accepted or refused), with the journal row its
+    /// reply names, if this reply is one.
+    var acknowledged: (command: String, accepted: Bool, seq: Int64?)? {
         guard let c = object["command"] as? String else { return nil }
-        if object["accepted"] != nil { return (c, true) }
-        if object["refused"] != nil { return (c, false) }
+        let seq = (object["journal_seq"] as? NSNumber)?.int64Value
+        if object["accepted"] != nil { return (c, true, seq) }
+        if object["refused"] != nil { return (c, false, seq) }
         return nil     // "not applied" (journal outage) or another error: nothing was journaled
     }
     var status: [String: Any]? { object["status"] as? [String: Any] }
