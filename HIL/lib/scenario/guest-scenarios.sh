@@ -21,10 +21,25 @@ if [ -n "$BOARD" ]; then
 else
     # gpio-sim target: role names are the chip's line names; the sim side pulls inputs.
     target_setup() { gpiosim_create "$CHIP" $ROLES && gpiosim_linemap "$CHIP" > "$D/lines.txt" && gpiotrace_start "$CHIP" 32768; }
-    target_teardown() { gpiosim_remove "$CHIP"; }
+    target_teardown() { echo_trace_off; gpiosim_remove "$CHIP"; }
     target_pull() { gpiosim_pull "$CHIP" "$1" "$2"; }
     target_line() { echo "$1"; }
-    target_echo_args() { echo "$(gpiosim_attr "$CHIP" ENABLE)/value $(gpiosim_attr "$CHIP" STROKE_FEEDBACK)/pull"; }
+    # The echo learns ENABLE's every write from a tracefs instance of its own (gpio_value events of the
+    # ENABLE line only; the suite's trace in the top-level instance is untouched): gpio-sim's
+    # sim_gpioN/value cannot be waited on, and polling it missed 1.7 ms strokes under load.
+    ECHO_TRACE=/sys/kernel/tracing/instances/hil-echo
+    target_echo_args() {
+        g=$(( $(gpiosim_base "$CHIP") + $(gpiosim_offset "$CHIP" ENABLE) ))
+        [ -d "$ECHO_TRACE" ] || mkdir "$ECHO_TRACE" || return 1
+        echo 0 > "$ECHO_TRACE/tracing_on"; : > "$ECHO_TRACE/trace"
+        echo "gpio == $g && get == 0" > "$ECHO_TRACE/events/gpio/gpio_value/filter"
+        echo 1 > "$ECHO_TRACE/events/gpio/gpio_value/enable"; echo 1 > "$ECHO_TRACE/tracing_on"
+        echo "trace:$ECHO_TRACE:$g $(gpiosim_attr "$CHIP" STROKE_FEEDBACK)/pull"
+    }
+    echo_trace_off() {
+        [ -d "$ECHO_TRACE" ] || return 0
+        echo 0 > "$ECHO_TRACE/events/gpio/gpio_value/enable"; rmdir "$ECHO_TRACE" 2>/dev/null || true
+    }
 fi
 
 log() { echo "[$GEN/$SC] $*"; }
@@ -108,8 +123,9 @@ hold() {
 # echo_feedback on|off: the stroke-feedback sensor model (echo-feedback mirrors ENABLE onto STROKE_FEEDBACK).
 echo_feedback() {
     if [ "$1" = on ]; then
-        # shellcheck disable=SC2046 # the target gives the file arguments as words
-        "$P/bin/echo-feedback" $(target_echo_args) &
+        args="$(target_echo_args)" || { check FAIL echo-feedback "cannot set up the ENABLE source"; return; }
+        # shellcheck disable=SC2086 # the target gives the arguments as words
+        "$P/bin/echo-feedback" $args &
         echo $! > /tmp/echo.pid
     else
         [ -s /tmp/echo.pid ] && kill "$(cat /tmp/echo.pid)" 2>/dev/null; rm -f /tmp/echo.pid
