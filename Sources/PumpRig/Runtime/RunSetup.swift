@@ -41,12 +41,13 @@ public enum RunSetupError: Error, CustomStringConvertible {
 extension Runner {
     /// A runner on the GPIO rig: requests the rig's lines (outputs inactive from the first moment),
     /// builds the driver and a fresh controller for `profile`, and plans the bring-up from
-    /// `prescription`. Nothing stays requested when this throws.
+    /// `prescription` (`bringUpMode`: up to therapy, or up to screening). Nothing stays requested when
+    /// this throws.
     ///
     /// With `journal`, the run journals (see `JournalSetup`): a resumed run skips the bring-up.
     public static func gpiod(rig: RigDescription, prescription: RunPrescription?, profile: PumpProfile = .bench20,
                              timeScale: Int64, clock: any MonotonicClock = SystemMonotonicClock(), logger: Logger,
-                             journal: JournalSetup? = nil) throws(RunSetupError) -> Runner {
+                             journal: JournalSetup? = nil, bringUpMode: BringUp.Mode = .therapy) throws(RunSetupError) -> Runner {
         guard TherapyTimeLine.scaleRange.contains(timeScale) else { throw .timeScale(timeScale) }
         let lines: GPIORigLines
         do { lines = try GPIORigLines(rig: rig) } catch { throw .gpio(error) }
@@ -70,7 +71,7 @@ extension Runner {
             throw .controller("reading the rig's inputs: \(error)")
         }
         return try finish(Runner(controller: controller, driver: driver, clock: clock, timeScale: timeScale,
-                                 bringUp: start?.report == nil ? prescription.map(BringUp.init) : nil, logger: logger,
+                                 bringUp: start?.report == nil ? prescription.map { BringUp(prescription: $0, mode: bringUpMode) } : nil, logger: logger,
                                  journal: start?.journal, strokesPerStep: journal?.strokesPerStep ?? JournalSetup.defaultStrokesPerStep),
                           start)
     }
@@ -84,7 +85,8 @@ extension Runner {
     /// is appended to that file (`StrokeLog`), the durable true delivery the kill test checks against.
     public static func sim(prescription: RunPrescription?, profile: PumpProfile = .bench20, timeScale: Int64,
                            clock: any MonotonicClock = SystemMonotonicClock(), logger: Logger,
-                           journal: JournalSetup? = nil, strokeLogPath: String? = nil) throws(RunSetupError) -> Runner {
+                           journal: JournalSetup? = nil, strokeLogPath: String? = nil,
+                           bringUpMode: BringUp.Mode = .therapy) throws(RunSetupError) -> Runner {
         guard TherapyTimeLine.scaleRange.contains(timeScale) else { throw .timeScale(timeScale) }
         var controller: PumpController
         var pump: SimulatedPump
@@ -103,7 +105,7 @@ extension Runner {
             }
         }
         let runner = Runner(controller: controller, driver: pump, clock: clock, timeScale: timeScale,
-                            bringUp: start?.report == nil ? prescription.map(BringUp.init) : nil, logger: logger,
+                            bringUp: start?.report == nil ? prescription.map { BringUp(prescription: $0, mode: bringUpMode) } : nil, logger: logger,
                             journal: start?.journal, strokesPerStep: journal?.strokesPerStep ?? JournalSetup.defaultStrokesPerStep)
         runner.strokeLog = log
         return try finish(runner, start)
