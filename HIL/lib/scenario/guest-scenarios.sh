@@ -55,7 +55,7 @@ runner_start() {
     rig="$RIGFILE"
     [ "$RIG" = nofeedback ] && { grep -v strokeFeedback "$rig" > /tmp/rig-nofeedback.yaml; rig=/tmp/rig-nofeedback.yaml; }
     ( "$ITP" run --backend gpiod --rig "$rig" --prescription "$P/scenarios/$RX" --time-scale "$SCALE" \
-        --socket "$SOCK" --state "$D/state.json" >"$D/run.out" 2>"$D/run.err" &
+        --bring-up "$BRINGUP" --socket "$SOCK" --state "$D/state.json" >"$D/run.out" 2>"$D/run.err" &
       echo $! > /tmp/run.pid; wait $!; echo $? > "$D/run.rc" ) &
     while [ ! -s /tmp/run.pid ]; do sleep 0.05; done
     mark start
@@ -148,6 +148,7 @@ directive() {
         rig) RIG="$1"; meta rig "$1" ;;
         prescription) RX="$1"; meta prescription "$1" ;;
         scale) SCALE="$1"; meta scale "$1" ;;
+        bring_up) BRINGUP="$1"; meta bring_up "$1" ;;
         seed) SEED="$1"; meta seed "$1" ;;
         start) runner_start ;;
         sleep) sleep "$1" ;;
@@ -180,7 +181,7 @@ cleanup_scenario() {
 # run_scenario FILE
 run_scenario() {
     SC="$(basename "$1" .scn)"; D="$HIL_OUT/$GEN/$SC"; mkdir -p "$D"; n=0
-    RIG=full; RX=; SCALE=1; SEED=0
+    RIG=full; RX=; SCALE=1; SEED=0; BRINGUP=therapy
     : > "$D/checks.txt"; : > "$D/trace-checks.txt"; meta generation "$GEN"; meta file "$(basename "$1")"
     target_setup || { check FAIL target "GPIO chip/trace not set up"; return; }
     t0=$(uptime_ms)
