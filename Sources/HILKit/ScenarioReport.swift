@@ -98,7 +98,8 @@ extension ScenarioRun {
 ///
 /// - `LINE rises_within SECS after MARK` — a rising edge of LINE within SECS wall seconds of MARK
 /// - `LINE value_at MARK 0|1` — the last value written to LINE before MARK
-/// - `LINE rises_between MARK1 MARK2 min N` — at least N rising edges between the marks
+/// - `LINE rises_between MARK1 MARK2 min|max|exactly N` — at least / at most / exactly N rising edges
+///   between the marks
 /// - `LINE sets_after MARK max N` — at most N writes after MARK (`*`: every line of the chip)
 /// - (`accuracy`) `ug_per_day=R ug_per_ml=C stroke_nl=V steps_per_stroke=S step_period_us=P from=MARK
 ///   to=MARK max_abs_overall_percent=E`
@@ -131,10 +132,11 @@ struct TraceAssertion {
             guard let m = mark(words[2]), let want = Int(words[3]) else { return fail("missing marker \(words[2])") }
             guard let last = trace.sets(of: gpio!).last(where: { $0.microseconds <= m }) else { return fail("\(line) never written before \(words[2])") }
             return verdict(last.value == want, "value \(last.value) at \(words[2])")
-        case ("rises_between", 6) where words[4] == "min":
+        case ("rises_between", 6) where ["min", "max", "exactly"].contains(words[4]):
             guard let a = mark(words[2]), let b = mark(words[3]), let n = Int(words[5]) else { return fail("missing marker or bad count") }
             let k = trace.edges(of: gpio!).filter { $0.rising && $0.microseconds >= a && $0.microseconds <= b }.count
-            return verdict(k >= n, "\(k) rising edges between \(words[2]) and \(words[3]) (min \(n))")
+            let ok = words[4] == "min" ? k >= n : words[4] == "max" ? k <= n : k == n
+            return verdict(ok, "\(k) rising edges between \(words[2]) and \(words[3]) (\(words[4]) \(n))")
         case ("sets_after", 5) where words[3] == "max":
             guard let m = mark(words[2]), let n = Int(words[4]) else { return fail("missing marker \(words[2])") }
             let k = trace.events.filter { e in

@@ -12,7 +12,10 @@ struct RunCommand: ParsableCommand {
         abstract: "Drive the control core in real time on a bench rig (libgpiod) or the simulated pump.",
         discussion: """
             Starts a fresh controller, fills and primes it and starts the prescription's schedule (as a
-            transfer from a previous pump), then delivers on the monotonic clock. With --journal every
+            transfer from a previous pump), then delivers on the monotonic clock. With --bring-up
+            screening it stops after priming: the clinician gives test doses (`itpump ctl bolus ug=50`,
+            25/50/75/100 μg, 24 h apart, each followed by an 8 h observation lockout), records the
+            response (`test_dose_response`) and starts therapy (`start ug_per_day=…`). With --journal every
             command, event and step is committed to the SQLite therapy journal before it is carried out
             or replied to; a later start on the same journal recovers instead (the downtime accounted as a
             therapy interruption; a bring-up the last run did not finish continues where it stopped,
@@ -36,6 +39,8 @@ struct RunCommand: ParsableCommand {
     @Option(help: "N: strokes committed ahead of the pump at most, and between full checkpoints.") var strokesPerStep: Int64 = 16
     @Option(help: "--backend sim only: append every stroke the simulated pump performs to this file (8 bytes each; the true delivery).")
     var simStrokeLog: String?
+    @Option(help: "How far the bring-up goes: therapy (fill, prime, start the prescription's schedule) or screening (fill, prime, then wait for the clinician's test doses: ctl bolus ug=…, test_dose_response, start).")
+    var bringUp: String = "therapy"
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
 
     func run() throws {
@@ -51,6 +56,7 @@ struct RunCommand: ParsableCommand {
         if createJournal && journal == nil { throw ValidationError("--create-journal needs --journal PATH") }
         if simStrokeLog != nil && backend != .sim { throw ValidationError("--sim-stroke-log is for --backend sim only") }
         guard strokesPerStep >= 1 else { throw ValidationError("--strokes-per-step must be at least 1") }
+        guard let mode = BringUp.Mode(rawValue: bringUp) else { throw ValidationError("--bring-up must be therapy or screening, not \(bringUp)") }
         let setup = journal.map { JournalSetup(path: $0, create: createJournal, strokesPerStep: strokesPerStep) }
         // Signals and the control socket first: a start that cannot open its socket must fail before
         // the runner creates a journal or requests lines, or the next start would resume a journal
@@ -61,9 +67,10 @@ struct RunCommand: ParsableCommand {
         let runner: Runner
         switch backend {
         case .gpiod:
-            runner = try Runner.gpiod(rig: rigFile, prescription: rx, timeScale: timeScale, logger: logger, journal: setup)
+            runner = try Runner.gpiod(rig: rigFile, prescription: rx, timeScale: timeScale, logger: logger, journal: setup, bringUpMode: mode)
         case .sim:
-            runner = try Runner.sim(prescription: rx, timeScale: timeScale, logger: logger, journal: setup, strokeLogPath: simStrokeLog)
+            runner = try Runner.sim(prescription: rx, timeScale: timeScale, logger: logger, journal: setup, strokeLogPath: simStrokeLog,
+                                    bringUpMode: mode)
         }
         let journalText = journal.map { ", journal \($0)" } ?? ", no journal"
         logger.notice("running \(rigFile.name) (\(backend)), time scale \(timeScale)×, control socket \(server.path)\(journalText)")

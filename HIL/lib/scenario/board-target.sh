@@ -49,6 +49,8 @@ target_setup() {
         sysfs_gpio "$g" in
         a=$(awk '$1 == "sense" && $2 == "ENABLE" { print $4; exit }' "$BOARD")
         [ "$a" = 0 ] && echo 1 > "/sys/class/gpio/gpio$g/active_low" || echo 0 > "/sys/class/gpio/gpio$g/active_low"
+        # edge notifications let the echo wait for ENABLE's changes (poll) instead of only polling it
+        echo both > "/sys/class/gpio/gpio$g/edge" 2>/dev/null || true
     fi
     T=/sys/kernel/tracing
     echo 0 > $T/tracing_on; echo 32768 > $T/buffer_size_kb; echo mono > $T/trace_clock; : > $T/trace

@@ -21,10 +21,25 @@ if [ -n "$BOARD" ]; then
 else
     # gpio-sim target: role names are the chip's line names; the sim side pulls inputs.
     target_setup() { gpiosim_create "$CHIP" $ROLES && gpiosim_linemap "$CHIP" > "$D/lines.txt" && gpiotrace_start "$CHIP" 32768; }
-    target_teardown() { gpiosim_remove "$CHIP"; }
+    target_teardown() { echo_trace_off; gpiosim_remove "$CHIP"; }
     target_pull() { gpiosim_pull "$CHIP" "$1" "$2"; }
     target_line() { echo "$1"; }
-    target_echo_args() { echo "$(gpiosim_attr "$CHIP" ENABLE)/value $(gpiosim_attr "$CHIP" STROKE_FEEDBACK)/pull"; }
+    # The echo learns ENABLE's every write from a tracefs instance of its own (gpio_value events of the
+    # ENABLE line only; the suite's trace in the top-level instance is untouched): gpio-sim's
+    # sim_gpioN/value cannot be waited on, and polling it missed 1.7 ms strokes under load.
+    ECHO_TRACE=/sys/kernel/tracing/instances/hil-echo
+    target_echo_args() {
+        g=$(( $(gpiosim_base "$CHIP") + $(gpiosim_offset "$CHIP" ENABLE) ))
+        [ -d "$ECHO_TRACE" ] || mkdir "$ECHO_TRACE" || return 1
+        echo 0 > "$ECHO_TRACE/tracing_on"; : > "$ECHO_TRACE/trace"
+        echo "gpio == $g && get == 0" > "$ECHO_TRACE/events/gpio/gpio_value/filter"
+        echo 1 > "$ECHO_TRACE/events/gpio/gpio_value/enable"; echo 1 > "$ECHO_TRACE/tracing_on"
+        echo "trace:$ECHO_TRACE:$g $(gpiosim_attr "$CHIP" STROKE_FEEDBACK)/pull"
+    }
+    echo_trace_off() {
+        [ -d "$ECHO_TRACE" ] || return 0
+        echo 0 > "$ECHO_TRACE/events/gpio/gpio_value/enable"; rmdir "$ECHO_TRACE" 2>/dev/null || true
+    }
 fi
 
 log() { echo "[$GEN/$SC] $*"; }
@@ -40,7 +55,7 @@ runner_start() {
     rig="$RIGFILE"
     [ "$RIG" = nofeedback ] && { grep -v strokeFeedback "$rig" > /tmp/rig-nofeedback.yaml; rig=/tmp/rig-nofeedback.yaml; }
     ( "$ITP" run --backend gpiod --rig "$rig" --prescription "$P/scenarios/$RX" --time-scale "$SCALE" \
-        --socket "$SOCK" --state "$D/state.json" >"$D/run.out" 2>"$D/run.err" &
+        --bring-up "$BRINGUP" --socket "$SOCK" --state "$D/state.json" >"$D/run.out" 2>"$D/run.err" &
       echo $! > /tmp/run.pid; wait $!; echo $? > "$D/run.rc" ) &
     while [ ! -s /tmp/run.pid ]; do sleep 0.05; done
     mark start
@@ -108,8 +123,9 @@ hold() {
 # echo_feedback on|off: the stroke-feedback sensor model (echo-feedback mirrors ENABLE onto STROKE_FEEDBACK).
 echo_feedback() {
     if [ "$1" = on ]; then
-        # shellcheck disable=SC2046 # the target gives the file arguments as words
-        "$P/bin/echo-feedback" $(target_echo_args) &
+        args="$(target_echo_args)" || { check FAIL echo-feedback "cannot set up the ENABLE source"; return; }
+        # shellcheck disable=SC2086 # the target gives the arguments as words
+        "$P/bin/echo-feedback" $args &
         echo $! > /tmp/echo.pid
     else
         [ -s /tmp/echo.pid ] && kill "$(cat /tmp/echo.pid)" 2>/dev/null; rm -f /tmp/echo.pid
@@ -132,6 +148,7 @@ directive() {
         rig) RIG="$1"; meta rig "$1" ;;
         prescription) RX="$1"; meta prescription "$1" ;;
         scale) SCALE="$1"; meta scale "$1" ;;
+        bring_up) BRINGUP="$1"; meta bring_up "$1" ;;
         seed) SEED="$1"; meta seed "$1" ;;
         start) runner_start ;;
         sleep) sleep "$1" ;;
@@ -164,7 +181,7 @@ cleanup_scenario() {
 # run_scenario FILE
 run_scenario() {
     SC="$(basename "$1" .scn)"; D="$HIL_OUT/$GEN/$SC"; mkdir -p "$D"; n=0
-    RIG=full; RX=; SCALE=1; SEED=0
+    RIG=full; RX=; SCALE=1; SEED=0; BRINGUP=therapy
     : > "$D/checks.txt"; : > "$D/trace-checks.txt"; meta generation "$GEN"; meta file "$(basename "$1")"
     target_setup || { check FAIL target "GPIO chip/trace not set up"; return; }
     t0=$(uptime_ms)

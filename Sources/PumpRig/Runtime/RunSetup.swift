@@ -41,13 +41,14 @@ public enum RunSetupError: Error, CustomStringConvertible {
 extension Runner {
     /// A runner on the GPIO rig: requests the rig's lines (outputs inactive from the first moment),
     /// builds the driver and a fresh controller for `profile`, and plans the bring-up from
-    /// `prescription`. Nothing stays requested when this throws.
+    /// `prescription` (`bringUpMode`: up to therapy, or up to screening). Nothing stays requested when
+    /// this throws.
     ///
     /// With `journal`, the run journals (see `JournalSetup`): a resumed run continues an unfinished
     /// bring-up and skips a finished one.
     public static func gpiod(rig: RigDescription, prescription: RunPrescription?, profile: PumpProfile = .bench20,
                              timeScale: Int64, clock: any MonotonicClock = SystemMonotonicClock(), logger: Logger,
-                             journal: JournalSetup? = nil) throws(RunSetupError) -> Runner {
+                             journal: JournalSetup? = nil, bringUpMode: BringUp.Mode = .therapy) throws(RunSetupError) -> Runner {
         guard TherapyTimeLine.scaleRange.contains(timeScale) else { throw .timeScale(timeScale) }
         let lines: GPIORigLines
         do { lines = try GPIORigLines(rig: rig) } catch { throw .gpio(error) }
@@ -71,7 +72,7 @@ extension Runner {
             throw .controller("reading the rig's inputs: \(error)")
         }
         return try finish(Runner(controller: controller, driver: driver, clock: clock, timeScale: timeScale,
-                                 bringUp: bringUp(prescription, start, controller), logger: logger,
+                                 bringUp: bringUp(prescription, bringUpMode, start, controller), logger: logger,
                                  journal: start?.journal, strokesPerStep: journal?.strokesPerStep ?? JournalSetup.defaultStrokesPerStep),
                           start)
     }
@@ -85,7 +86,8 @@ extension Runner {
     /// is appended to that file (`StrokeLog`), the durable true delivery the kill test checks against.
     public static func sim(prescription: RunPrescription?, profile: PumpProfile = .bench20, timeScale: Int64,
                            clock: any MonotonicClock = SystemMonotonicClock(), logger: Logger,
-                           journal: JournalSetup? = nil, strokeLogPath: String? = nil) throws(RunSetupError) -> Runner {
+                           journal: JournalSetup? = nil, strokeLogPath: String? = nil,
+                           bringUpMode: BringUp.Mode = .therapy) throws(RunSetupError) -> Runner {
         guard TherapyTimeLine.scaleRange.contains(timeScale) else { throw .timeScale(timeScale) }
         var controller: PumpController
         var pump: SimulatedPump
@@ -104,7 +106,7 @@ extension Runner {
             }
         }
         let runner = Runner(controller: controller, driver: pump, clock: clock, timeScale: timeScale,
-                            bringUp: bringUp(prescription, start, controller), logger: logger,
+                            bringUp: bringUp(prescription, bringUpMode, start, controller), logger: logger,
                             journal: start?.journal, strokesPerStep: journal?.strokesPerStep ?? JournalSetup.defaultStrokesPerStep)
         runner.strokeLog = log
         return try finish(runner, start)
@@ -133,10 +135,11 @@ extension Runner {
     /// The bring-up a run does: all of it on a new journal (or without one); on a recovered journal, the
     /// rest of a bring-up the last run did not finish (`BringUp(prescription:resuming:)`), none once
     /// therapy has started.
-    static func bringUp(_ prescription: RunPrescription?, _ start: JournalStart?, _ controller: PumpController) -> BringUp? {
+    static func bringUp(_ prescription: RunPrescription?, _ mode: BringUp.Mode, _ start: JournalStart?,
+                        _ controller: PumpController) -> BringUp? {
         guard let prescription else { return nil }
-        guard start?.report != nil else { return BringUp(prescription: prescription) }
-        let resumed = BringUp(prescription: prescription, resuming: controller)
+        guard start?.report != nil else { return BringUp(prescription: prescription, mode: mode) }
+        let resumed = BringUp(prescription: prescription, mode: mode, resuming: controller)
         return resumed.stage == .done ? nil : resumed
     }
 

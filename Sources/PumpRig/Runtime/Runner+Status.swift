@@ -37,6 +37,8 @@ extension Runner {
             o["programmed"] = .string(d.describe(at: c.reservoir.concentration))
         }
         if let s = c.schedule { o["schedule"] = .string(s.description) }
+        // The bolus in progress (priming or a test dose), or "none".
+        o["bolus"] = .string(c.bolus.map { "\($0.purpose.rawValue) \($0.target), \($0.given)/\($0.strokes) strokes, ends \($0.endsAt)" } ?? "none")
         if let b = bringUp { o["bring_up"] = .string(b.stage.rawValue + (b.refusal.map { ": \($0)" } ?? "")) }
         if let p = c.taper { o["taper"] = .string("\(p.kind) from \(p.fromDose)" + (p.endsAt.map { ", ends \($0)" } ?? "")) }
         return .object(o)

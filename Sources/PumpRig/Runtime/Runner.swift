@@ -99,7 +99,7 @@ public final class Runner {
             guard try commitStep(e, next) else { try updateOutputs(); return }
             pendingChanges.removeFirst()
         }
-        if var b = bringUp, let cmd = b.nextCommand(for: controller) {
+        if var b = bringUp, let cmd = bringUpCommand(&b) {
             var next = controller
             let r = next.handle(cmd, at: t)
             guard commitCommand(cmd, source: "bring-up", response: r, state: next) != nil else { try updateOutputs(); return }
@@ -115,6 +115,13 @@ public final class Runner {
             guard try commitStep(effects, next) else { break }
         }
         try updateOutputs()
+    }
+
+    /// The bring-up's next command; a stage change that gives none (priming done → `screening`) is kept.
+    private func bringUpCommand(_ b: inout BringUp) -> Command? {
+        let cmd = b.nextCommand(for: controller)
+        if cmd == nil { bringUp = b }
+        return cmd
     }
 
     /// Handles one control-channel line and returns the reply line (no newline). A malformed request

@@ -12,7 +12,7 @@ struct RunnerFixture {
     static let rx = RunPrescription(concentration: Concentration(microgramsPerMillilitre: 500), schedule: .continuous(.microgramsPerDay(600)),
                                     fill: .millilitres(20))
 
-    init(bringUp: Bool = true, scale: Int64 = 100) throws {
+    init(bringUp: Bool = true, scale: Int64 = 100, mode: BringUp.Mode = .therapy) throws {
         lines = FakeLines(clock: clock)
         let controller = try PumpController(profile: .bench20)
         let tl = TherapyTimeLine(origin: .zero, monotonicAtOrigin: clock.now(), scale: scale)
@@ -20,7 +20,7 @@ struct RunnerFixture {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         runner = Runner(controller: controller, driver: driver, clock: clock, timeScale: scale,
-                        bringUp: bringUp ? BringUp(prescription: Self.rx) : nil, logger: logger)
+                        bringUp: bringUp ? BringUp(prescription: Self.rx, mode: mode) : nil, logger: logger)
     }
 
     /// Steps the runner at every wake-up it asks for until therapy time `t`.
