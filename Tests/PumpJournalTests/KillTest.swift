@@ -1,22 +1,12 @@
 import Foundation
 import Testing
 import PumpCore
+import PumpSim
 @testable import PumpJournal
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// SplitMix64: a small seeded generator, so a failing run can be replayed from its seed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// The kill test of issue 5: the journaled driver loop (`itpump journal exercise`, an accelerated
 /// therapy on the core with a stroke-log pump whose file is the true delivery) is killed with SIGKILL
@@ -39,7 +29,7 @@ struct KillTest {
         try #require(FileManager.default.isExecutableFile(atPath: Self.itpump), "build itpump first: swift build --build-tests")
         let dir = try temporaryDirectory()
         let journal = dir + "/pump.journal", strokeLog = dir + "/strokes.log"
-        var rng = SplitMix64(state: Self.seed)
+        var rng = SplitMix64(seed: Self.seed)
         var acked: [String] = []
         var worstDrift: Int64 = 0, previousDrift: Int64 = 0, worstStep: Int64 = 0
         var crashesInWindow = 0

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import PumpCore
+import PumpSim
 import PumpJournal
 @testable import PumpRig
 #if canImport(Glibc)

@@ -1,7 +1,8 @@
 /// SplitMix64 (Steele, Lea and Flood 2014): a small, fast, seeded generator whose output depends only
 /// on the seed and the number of draws, bit for bit on every platform. The simulator draws all its
-/// randomness from it; nothing reads the system's entropy or clock.
-public struct SplitMix64: Hashable, Sendable, Codable {
+/// randomness from it; nothing reads the system's entropy or clock. As a `RandomNumberGenerator` it
+/// also seeds the tests' fuzzers (`Int.random(in:using:)`), so a failing case replays from its seed.
+public struct SplitMix64: RandomNumberGenerator, Hashable, Sendable, Codable {
     @usableFromInline var state: UInt64
     /// The generator state (for checkpoints).
     public var currentState: UInt64 { state }
