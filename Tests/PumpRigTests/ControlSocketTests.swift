@@ -63,6 +63,20 @@ import Testing
 
     static var root: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
 
+    /// Runs the binary with `arguments` to its exit; returns the finished process and its standard error.
+    func runToExit(_ binary: URL, _ arguments: [String]) throws -> (Process, String) {
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = arguments
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = Pipe()
+        try p.run()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        return (p, text)
+    }
+
     func binary() -> URL? {
         let b = Self.root.appendingPathComponent(".build/debug/itpump")
         if FileManager.default.isExecutableFile(atPath: b.path) { return b }
@@ -73,17 +87,9 @@ import Testing
     /// The real binary on this machine (no GPIO chip): a typed, actionable error and exit status 1.
     @Test func gpiodBackendWithoutHardwareFailsCleanly() throws {
         guard let binary = binary(), !FileManager.default.fileExists(atPath: "/dev/gpiochip0") else { return }
-        let p = Process()
-        p.executableURL = binary
-        p.arguments = ["run", "--backend", "gpiod", "--rig", Self.root.appendingPathComponent("profiles/rigs/hil-gpio-sim.yaml").path,
-                       "--prescription", Self.root.appendingPathComponent("profiles/prescriptions/spinal-600.yaml").path,
-                       "--socket", "/tmp/itpt-bin-\(getpid())/c.sock"]
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = Pipe()
-        try p.run()
-        p.waitUntilExit()
-        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let (p, text) = try runToExit(binary, ["run", "--backend", "gpiod", "--rig", Self.root.appendingPathComponent("profiles/rigs/hil-gpio-sim.yaml").path,
+                                               "--prescription", Self.root.appendingPathComponent("profiles/prescriptions/spinal-600.yaml").path,
+                                               "--socket", "/tmp/itpt-bin-\(getpid())/c.sock"])
         #expect(p.terminationReason == .exit && p.terminationStatus == 1, "\(text)")
         #expect(text.contains("no GPIO chips at all"), "\(text)")
     }
@@ -98,17 +104,9 @@ import Testing
         chmod(dir, 0o755) // others may enter: the server refuses it
         let journal = "/tmp/itpt-open-\(getpid()).journal"
         defer { unlink(journal) }
-        let p = Process()
-        p.executableURL = binary
-        p.arguments = ["run", "--backend", "sim", "--rig", Self.root.appendingPathComponent("profiles/rigs/raspberry-pi.yaml").path,
-                       "--prescription", Self.root.appendingPathComponent("profiles/prescriptions/spinal-600.yaml").path,
-                       "--socket", dir + "/c.sock", "--journal", journal, "--create-journal"]
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = Pipe()
-        try p.run()
-        p.waitUntilExit()
-        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let (p, text) = try runToExit(binary, ["run", "--backend", "sim", "--rig", Self.root.appendingPathComponent("profiles/rigs/raspberry-pi.yaml").path,
+                                               "--prescription", Self.root.appendingPathComponent("profiles/prescriptions/spinal-600.yaml").path,
+                                               "--socket", dir + "/c.sock", "--journal", journal, "--create-journal"])
         #expect(p.terminationReason == .exit && p.terminationStatus != 0, "\(text)")
         #expect(!FileManager.default.fileExists(atPath: journal), "the journal was created before the socket failed")
     }
