@@ -115,9 +115,21 @@ expect_requestable() {
 }
 
 # hold LINE VALUE MS: another consumer holds an output line (itpump gpio set --hold-ms) in the background.
+# Returns once the kernel reports the line in use (gpio info: "used by"), so a mark that follows names a
+# line that is really held: the holder's own request and write can't land after it, however slowly the
+# holder starts on a loaded machine. A holder that never gets the line within 30 s is a FAIL.
 hold() {
     "$ITP" gpio set "$CHIP" "$(target_line "$1")=$2" --hold-ms "$3" > "$D/hold.txt" 2>&1 &
-    echo $! > /tmp/hold.pid; sleep 1
+    echo $! > /tmp/hold.pid
+    end=$(( $(uptime_ms) + 30000 ))
+    until "$ITP" gpio info --chip "$CHIP" 2>/dev/null | grep -F "\"$(target_line "$1")\"" | grep -qF " used by"; do
+        if [ "$(uptime_ms)" -ge "$end" ]; then
+            check FAIL "hold:$1" "the holder did not request the line within 30 s: $(head -c 300 "$D/hold.txt")"
+            return
+        fi
+        sleep 0.05
+    done
+    meta hold_seen_ms "$(uptime_ms)"
 }
 
 # echo_feedback on|off: the stroke-feedback sensor model (echo-feedback mirrors ENABLE onto STROKE_FEEDBACK).
