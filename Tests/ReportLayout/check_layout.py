@@ -99,6 +99,12 @@ return out;
 """
 
 
+def viewport(driver, width, height):
+    """Sets the page's viewport (not the window's outer size) to exactly width × height CSS pixels."""
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--shots", help="directory for the PNG screenshots (default: beside each page)")
@@ -117,7 +123,7 @@ def main():
     try:
         for page in args.pages:
             path = os.path.abspath(page)
-            driver.set_window_size(args.width, 1000)
+            viewport(driver, args.width, 1000)
             driver.get("file://" + path)
             r = driver.execute_script(PROBE)
             problems = list(r["problems"])
@@ -128,7 +134,7 @@ def main():
             if r["count"] == 0:
                 problems.append("no text rendered")
             # A full-page screenshot: the window as tall as the document.
-            driver.set_window_size(args.width, min(max(r["height"], 400), 16000))
+            viewport(driver, args.width, min(max(r["height"], 400), 16000))
             base = os.path.splitext(os.path.basename(path))[0]
             parent = os.path.basename(os.path.dirname(path))
             shots = args.shots or os.path.dirname(path)

@@ -51,7 +51,7 @@ public enum HTMLReport {
     figure { margin: 10px 0 18px; }
     figure svg { display: block; max-width: 100%; height: auto; border: 1px solid #e2e2e2; }
     figcaption { color: #555; font-size: 13px; margin-top: 4px; }
-    code, .mono { font-family: "DejaVu Sans Mono", monospace; font-size: 12px; overflow-wrap: anywhere; }
+    code, .mono { font-family: "DejaVu Sans Mono", monospace; font-size: 13px; overflow-wrap: anywhere; }
     .high { color: #b71c1c; font-weight: 600; } .medium { color: #c25e00; } .low { color: #666; }
     .figs { display: flex; flex-wrap: wrap; gap: 14px; }
     """

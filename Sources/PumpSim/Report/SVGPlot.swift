@@ -41,7 +41,7 @@ public enum SVGPlot {
         let panelCount = 4
         let laneTop = top + Double(panelCount) * (panelH + gap)
         let laneBottom = laneTop + laneH
-        let h = laneBottom + 104
+        let h = laneBottom + 78
         func x(_ s: Double) -> Double { left + plotW * min(max(s / endS, 0), 1) }
 
         var g = SVGWriter()
@@ -136,7 +136,9 @@ public enum SVGPlot {
                     g.line(xx, y0, xx, y0 + panelH, stroke: colors.refill, width: 1, dash: "2 2", title: "refill at \(t)")
                     g.raw("<path d=\"M\(SVGWriter.f(xx)) \(SVGWriter.f(y0 + 9)) l-5 -9 h10 z\" fill=\"\(colors.refill)\"><title>refill at \(escape(t.description))</title></path>")
                 }
-                g.legend("refill", swatch: .marker(colors.refill), x: legendX, y: y0 + 12 + Double(k) * 18); k += 1
+                if rec.refills.contains(where: { $0.nanoseconds > 0 }) {
+                    g.legend("refill", swatch: .marker(colors.refill), x: legendX, y: y0 + 12 + Double(k) * 18); k += 1
+                }
             }
             if i == 2 {
                 g.legend("withdrawal-risk window", swatch: .band(colors.risk, 0.18), x: legendX, y: y0 + 12 + Double(k) * 18); k += 1
