@@ -58,7 +58,11 @@ public enum SVGPlot {
         let cMax = rows.map { max($0.concentration.nanogramsPerMillilitre, $0.threshold?.nanogramsPerMillilitre ?? 0) }.max() ?? 1
         let thresholdPercent = Format.trimmed(Int64(sc.pk.withdrawalFraction.partsPerMillion), scale: 10_000, maxDigits: 1) + " %"
 
-        struct Series { var label: String; var color: String; var width: Double; var dash: String?; var value: (SeriesRow) -> Double? }
+        struct Series {
+            var label: String; var color: String; var width: Double; var dash: String?; var value: (SeriesRow) -> Double?
+            /// A second, smaller legend line under the label.
+            var note: String? = nil
+        }
         struct Panel {
             var title: String; var hi: Double; var series: [Series]
             /// A horizontal reference drawn from the series (labelled in the gutter at its last value).
@@ -74,11 +78,13 @@ public enum SVGPlot {
             ]),
             Panel(title: "CSF baclofen level (ng/mL)", hi: max(cMax * 1.05, 0.1), series: [
                 Series(label: "CSF level", color: colors.csf, width: 1.6, dash: nil, value: { $0.concentration.nanogramsPerMillilitre }),
-                Series(label: "withdrawal threshold", color: colors.threshold, width: 1.2, dash: "5 3", value: { $0.threshold?.nanogramsPerMillilitre }),
+                Series(label: "withdrawal threshold", color: colors.threshold, width: 1.2, dash: "5 3", value: { $0.threshold?.nanogramsPerMillilitre },
+                       note: "\(thresholdPercent) of the dose's steady state"),
             ], reference: (thresholdPercent, 1)),
             Panel(title: "Withdrawal severity (0 = none, 1 = complete)", hi: 1, series: [
                 Series(label: "severity", color: colors.severity, width: 1.6, dash: nil, value: { $0.severity }),
-                Series(label: "severe level (1 − 1/e)", color: colors.severe, width: 1, dash: "4 3", value: { _ in Recorder.severeLevel }),
+                Series(label: "severe level", color: colors.severe, width: 1, dash: "4 3", value: { _ in Recorder.severeLevel },
+                       note: "1 − 1/e: a full deficit for \(TextReport.fixed(sc.pk.severityTimeConstant.hours, 0)) h"),
             ], reference: ("severe", 1)),
         ]
 
@@ -113,6 +119,7 @@ public enum SVGPlot {
             for t in time.ticks { g.line(x(t * time.unit), y0, x(t * time.unit), y0 + panelH, stroke: "#ececec", width: 1) }
             g.text(p.title, x: left, y: y0 - 10, size: 12, weight: "bold", cls: "panel-title")
             var lastRef: Double?
+            var ly = y0 + 12
             for (j, s) in p.series.enumerated() {
                 var seg: [(Double, Double)] = []
                 func flush() { g.polyline(decimate(seg), stroke: s.color, width: s.width, dash: s.dash, clip: "panel\(i)"); seg = [] }
@@ -123,12 +130,16 @@ public enum SVGPlot {
                     } else if !seg.isEmpty { flush() }
                 }
                 if !seg.isEmpty { flush() }
-                g.legend(s.label, swatch: .line(s.color, max(s.width, 1.4), s.dash), x: legendX, y: y0 + 12 + Double(j) * 18)
+                g.legend(s.label, swatch: .line(s.color, max(s.width, 1.4), s.dash), x: legendX, y: ly)
+                if let note = s.note {
+                    g.text(note, x: legendX + 28, y: ly + 14, size: 10, fill: "#555", cls: "legend-note")
+                    ly += 14
+                }
+                ly += 18
             }
             if let ref = p.reference, let v = lastRef {
                 g.text(ref.label, x: plotRight + 6, y: y(v) + 4, fill: p.series[ref.index].color, cls: "reference")
             }
-            var k = p.series.count
             if i == 0 {
                 // Refills: a marker under the panel's top edge and a thin line down the panel.
                 for t in rec.refills where t.nanoseconds > 0 {
@@ -137,11 +148,11 @@ public enum SVGPlot {
                     g.raw("<path d=\"M\(SVGWriter.f(xx)) \(SVGWriter.f(y0 + 9)) l-5 -9 h10 z\" fill=\"\(colors.refill)\"><title>refill at \(escape(t.description))</title></path>")
                 }
                 if rec.refills.contains(where: { $0.nanoseconds > 0 }) {
-                    g.legend("refill", swatch: .marker(colors.refill), x: legendX, y: y0 + 12 + Double(k) * 18); k += 1
+                    g.legend("refill", swatch: .marker(colors.refill), x: legendX, y: ly); ly += 18
                 }
             }
             if i == 2 {
-                g.legend("withdrawal-risk window", swatch: .band(colors.risk, 0.18), x: legendX, y: y0 + 12 + Double(k) * 18); k += 1
+                g.legend("withdrawal-risk window", swatch: .band(colors.risk, 0.18), x: legendX, y: ly); ly += 18
             }
             g.rect(left, y0, plotW, panelH, fill: "none", stroke: "#888")
         }
