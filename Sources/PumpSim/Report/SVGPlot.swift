@@ -54,7 +54,13 @@ public enum SVGPlot {
 
         let perDay = Double(TimeConstants.nanosecondsPerDay) / Double(rec.interval.nanoseconds)
         let cap = Double(sc.profile.reservoirCapacity.nanolitres) / 1e6
-        let rateMax = rows.map { Double($0.delivered.value) / 1e9 * perDay }.max() ?? 1
+        // The rate axis follows the run's usual rates: a few intervals far above them (a priming or
+        // bolus interval) are cut at the panel's top edge and their peak named in the legend.
+        let rates = rows.map { Double($0.delivered.value) / 1e9 * perDay }.sorted()
+        let peakRate = rates.last ?? 1
+        let usualRate = rates.isEmpty ? 1 : rates[Int(Double(rates.count - 1) * 0.99)]
+        let cutPeaks = usualRate > 0 && peakRate > 2 * usualRate
+        let rateMax = cutPeaks ? usualRate * 1.25 / 1.05 : peakRate
         let cMax = rows.map { max($0.concentration.nanogramsPerMillilitre, $0.threshold?.nanogramsPerMillilitre ?? 0) }.max() ?? 1
         let thresholdPercent = Format.trimmed(Int64(sc.pk.withdrawalFraction.partsPerMillion), scale: 10_000, maxDigits: 1) + " %"
 
@@ -74,7 +80,8 @@ public enum SVGPlot {
                 Series(label: "controller's estimate", color: colors.estimate, width: 1.4, dash: "6 4", value: { Double($0.estimatedReservoir.nanolitres) / 1e6 }),
             ]),
             Panel(title: "Delivery to the CSF (μg/day)", hi: max(rateMax * 1.05, 1), series: [
-                Series(label: "delivery rate", color: colors.rate, width: 1.4, dash: nil, value: { Double($0.delivered.value) / 1e9 * perDay }),
+                Series(label: "delivery rate", color: colors.rate, width: 1.4, dash: nil, value: { Double($0.delivered.value) / 1e9 * perDay },
+                       note: cutPeaks ? "peaks to \(TextReport.fixed(peakRate, 0)) μg/day cut off" : nil),
             ]),
             Panel(title: "CSF baclofen level (ng/mL)", hi: max(cMax * 1.05, 0.1), series: [
                 Series(label: "CSF level", color: colors.csf, width: 1.6, dash: nil, value: { $0.concentration.nanogramsPerMillilitre }),
