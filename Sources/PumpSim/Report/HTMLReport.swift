@@ -123,6 +123,7 @@ public enum HTMLReport {
             ("delivered to the CSF", "\(rec.totalToPatient) (controller's ledger \(Mass(nanograms: ledgerPg / 1_000)); to the pocket \(r.pump.toPocket))"),
             ("reservoir at the end", "true \(r.pump.reservoir), controller's estimate \(r.controller.reservoir.estimate)"),
             ("reservoir ran empty", rec.emptyOnsets.isEmpty ? "never" : rec.emptyOnsets.map(at).joined(separator: ", ")),
+            ("refills", rec.refills.filter { $0.nanoseconds > 0 }.map(at).joined(separator: ", ").ifEmpty("none after the initial fill")),
             ("hours at zero delivery", TextReport.fixed(rec.zeroDelivery.hours, 2) + " h"),
             ("withdrawal-risk window", "\(rec.withdrawal.roundedDescription) (\(TextReport.fixed(rec.withdrawal.hours, 2)) h) in \(Plural.count(rec.episodes.count, "episode"))"),
             ("withdrawal severity", "peak \(TextReport.fixed(rec.peakSeverity, 3)); \(TextReport.fixed(rec.severe.hours, 1)) h at or above \(TextReport.fixed(Recorder.severeLevel, 3))"),
@@ -222,6 +223,10 @@ public enum HTMLReport {
         case let .uniform(lo, hi): return "uniform from \(f(lo)) to \(f(hi))"
         }
     }
+}
+
+extension String {
+    func ifEmpty(_ other: String) -> String { isEmpty ? other : self }
 }
 
 /// Counts with their noun in the right number: "1 run", "2 runs".
