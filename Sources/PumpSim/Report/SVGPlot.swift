@@ -203,7 +203,6 @@ public enum SVGPlot {
         return "\(g.body)</svg>\n"
     }
 
-    static func r1(_ v: Double) -> String { TextReport.fixed(v, 1) }
     static func escape(_ s: String) -> String {
         var o = ""
         for c in s { switch c { case "<": o += "&lt;"; case ">": o += "&gt;"; case "&": o += "&amp;"; case "\"": o += "&quot;"; default: o.append(c) } }
