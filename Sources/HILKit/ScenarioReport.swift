@@ -36,6 +36,8 @@ public struct ScenarioResult: Sendable {
     public var checks: [Check] = []
     public var trumpet: TrumpetCurve?
     public var trumpetTitle = ""
+    /// The scenario's acceptance limit on the overall error A, % (drawn as ±limit on the trumpet plot).
+    public var trumpetLimitPercent: Double?
     public var stepPeriod: TimingSummary?
     public var pulseWidth: TimingSummary?
     public var strokeLateness: TimingSummary?
@@ -180,6 +182,7 @@ struct TraceAssertion {
         do {
             let curve = try TrumpetCurve(cumulative: cumulative, sampleSeconds: 30, setRatePerSecond: ratePerSecond)
             r.trumpet = curve
+            r.trumpetLimitPercent = limit
             r.trumpetTitle = "\(Int(rate)) μg/day at \(Int(conc)) μg/mL, \(cumulative.count - 1) × 0.5 min, time scale \(Int(scale))×"
             checks.append(Check(name: "accuracy: overall error A within ±\(kv["max_abs_overall_percent"]!)%",
                                 passed: abs(curve.overallPercent) <= limit,

@@ -70,29 +70,83 @@ public struct TrumpetCurve: Sendable {
         return s
     }
 
-    /// A trumpet plot: Ep(max) and Ep(min) against the window, with the overall error as a line.
-    public func svg(title: String) -> String {
-        let w = 560.0, h = 320.0, left = 60.0, right = 20.0, top = 40.0, bottom = 50.0
-        let span = Swift.max(1, points.map { Swift.max(abs($0.maxPercent), abs($0.minPercent)) }.max() ?? 1) * 1.2
-        let maxWin = Double(points.map(\.windowMinutes).max() ?? 31)
-        func x(_ m: Int) -> Double { left + Double(m) / maxWin * (w - left - right) }
-        func y(_ p: Double) -> Double { top + (span - p) / (2 * span) * (h - top - bottom) }
-        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"\(Int(h))\" font-family=\"sans-serif\" font-size=\"12\">\n"
+    /// A trumpet plot: Ep(max) and Ep(min) against the observation window, the overall error A as a
+    /// dashed line, and the ±`limitPercent` acceptance limits when given. Axes with ticks on "nice"
+    /// steps and titles; the legend sits in a column right of the data; coordinates have one fixed decimal.
+    public func svg(title: String, limitPercent: Double? = nil) -> String {
+        let w = 660.0, h = 340.0, left = 64.0, legendW = 200.0, top = 48.0, bottom = 62.0
+        let plotRight = w - legendW, plotW = plotRight - left, plotH = h - top - bottom
+        let extent = Swift.max(points.map { Swift.max(abs($0.maxPercent), abs($0.minPercent)) }.max() ?? 0, abs(overallPercent), limitPercent ?? 0)
+        let (step, ticks) = Self.niceTicks(Swift.max(extent * 1.1, 0.5))
+        let span = ticks.last ?? 1
+        let maxWin = Double((points.map(\.windowMinutes).max() ?? 31) + 1)
+        func x(_ m: Double) -> Double { left + m / maxWin * plotW }
+        func y(_ p: Double) -> Double { top + (span - Swift.min(Swift.max(p, -span), span)) / (2 * span) * plotH }
+        func f(_ v: Double) -> String { let n = Int((v * 10).rounded()); return (n < 0 ? "-" : "") + "\(abs(n) / 10).\(abs(n) % 10)" }
+        func text(_ t: String, _ tx: Double, _ ty: Double, _ extra: String = "") -> String {
+            "<text x=\"\(f(tx))\" y=\"\(f(ty))\"\(extra)>\(xmlEscape(t))</text>\n"
+        }
+        func line(_ x1: Double, _ y1: Double, _ x2: Double, _ y2: Double, _ style: String) -> String {
+            "<line x1=\"\(f(x1))\" y1=\"\(f(y1))\" x2=\"\(f(x2))\" y2=\"\(f(y2))\" \(style)/>\n"
+        }
+        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"\(Int(h))\" viewBox=\"0 0 \(Int(w)) \(Int(h))\" font-family=\"DejaVu Sans, Verdana, sans-serif\" font-size=\"11\">\n"
         s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-        s += "<text x=\"\(left)\" y=\"20\" font-size=\"14\">\(xmlEscape(title))</text>\n"
-        s += "<line x1=\"\(left)\" y1=\"\(y(0))\" x2=\"\(w - right)\" y2=\"\(y(0))\" stroke=\"#999\"/>\n"
-        s += "<line x1=\"\(left)\" y1=\"\(top)\" x2=\"\(left)\" y2=\"\(h - bottom)\" stroke=\"#000\"/>\n"
-        for p in points { s += "<text x=\"\(x(p.windowMinutes) - 6)\" y=\"\(h - bottom + 18)\">\(p.windowMinutes)</text>\n" }
-        s += "<text x=\"\(w / 2 - 60)\" y=\"\(h - 10)\">observation window (min)</text>\n"
-        s += "<text x=\"8\" y=\"\(y(span * 0.9))\">+\(fmt(span * 0.9))%</text><text x=\"8\" y=\"\(y(-span * 0.9))\">\(fmt(-span * 0.9))%</text>\n"
-        let upper = points.map { "\(x($0.windowMinutes)),\(y($0.maxPercent))" }.joined(separator: " ")
-        let lower = points.map { "\(x($0.windowMinutes)),\(y($0.minPercent))" }.joined(separator: " ")
-        s += "<polyline fill=\"none\" stroke=\"#c00\" stroke-width=\"2\" points=\"\(upper)\"/>\n"
-        s += "<polyline fill=\"none\" stroke=\"#00c\" stroke-width=\"2\" points=\"\(lower)\"/>\n"
-        s += "<line x1=\"\(left)\" y1=\"\(y(overallPercent))\" x2=\"\(w - right)\" y2=\"\(y(overallPercent))\" stroke=\"#080\" stroke-dasharray=\"4 3\"/>\n"
-        s += "<text x=\"\(w - right - 150)\" y=\"\(top + 14)\">Ep(max) red, Ep(min) blue, A = \(fmt(overallPercent))%</text>\n"
+        s += text(title, left, 24, " font-size=\"14\" font-weight=\"bold\"")
+        s += "<rect class=\"plot-area\" x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(plotW))\" height=\"\(f(plotH))\" fill=\"#fcfcfc\"/>\n"
+        for t in ticks.reversed().map({ -$0 }).dropLast() + ticks {
+            s += line(left, y(t), plotRight, y(t), "stroke=\"\(t == 0 ? "#999" : "#e3e3e3")\" stroke-width=\"1.0\"")
+            s += text(Self.tickLabel(t, step: step), left - 7, y(t) + 4, " text-anchor=\"end\" fill=\"#333\"")
+        }
+        for p in points {
+            let xx = x(Double(p.windowMinutes))
+            s += line(xx, top, xx, top + plotH, "stroke=\"#ececec\" stroke-width=\"1.0\"")
+            s += line(xx, top + plotH, xx, top + plotH + 5, "stroke=\"#333\" stroke-width=\"1.0\"")
+            s += text(String(p.windowMinutes), xx, top + plotH + 18, " text-anchor=\"middle\" fill=\"#333\"")
+        }
+        s += text("observation window P (min)", left + plotW / 2, h - 20, " text-anchor=\"middle\" font-size=\"12\"")
+        s += text("deviation from the set rate (%)", 16, top + plotH / 2, " text-anchor=\"middle\" font-size=\"12\" transform=\"rotate(-90 16.0 \(f(top + plotH / 2)))\"")
+        if let l = limitPercent {
+            for v in [l, -l] { s += line(left, y(v), plotRight, y(v), "stroke=\"#555\" stroke-width=\"1.2\" stroke-dasharray=\"7 4\"") }
+        }
+        s += line(left, y(overallPercent), plotRight, y(overallPercent), "stroke=\"#2ca02c\" stroke-width=\"1.6\" stroke-dasharray=\"4 3\"")
+        for (vals, c) in [(points.map { ($0.windowMinutes, $0.maxPercent) }, "#d62728"), (points.map { ($0.windowMinutes, $0.minPercent) }, "#1f77b4")] {
+            s += "<polyline fill=\"none\" stroke=\"\(c)\" stroke-width=\"2.0\" points=\"" + vals.map { "\(f(x(Double($0.0)))),\(f(y($0.1)))" }.joined(separator: " ") + "\"/>\n"
+            for v in vals { s += "<circle cx=\"\(f(x(Double(v.0))))\" cy=\"\(f(y(v.1)))\" r=\"3.0\" fill=\"\(c)\"/>\n" }
+        }
+        s += "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(plotW))\" height=\"\(f(plotH))\" fill=\"none\" stroke=\"#888\"/>\n"
+        var entries: [(String, String)] = [("Ep(max)", "stroke=\"#d62728\" stroke-width=\"2.0\""), ("Ep(min)", "stroke=\"#1f77b4\" stroke-width=\"2.0\""),
+                                           ("A = \(fmt(overallPercent)) % (overall)", "stroke=\"#2ca02c\" stroke-width=\"1.6\" stroke-dasharray=\"4 3\"")]
+        if let l = limitPercent { entries.append(("limits ±\(fmt(l)) %", "stroke=\"#555\" stroke-width=\"1.2\" stroke-dasharray=\"7 4\"")) }
+        for (i, e) in entries.enumerated() {
+            let ly = top + 12 + Double(i) * 20
+            s += line(plotRight + 20, ly - 4, plotRight + 42, ly - 4, e.1)
+            s += text(e.0, plotRight + 48, ly)
+        }
         s += "</svg>\n"
         return s
+    }
+
+    /// Symmetric tick steps (1, 2, 2.5 or 5 × 10ⁿ) from 0 up to at least `hi`.
+    static func niceTicks(_ hi: Double) -> (Double, [Double]) {
+        let raw = hi / 3
+        var p = 1.0
+        while p * 10 <= raw { p *= 10 }
+        while p > raw { p /= 10 }
+        let step = [1.0, 2, 2.5, 5, 10].map { $0 * p }.first { $0 >= raw } ?? 10 * p
+        let n = Int((hi / step - 1e-9).rounded(.up))
+        return (step, (0...Swift.max(n, 1)).map { Double($0) * step })
+    }
+
+    static func tickLabel(_ v: Double, step: Double) -> String {
+        var d = 0, s = step
+        while d < 4, abs(s - s.rounded()) > 1e-6 { s *= 10; d += 1 }
+        var p = 1.0
+        for _ in 0..<d { p *= 10 }
+        let n = Int((abs(v) * p).rounded())
+        let whole = n / Int(p), frac = n % Int(p)
+        var out = (v < 0 && n != 0 ? "−" : v > 0 ? "+" : "") + String(whole)
+        if d > 0 { let fs = String(frac); out += "." + String(repeating: "0", count: d - fs.count) + fs }
+        return out
     }
 
     private func fmt(_ v: Double) -> String {

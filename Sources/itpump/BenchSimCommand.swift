@@ -50,7 +50,7 @@ struct BenchSim: ParsableCommand {
         let expectedFg = Int128(DoseRate.microgramsPerDay(1200).picogramsPerDay) * 1_000 * therapyNs / Int128(TimeConstants.nanosecondsPerDay)
         let diff = Int128(r.recorder.totalToPatient.value) - expectedFg
         let strokeFg: Int128 = 250_000 * 500
-        print("bench sim: \(days) days at 1200 μg/day, 500 μg/mL, 0.25 μL strokes, \(fidelity.rawValue) fidelity; \(runs) runs (+1 warm-up)")
+        print("bench sim: \(days) days at 1200 μg/day, 500 μg/mL, 0.25 μL strokes, \(fidelity.rawValue) fidelity; \(Plural.count(runs, "run")) (+1 warm-up)")
         print("  strokes per run:     \(strokes)")
         print("  median wall time:    \(String(format2: times[times.count / 2].ms)) ms  (min \(String(format2: times[0].ms)) ms, max \(String(format2: times[times.count - 1].ms)) ms)")
         print("  per stroke:          \(String(format2: times[times.count / 2].ms * 1e6 / Double(max(strokes, 1)))) ns")

@@ -36,12 +36,12 @@ struct BenchSweep: ParsableCommand {
         let elapsed = clock.now - start
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
-        print("bench sweep: \(runs) runs × \(days) days, fast fidelity, \(jobs) jobs")
+        print("bench sweep: \(Plural.count(runs, "run")) × \(Plural.count(days, "day")), fast fidelity, \(Plural.count(jobs, "job"))")
         print("  wall time:           \(String(format2: elapsed.ms / 1_000)) s (\(String(format2: elapsed.ms * 1_000 / Double(runs))) μs per run)")
         print("  peak memory (RSS):   \(usage.ru_maxrss / 1_024) MiB")
         print("  rows checksum:       \(String(checksum, radix: 16)) (the same for any --jobs)")
         print(summary.render(threshold: "50 % of the prescribed dose's steady state"))
         let failed = summary.policies.values.reduce(Int64(0)) { $0 + $1.errors }
-        guard failed == 0, summary.runs == Int64(runs) else { throw ValidationError("\(failed) runs failed") }
+        guard failed == 0, summary.runs == Int64(runs) else { throw ValidationError("\(Plural.count(failed, "run")) failed") }
     }
 }

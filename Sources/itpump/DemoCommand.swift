@@ -1,5 +1,6 @@
 import ArgumentParser
 import PumpCore
+import PumpSim
 
 /// A built-in therapy course on the core: screening, a concentration change at the first refill,
 /// titration, a flex schedule, then a refill that comes too late. Prints a short therapy report.
@@ -117,7 +118,7 @@ struct DemoCourse {
         let c = controller
         out.append("itpump demo — therapy report (\(c.profile.name), \(c.settings.patientGroup) patient)")
         out.append(String(repeating: "=", count: 64))
-        out.append("course: \(TimeSpan(nanoseconds: end.nanoseconds)) simulated, therapy from \(therapyStart), last refill \(lateDays) days after the reservoir ran dry")
+        out.append("course: \(Self.human(TimeSpan(nanoseconds: end.nanoseconds))) simulated, therapy from \(therapyStart), last refill \(Plural.count(lateDays, "day")) after the reservoir ran dry")
         if let offered = c.screening.offeredStartingDose, let eff = c.screening.effective {
             out.append("screening: effective test dose \(eff.dose) → offered starting dose \(offered)")
         }
@@ -141,7 +142,7 @@ struct DemoCourse {
         for e in log {
             if case let .alarmRaised(kind, priority, detail) = e.kind {
                 var s = "  \(e.at)  \(kind) (\(priority))"
-                if let emptyAt, [.lowReservoir, .refillDue].contains(kind), e.at <= emptyAt { s += ", \((emptyAt - e.at).roundedDescription) before empty" }
+                if let emptyAt, [.lowReservoir, .refillDue].contains(kind), e.at <= emptyAt { s += ", \(Self.human(emptyAt - e.at)) before empty" }
                 out.append(s)
                 out.append("      \(detail)")
             }
@@ -155,5 +156,19 @@ struct DemoCourse {
             for e in log { out.append("  \(e)") }
         }
         return out.joined(separator: "\n")
+    }
+
+    /// A duration as people say it, to the minute: "45 days 9 h 55 min", "1 day", "3 h 5 min",
+    /// "42 s" under a minute.
+    static func human(_ span: TimeSpan) -> String {
+        let ns = span.nanoseconds.magnitude
+        if ns < 60_000_000_000 { return "\((ns + 500_000_000) / 1_000_000_000) s" }
+        let minutes = (ns + 30_000_000_000) / 60_000_000_000
+        let d = minutes / 1_440, h = minutes / 60 % 24, m = minutes % 60
+        var parts: [String] = []
+        if d > 0 { parts.append(Plural.count(Int(d), "day")) }
+        if h > 0 { parts.append("\(h) h") }
+        if m > 0 { parts.append("\(m) min") }
+        return (span.nanoseconds < 0 ? "−" : "") + parts.joined(separator: " ")
     }
 }

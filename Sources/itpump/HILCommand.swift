@@ -1,4 +1,5 @@
 import ArgumentParser
+import PumpSim
 import Foundation
 import HILKit
 
@@ -35,7 +36,7 @@ struct HILTrace: ParsableCommand {
         let sets = trace.sets(of: gpio)
         let edges = trace.edges(of: gpio)
         let steps = StepAnalysis(edges: edges, stepsPerStroke: stepsPerStroke)
-        print("line \(gpio): \(sets.count) writes, \(edges.count) edges, \(steps.rises.count) rising, \(steps.strokes.count) strokes of \(stepsPerStroke) steps (+\(steps.incompleteSteps) steps incomplete)")
+        print("line \(gpio): \(Plural.count(sets.count, "write")), \(Plural.count(edges.count, "edge")), \(steps.rises.count) rising, \(Plural.count(steps.strokes.count, "stroke")) of \(Plural.count(stepsPerStroke, "step")) (+\(Plural.count(steps.incompleteSteps, "step")) incomplete)")
         if !trace.malformed.isEmpty { print("warning: \(trace.malformed.count) malformed GPIO trace lines (truncated dump?)") }
         if let w = TimingSummary(absoluteErrors: steps.pulseWidths) { print("pulse width: \(w)") }
         if let period = stepPeriodUs,
@@ -78,7 +79,7 @@ struct HILReport: ParsableCommand {
         try writeWholeFile(directory + "/summary.json", result.json(meta: run.meta))
         if let t = result.trumpet {
             try writeWholeFile(directory + "/trumpet.csv", t.csv)
-            try writeWholeFile(directory + "/trumpet.svg", t.svg(title: result.trumpetTitle))
+            try writeWholeFile(directory + "/trumpet.svg", t.svg(title: result.trumpetTitle, limitPercent: result.trumpetLimitPercent))
         }
         for c in result.checks { print("  \(c.passed ? "PASS" : "FAIL") \(c.name) — \(c.detail)") }
         if let t = result.trumpet {

@@ -16,7 +16,7 @@ struct Simulate: ParsableCommand {
     var scenario: String
     @Option(help: "Report format: text, json or csv (the per-interval time series).")
     var format: OutputFormat = .text
-    @Option(help: "Directory for report.json, report.txt, series.csv and plot.svg.")
+    @Option(help: "Directory for report.html (self-contained), report.json, report.txt, series.csv and plot.svg.")
     var out: String?
     @Option(help: "stroke (every stroke an event, as on the rig) or fast (batched delivery in closed form).")
     var fidelity: Fidelity = .fast
@@ -46,7 +46,9 @@ struct Simulate: ParsableCommand {
             SeriesCSV.write(result) { csv += $0 + "\n" }
             try Data(csv.utf8).write(to: URL(fileURLWithPath: out + "/series.csv"))
             try Data(SVGPlot.render(result).utf8).write(to: URL(fileURLWithPath: out + "/plot.svg"))
-            if format == .text { print("\nwrote \(out)/report.txt, report.json, series.csv, plot.svg") }
+            let provenance = ReportProvenance(inputs: inputDigests([scenario]), seed: s.mechanics.seed, command: commandLine())
+            try Data(HTMLReport.simulation(result, provenance: provenance).utf8).write(to: URL(fileURLWithPath: out + "/report.html"))
+            if format == .text { print("\nwrote \(out)/report.html, report.txt, report.json, series.csv, plot.svg") }
         }
     }
 
@@ -55,4 +57,17 @@ struct Simulate: ParsableCommand {
         e.outputFormatting = [.prettyPrinted, .sortedKeys]
         return String(decoding: try e.encode(SimulationReport(r)), as: UTF8.self)
     }
+}
+
+/// The SHA-256 of each input file, for a report's provenance (a file that cannot be read is listed
+/// with "unreadable").
+func inputDigests(_ paths: [String]) -> [ReportProvenance.Input] {
+    paths.map { p in
+        ReportProvenance.Input(path: p, sha256: FileManager.default.contents(atPath: p).map { SHA256.hex($0) } ?? "unreadable")
+    }
+}
+
+/// The command line as typed (arguments with spaces quoted).
+func commandLine() -> String {
+    (["itpump"] + CommandLine.arguments.dropFirst()).map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " ")
 }

@@ -37,7 +37,7 @@ struct SweepRun: ParsableCommand {
     var jobs: Int?
     @Option(help: "Seed (default: the file's).")
     var seed: UInt64?
-    @Option(help: "Directory for runs.csv (or runs-I-of-N.csv) and summary.txt.")
+    @Option(help: "Directory for runs.csv (or runs-I-of-N.csv), summary.txt, summary.json and report.html (self-contained, with the distributions' figures).")
     var out: String?
     @Option(help: "Run one deterministic slice I/N of the runs (1-based), e.g. for an array job.")
     var shard: Shard?
@@ -70,18 +70,29 @@ struct SweepRun: ParsableCommand {
         let progress = Progress(total: range.count)
         let clock = ContinuousClock()
         let started = clock.now
+        var figures = SweepFigures()
         let summary = SweepRunner.run(plan, range: range, jobs: jobs, fidelity: fidelity) { rows in
             if let csv { csv.write(Data(rows.map { $0.csv + "\n" }.joined().utf8)) }
+            if out != nil { for r in rows { figures.add(r) } }
             progress.advance(by: rows.count)
         }
         progress.finish()
         try csv?.close()
         let elapsed = clock.now - started
         let thr = plan.base.pk.withdrawalFraction.description + " of the prescribed dose's steady state"
-        var text = "\(plan.name): runs \(range.lowerBound)..<\(range.upperBound) of \(plan.runs), seed \(plan.seed), \(plan.duration) each, \(fidelity.rawValue) fidelity, \(jobs) jobs, \(String(format2: elapsed.ms / 1_000)) s\n"
+        var text = "\(plan.name): runs \(range.lowerBound)..<\(range.upperBound) of \(plan.runs), seed \(plan.seed), \(plan.duration) each, \(fidelity.rawValue) fidelity, \(Plural.count(jobs, "job")), \(String(format2: elapsed.ms / 1_000)) s\n"
         text += summary.render(threshold: thr)
         print(text)
-        if let out { try Data((text + "\n").utf8).write(to: URL(fileURLWithPath: out + "/summary.txt")) }
+        if let out {
+            try Data((text + "\n").utf8).write(to: URL(fileURLWithPath: out + "/summary.txt"))
+            let provenance = ReportProvenance(inputs: inputDigests([sweep]), seed: plan.seed, command: commandLine())
+            let report = SweepSummaryReport(plan: plan, runs: range, fidelity: fidelity, summary: summary, figures: figures, provenance: provenance)
+            let e = JSONEncoder()
+            e.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try e.encode(report).write(to: URL(fileURLWithPath: out + "/summary.json"))
+            let html = HTMLReport.sweep(plan, runs: range, fidelity: fidelity, summary: summary, figures: figures, provenance: provenance)
+            try Data(html.utf8).write(to: URL(fileURLWithPath: out + "/report.html"))
+        }
     }
 }
 
@@ -140,9 +151,9 @@ struct SweepMerge: ParsableCommand {
             }
         }
         if let lo = seen.min(), let hi = seen.max(), hi - lo + 1 != seen.count {
-            print("warning: runs \(lo)…\(hi) have \(hi - lo + 1 - seen.count) missing; a shard may be absent")
+            print("warning: runs \(lo)…\(hi) have \(Plural.count(hi - lo + 1 - seen.count, "run")) missing; a shard may be absent")
         }
-        let text = "merged \(files.count) file(s)\n" + summary.render(threshold: "as in the sweep's scenario (default 50 % of the prescribed dose's steady state)")
+        let text = "merged \(Plural.count(files.count, "file"))\n" + summary.render(threshold: "as in the sweep's scenario (default 50 % of the prescribed dose's steady state)")
         print(text)
         if let out {
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)

@@ -40,7 +40,7 @@ public struct HistoryReport: Sendable {
             ("therapy", c.phase.description),
             ("programmed", c.schedule.map { "\($0) (\(c.programmedDose.map(\.description) ?? "—"))" } ?? "none"),
             ("delivering", c.deliveringDose.describe(at: c.reservoir.concentration)),
-            ("reservoir", "\(c.reservoir.estimate) of \(c.reservoir.capacity) at \(c.reservoir.concentration) (conservative: the true volume is at most \(recovered.reservoirUpperBound), \(recovered.strokesInDoubtSinceFill) strokes in doubt since the fill)"),
+            ("reservoir", "\(c.reservoir.estimate) of \(c.reservoir.capacity) at \(c.reservoir.concentration) (conservative: the true volume is at most \(recovered.reservoirUpperBound), \(recovered.strokesInDoubtSinceFill) \(recovered.strokesInDoubtSinceFill == 1 ? "stroke" : "strokes") in doubt since the fill)"),
             ("filled", c.reservoir.filledAt.map(\.description) ?? "never"),
             ("projected empty", c.projectedEmpty.map(\.description) ?? "—"),
             ("primed", c.primed ? "yes" : "no"),

@@ -147,7 +147,7 @@ extension Runner {
     static func finish(_ runner: Runner, _ start: JournalStart?) throws(RunSetupError) -> Runner {
         guard let start, let report = start.report, let recovered = start.recovered else { return runner }
         runner.restart = report
-        runner.logger.notice("resumed from journal \(start.journal.path): last committed \(report.lastSeen), resumed \(report.resumedAt), \(recovered.strokesInDoubt) strokes in doubt (counted as given)")
+        runner.logger.notice("resumed from journal \(start.journal.path): last committed \(report.lastSeen), resumed \(report.resumedAt), \(Plural.count(recovered.strokesInDoubt, "stroke")) in doubt (counted as given)")
         if let b = runner.bringUp {
             let prime = b.stage == .prime && !runner.controller.catheter.isUniform(.none)
                 ? " (completing an interrupted priming: \(runner.controller.primingVolume) left)" : ""

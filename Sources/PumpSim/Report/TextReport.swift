@@ -25,12 +25,8 @@ public enum TextReport {
         line("withdrawal severity:    peak \(fixed(rec.peakSeverity, 3)); \(fixed(rec.severe.hours, 1)) h at or above \(fixed(Recorder.severeLevel, 3)) (complete deficit for \(s.pk.severityTimeConstant))")
         line()
         line("alarms (raised → cleared; lead time before the reservoir ran empty):")
-        if rec.alarms.isEmpty { line("  none") }
-        for a in rec.alarms.prefix(40) {
-            var x = "  \(a.raisedAt)  \(a.kind.rawValue.padding(18)) \(a.kind.priority)"
-            x += a.clearedAt.map { "  cleared \($0)" } ?? "  still active"
-            if let lead = a.leadTimeBeforeEmpty { x += "  lead \(lead.roundedDescription)" }
-            line(x)
+        if rec.alarms.isEmpty { line("  none") } else {
+            for row in alarmTable(Array(rec.alarms.prefix(40))) { line("  " + row) }
         }
         if rec.alarms.count > 40 { line("  … \(rec.alarms.count - 40) more") }
         line()
@@ -48,7 +44,24 @@ public enum TextReport {
         return out.joined(separator: "\n")
     }
 
-    static func fixed(_ v: Double, _ digits: Int) -> String {
+    /// The alarm table: a header and one row per alarm, every column padded to its widest cell
+    /// (lead right-aligned), so the columns line up whatever the instants' widths.
+    static func alarmTable(_ alarms: [AlarmRecord]) -> [String] {
+        let header = ["raised", "alarm", "priority", "cleared", "lead before empty"]
+        let cells = alarms.map { a in
+            [a.raisedAt.description, a.kind.rawValue, a.kind.priority.description,
+             a.clearedAt?.description ?? "still active", a.leadTimeBeforeEmpty?.roundedDescription ?? "—"]
+        }
+        let widths = header.indices.map { i in ([header] + cells).map { $0[i].count }.max() ?? 0 }
+        func render(_ r: [String]) -> String {
+            r.indices.map { i in
+                i == r.count - 1 ? String(repeating: " ", count: widths[i] - r[i].count) + r[i] : r[i].padding(widths[i])
+            }.joined(separator: "  ")
+        }
+        return [render(header), widths.map { String(repeating: "─", count: $0) }.joined(separator: "  ")] + cells.map(render)
+    }
+
+    public static func fixed(_ v: Double, _ digits: Int) -> String {
         var p = 1.0
         for _ in 0..<digits { p *= 10 }
         return Format.fixed(Int64((v * p).rounded()), scale: Int64(p), digits: digits)

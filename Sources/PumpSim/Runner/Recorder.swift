@@ -62,6 +62,8 @@ public struct Recorder: Sendable {
     var open: [AlarmKind: Int] = [:]
     public private(set) var refusals: [RefusedCommand] = []
     public private(set) var emptyOnsets: [Instant] = []
+    /// Instants of the refills the controller accepted (the initial fill included), for the plots.
+    public private(set) var refills: [Instant] = []
     var emptyInCycle = false
 
     public private(set) var withdrawal = TimeSpan.zero
@@ -382,6 +384,7 @@ public struct Recorder: Sendable {
             updateZero(at: t)
         case .refilled:
             emptyInCycle = false
+            refills.append(t)
         default: break
         }
     }

@@ -69,7 +69,7 @@ public struct SweepSummary: Sendable {
 
     /// The report: per policy, the alarm lead time before empty and the withdrawal-risk window.
     public func render(threshold: String) -> String {
-        var out = ["sweep summary: \(runs) runs; withdrawal-risk threshold: \(threshold)"]
+        var out = ["sweep summary: \(Plural.count(runs, "run")); withdrawal-risk threshold: \(threshold)"]
         func h(_ s: Int64?) -> String { s.map { TextReport.fixed(Double($0) / 3_600, 1) } ?? "—" }
         func line(_ name: String, _ x: MinuteHistogram) -> String {
             let mean = x.count > 0 ? TextReport.fixed(Double(x.sum) / Double(x.count) / 3_600, 1) : "—"
@@ -77,7 +77,7 @@ public struct SweepSummary: Sendable {
         }
         for policy in ReservoirPolicy.allCases {
             guard let p = policies[policy] else { continue }
-            out.append("  \(policy.rawValue): \(p.runs) runs, \(p.ranEmpty) ran empty, \(p.withdrawalRuns) with a withdrawal-risk window, \(p.errors) failed")
+            out.append("  \(policy.rawValue): \(Plural.count(p.runs, "run")), \(p.ranEmpty) ran empty, \(p.withdrawalRuns) with a withdrawal-risk window, \(p.errors) failed")
             out.append(line("low-reservoir lead before empty", p.lowReservoirLead))
             out.append(line("refill-due lead before empty", p.refillDueLead))
             out.append(line("withdrawal-risk window", p.withdrawal))

@@ -1,4 +1,5 @@
 import ArgumentParser
+import PumpSim
 import PumpJournal
 
 /// `itpump journal …`: check and maintain the therapy journal.
@@ -18,7 +19,7 @@ struct JournalCommand: ParsableCommand {
         func run() throws {
             let j = try Journal.open(at: path, access: .readOnly)
             let v = try j.verify()
-            print("journal \(path): schema \(v.schemaVersion), \(v.events) events, \(v.commands) commands, \(v.checkpoints) checkpoints, \(v.restarts) restarts")
+            print("journal \(path): schema \(v.schemaVersion), \(Plural.count(v.events, "event")), \(Plural.count(v.commands, "command")), \(Plural.count(v.checkpoints, "checkpoint")), \(Plural.count(v.restarts, "restart"))")
             if let e = v.recoveredEstimate, let c = v.capacity { print("recovered reservoir estimate: \(e) of \(c)") }
             if v.isSound {
                 print("OK: integrity_check passed and every invariant holds")
