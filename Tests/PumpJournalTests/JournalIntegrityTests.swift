@@ -57,6 +57,13 @@ struct JournalIntegrityTests {
         #expect(resumed.controller.totalStrokes == pump.controller.totalStrokes)
     }
 
+    @Test("a writer refused for a missing journal leaves no lock file behind")
+    func missingJournalLeavesNoLockFile() throws {
+        let dir = try temporaryDirectory()
+        #expect(journalError { _ = try Journal.open(at: dir + "/none", access: .readWrite) } == .missingFile(path: dir + "/none"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
+    }
+
     // MARK: - Copies
 
     @Test("a copy of the main file without its -wal, taken while a writer had it open, is refused; with it, or after a clean close, accepted")

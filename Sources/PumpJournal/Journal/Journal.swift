@@ -118,6 +118,8 @@ public final class Journal {
     }
 
     static func open(at path: String, access: Access, lock given: JournalLock?) throws(JournalError) -> Journal {
+        // Checked before locking too, so a missing or bad file leaves no lock file behind.
+        try JournalFile.check(path)
         var lock = given
         if access == .readWrite, lock == nil { lock = try JournalLock(journal: path) }
         try JournalFile.check(path)
