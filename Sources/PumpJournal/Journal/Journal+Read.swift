@@ -82,9 +82,15 @@ extension Journal {
     /// the reservoir estimate is never above the truth and at most `strokesInDoubt` strokes below it.
     public func recover() throws(JournalError) -> RecoveredState {
         // One snapshot: a runner committing meanwhile must not pair a checkpoint with a later progress row.
-        do { return try db.snapshot { () throws -> RecoveredState in try recoverInSnapshot() } } catch let e as JournalError { throw e } catch {
-            throw JournalError.io(path: path, detail: "\(error)")
-        }
+        try readSnapshot { () throws(JournalError) in try recoverInSnapshot() }
+    }
+
+    /// Runs `body` on one snapshot of the journal (one read transaction), however many reads it does,
+    /// while a writer keeps committing. Nested calls share the outer snapshot.
+    func readSnapshot<T>(_ body: () throws(JournalError) -> T) throws(JournalError) -> T {
+        do { return try db.snapshot { () throws -> T in try body() } } catch let e as JournalError { throw e } catch let e as SQLiteError {
+            throw JournalError.from(e, path: path)
+        } catch { throw JournalError.io(path: path, detail: "\(error)") }
     }
 
     func recoverInSnapshot() throws(JournalError) -> RecoveredState {

@@ -23,9 +23,7 @@ extension Journal {
     /// and recovery (replay) reproduces the committed progress.
     public func verify() throws(JournalError) -> JournalVerification {
         // One snapshot, so a runner committing meanwhile cannot make a sound journal look unsound.
-        do { return try db.snapshot { () throws -> JournalVerification in try verifyInSnapshot() } } catch let e as JournalError { throw e } catch {
-            throw JournalError.io(path: path, detail: "\(error)")
-        }
+        try readSnapshot { () throws(JournalError) in try verifyInSnapshot() }
     }
 
     func verifyInSnapshot() throws(JournalError) -> JournalVerification {

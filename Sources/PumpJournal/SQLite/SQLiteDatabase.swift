@@ -78,15 +78,16 @@ final class SQLiteDatabase {
 
     /// Copies this whole database into `destination` with SQLite's online backup API
     /// (`sqlite3_backup_*`): a consistent snapshot of the last commit, taken while a writer keeps
-    /// committing (the copy restarts if the source changes under it). Retries a busy source for up to
-    /// `busyRetries` × 10 ms.
+    /// committing. All pages are copied in one step, inside one read transaction: in WAL mode that
+    /// never blocks the writer, and the copy is never restarted by the writer's commits (as a copy in
+    /// several steps would be). Retries a busy source for up to `busyRetries` × 10 ms.
     func backup(into destination: SQLiteDatabase, busyRetries: Int = 1_000) throws(SQLiteError) {
         guard let b = sqlite3_backup_init(destination.handle, "main", handle, "main") else {
             throw destination.error("backup_init", sqlite3_errcode(destination.handle))
         }
         var retries = 0
         while true {
-            let rc = sqlite3_backup_step(b, 256)
+            let rc = sqlite3_backup_step(b, -1)
             if rc == SQLITE_DONE { break }
             if rc == SQLITE_OK { continue }
             if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) && retries < busyRetries {
