@@ -32,8 +32,8 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Therapy seconds per wall second (1 … 100000).") var timeScale: Int64 = 1
     @Option(help: "Control socket path (default $XDG_RUNTIME_DIR/itpump/control.sock or /tmp/itpump-UID/control.sock).")
     var socket: String?
-    @Option(help: "State file written at exit (a human-readable JSON export; the journal is the durable state).")
-    var state: String = "itpump-state.json"
+    @Option(help: "State file written at exit (a human-readable JSON export; the journal is the durable state). None unless given.")
+    var state: String?
     @Option(help: "Therapy journal (SQLite). Without it the run keeps no durable state.") var journal: String?
     @Flag(help: "Create the journal (a new pump); refused if the file exists.") var createJournal = false
     @Option(help: "N: strokes committed ahead of the pump at most, and between full checkpoints.") var strokesPerStep: Int64 = 16
@@ -80,7 +80,7 @@ struct RunCommand: ParsableCommand {
             logger.notice("\(name) received: stopping")
             try runner.stop(reason: name, statePath: state)
             (runner.driver as? RigDriver).map { try? $0.shutDown() }
-            print("itpump run: stopped by \(name); outputs safe; state saved to \(state)\n\(runner.timing.report)")
+            print("itpump run: stopped by \(name); outputs safe; \(state.map { "state saved to \($0)" } ?? "no state file (--state)")\n\(runner.timing.report)")
         } catch let error as RunnerError {
             _ = try? runner.stop(reason: "driver failure", statePath: state)
             (runner.driver as? RigDriver).map { try? $0.shutDown() }

@@ -12,6 +12,7 @@ struct HistoryTests {
         try pump.run(until: .zero + .hours(26), wallNanoseconds: wall(1))
         _ = try pump.handle(.program(.continuous(.microgramsPerDay(700))), at: .zero + .hours(26), source: "test", wallNanoseconds: wall(2))
         _ = try pump.handle(.program(.continuous(.microgramsPerDay(100))), at: .zero + .hours(26), source: "test", wallNanoseconds: wall(3))
+        pump.journal.abandon()
         _ = try JournaledPump.resume(at: path, driver: RecordingDriver(), wallNanoseconds: wall(3 + 3600))
         return path
     }

@@ -76,6 +76,7 @@ struct RecoveryTests {
         // committed is only partly carried out.
         #expect(throws: JournaledPumpError.self) { try pump.run(until: .zero + .days(2), wallNanoseconds: wall(5)) }
         let truth = start.reservoir.estimate - pump.driver.volume
+        pump.journal.abandon()
         let r = try Journal.open(at: path).recover()
         let estimate = r.controller.reservoir.estimate
         #expect(estimate <= truth, "recovered estimate \(estimate) above the true \(truth)")
@@ -92,6 +93,7 @@ struct RecoveryTests {
         let seen = pump.controller.now
         let strokes = pump.controller.totalStrokes
         // Down for 2 h of wall time.
+        pump.journal.abandon()
         var (resumed, report) = try JournaledPump.resume(at: path, driver: RecordingDriver(), wallNanoseconds: wall(7_200))
         #expect(report.lastSeen == seen && report.gap == .hours(2))
         #expect(resumed.controller.totalStrokes == strokes)
@@ -101,6 +103,7 @@ struct RecoveryTests {
         #expect(!resumed.controller.primed == false)
         // Down again for 25 h: confirmation needed.
         try resumed.run(until: resumed.controller.now + .hours(1), wallNanoseconds: wall(10_800))
+        resumed.journal.abandon()
         (resumed, report) = try JournaledPump.resume(at: path, driver: RecordingDriver(), wallNanoseconds: wall(10_800 + 25 * 3600))
         #expect(report.requiresConfirmation)
         #expect(resumed.controller.deliveringDose == .floor)
@@ -110,6 +113,7 @@ struct RecoveryTests {
         #expect(restarts.map(\.requiresConfirmation) == [false, true])
         #expect(try j.verify().isSound)
         // A wall clock that went backwards: unknown downtime, confirmation needed.
+        resumed.journal.abandon()
         (resumed, report) = try JournaledPump.resume(at: path, driver: RecordingDriver(), wallNanoseconds: wall(0))
         #expect(!report.durationKnown && report.requiresConfirmation)
     }

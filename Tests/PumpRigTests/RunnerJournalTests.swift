@@ -84,6 +84,7 @@ import Testing
         // A crash: the runner is abandoned with nothing written at stop.
         let truth = try Self.sim(first).reservoir
         let given = first.strokesPerformed
+        first.journal?.abandon()
         let r = try Self.runner(path, create: false, wall: Self.wall0 + 1_000_000_000)
         let estimate = Picolitres(r.controller.reservoir.estimate)
         #expect(estimate <= truth)
@@ -119,6 +120,7 @@ import Testing
         }
         let crashed = first.controller
         #expect(crashed.phase == .notStarted, "\(cut): the cut came after therapy started")
+        first.journal?.abandon()
         let r = try Self.runner(path, create: false, wall: Self.wall0 + 1_000_000_000)
         let expected: BringUp.Stage = switch cut {
         case .beforeFill: .fill
@@ -185,6 +187,7 @@ import Testing
     @Test func anInterruptionOverTwentyFourHoursRunsTheFloorUntilAClinicianConfirms() throws {
         let (path, first) = try Self.runningJournal()
         let programmed = first.controller.deliveringDose
+        first.journal?.abandon()
         // 15 wall minutes at 100× = 25 therapy hours.
         let r = try Self.runner(path, create: false, wall: Self.wall0 + 900_000_000_000)
         let report = try #require(r.restart)
@@ -204,7 +207,8 @@ import Testing
     }
 
     @Test func wallClockGoingBackwardsCountsAsAnUnknownLongGap() throws {
-        let (path, _) = try Self.runningJournal()
+        let (path, first) = try Self.runningJournal()
+        first.journal?.abandon()
         let r = try Self.runner(path, create: false, wall: Self.wall0 - 1_000_000_000)
         #expect(r.restart?.durationKnown == false && r.restart?.requiresConfirmation == true)
         #expect(r.controller.deliveringDose == DoseRate.floor)

@@ -17,9 +17,11 @@ public struct HistoryReport: Sendable {
     /// Reads the report from `journal` (which should be opened read-only).
     public init(journal: Journal, query: HistoryQuery) throws(JournalError) {
         path = journal.path
-        recovered = try journal.recover()
-        events = try journal.events(since: query.since, kinds: query.kinds)
-        restarts = try journal.restarts().filter { query.since == nil || $0.resumedAt >= query.since! }
+        // One snapshot: a runner committing meanwhile cannot add events past the recovered state.
+        (recovered, events, restarts) = try journal.readSnapshot { () throws(JournalError) in
+            (try journal.recover(), try journal.events(since: query.since, kinds: query.kinds),
+             try journal.restarts().filter { query.since == nil || $0.resumedAt >= query.since! })
+        }
         self.query = query
     }
 

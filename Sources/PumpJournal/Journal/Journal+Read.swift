@@ -81,6 +81,19 @@ extension Journal {
     /// `progress`) replayed through the deterministic core. Every committed stroke counts as given, so
     /// the reservoir estimate is never above the truth and at most `strokesInDoubt` strokes below it.
     public func recover() throws(JournalError) -> RecoveredState {
+        // One snapshot: a runner committing meanwhile must not pair a checkpoint with a later progress row.
+        try readSnapshot { () throws(JournalError) in try recoverInSnapshot() }
+    }
+
+    /// Runs `body` on one snapshot of the journal (one read transaction), however many reads it does,
+    /// while a writer keeps committing. Nested calls share the outer snapshot.
+    func readSnapshot<T>(_ body: () throws(JournalError) -> T) throws(JournalError) -> T {
+        do { return try db.snapshot { () throws -> T in try body() } } catch let e as JournalError { throw e } catch let e as SQLiteError {
+            throw JournalError.from(e, path: path)
+        } catch { throw JournalError.io(path: path, detail: "\(error)") }
+    }
+
+    func recoverInSnapshot() throws(JournalError) -> RecoveredState {
         let checkpoint = try latestCheckpoint()
         let progress: (seq: Int64, strokes: Int64, inDoubt: Int64, at: Int64, wall: Int64)? = try read {
             let s = try db.prepare("SELECT checkpoint_seq, strokes, in_doubt, at_ns, wall_ns FROM progress WHERE id = 1")
@@ -96,12 +109,32 @@ extension Journal {
             throw JournalError.invariantViolated(path: path, problems: [
                 "progress (\(progress.strokes) strokes at \(progress.at) ns) is behind its checkpoint (\(checkpoint.strokes) at \(checkpoint.at.nanoseconds) ns)"])
         }
+        // Replay only what the checkpoint allows: fewer strokes than a periodic checkpoint's interval,
+        // no more than the reservoir held, within the replay span. Anything else is refused before
+        // replaying (a forged or damaged row must not make recovery run for ever or fill memory).
+        let expected = progress.strokes - checkpoint.strokes
+        let (span, spanOverflow) = progress.at.subtractingReportingOverflow(checkpoint.at.nanoseconds)
+        let sv = checkpoint.controller.profile.strokeVolume.nanolitres
+        let fits = sv <= 0 || expected <= checkpoint.controller.reservoir.estimate.nanolitres / sv
+        guard expected < Journal.maxStrokesBetweenCheckpoints, !spanOverflow, span <= Journal.maxReplaySpan.nanoseconds, fits else {
+            throw JournalError.invariantViolated(path: path, problems: [
+                "progress claims \(expected) strokes over \(spanOverflow ? "an overflowing span" : "\(TimeSpan(nanoseconds: span))") after "
+                    + "checkpoint \(checkpoint.seq); a journal holds at most \(Journal.maxStrokesBetweenCheckpoints - 1) strokes and "
+                    + "\(Journal.maxReplaySpan) between full checkpoints, and no more strokes than the reservoir held"])
+        }
+        // Step by step with a stroke budget: a divergence stops the replay at once.
         var controller = checkpoint.controller
-        let replay = controller.advance(to: Instant(nanoseconds: progress.at))
-        let replayedEvents = replay.contains { if case .event = $0 { return true } else { return false } }
-        guard controller.totalStrokes == progress.strokes, !replayedEvents else {
+        let target = Instant(nanoseconds: progress.at)
+        var replayed: Int64 = 0
+        while controller.now < target && replayed <= expected {
+            let (next, effects) = WriteAhead.nextStep(from: controller, until: target, strokesPerStep: expected - replayed + 1)
+            if effects.contains(where: { if case .event = $0 { return true } else { return false } }) { replayed = expected + 1; break }
+            replayed += effects.strokeCount
+            controller = next
+        }
+        guard replayed == expected, controller.totalStrokes == progress.strokes else {
             throw JournalError.replayDiverged(path: path, checkpointSeq: checkpoint.seq, expectedStrokes: progress.strokes,
-                                              replayedStrokes: controller.totalStrokes)
+                                              replayedStrokes: checkpoint.strokes + replayed)
         }
         let earlier: Int64 = try read {
             let s = try db.prepare("SELECT coalesce(sum(strokes_in_doubt), 0) FROM restarts WHERE resumed_ns >= ?")

@@ -22,6 +22,11 @@ extension Journal {
     /// and never fewer strokes than the one before; the progress row points at the newest checkpoint;
     /// and recovery (replay) reproduces the committed progress.
     public func verify() throws(JournalError) -> JournalVerification {
+        // One snapshot, so a runner committing meanwhile cannot make a sound journal look unsound.
+        try readSnapshot { () throws(JournalError) in try verifyInSnapshot() }
+    }
+
+    func verifyInSnapshot() throws(JournalError) -> JournalVerification {
         var v = JournalVerification(schemaVersion: try schemaVersion())
         do {
             let integrity = try db.texts("PRAGMA integrity_check")
@@ -92,5 +97,15 @@ extension Journal {
             v.problems.append("recovery: \(error)")
         }
         return v
+    }
+}
+
+extension Journal {
+    /// Runs `verify()` and throws `.invariantViolated` with its problems unless the journal is sound:
+    /// what a writer runs before it starts on a journal, so it never commits on top of one that
+    /// `itpump journal verify` calls NOT SOUND.
+    public func requireSound() throws(JournalError) {
+        let v = try verify()
+        guard v.isSound else { throw .invariantViolated(path: path, problems: v.problems) }
     }
 }

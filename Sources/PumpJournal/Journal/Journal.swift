@@ -1,3 +1,4 @@
+import CSQLite
 import Foundation
 import PumpCore
 
@@ -34,6 +35,12 @@ public final class Journal {
     var strokesAtCheckpoint: Int64 = 0
     var lastCheckpointSeq: Int64 = 0
     var lastEventAt = Instant(nanoseconds: .min)
+    /// Instant of the last full checkpoint (the replay-span clock).
+    var checkpointAt = Instant(nanoseconds: .min)
+    /// The writer lock, held by a read-write journal until `close()`.
+    var lock: JournalLock?
+    /// Set by `close()`: nothing more is read or written.
+    var closed = false
     /// Commits since the last WAL checkpoint.
     var commitsSinceWALCheckpoint = 0
 
@@ -54,6 +61,7 @@ public final class Journal {
     /// The journal is built complete (schema and first checkpoint) under a temporary name and then
     /// renamed into place, so a crash during creation never leaves a half-made journal at `path`.
     public static func create(at path: String, controller: PumpController, wallNanoseconds: Int64) throws(JournalError) -> Journal {
+        let lock = try JournalLock(journal: path)
         if JournalFile.exists(path) { throw .alreadyExists(path: path) }
         let building = path + ".creating"
         for suffix in ["", "-wal", "-shm"] { JournalFile.remove(building + suffix) }
@@ -64,11 +72,13 @@ public final class Journal {
             for suffix in ["", "-wal", "-shm"] { JournalFile.remove(building + suffix) }
             throw error
         }
-        return try open(at: path, access: .readWrite)
+        return try open(at: path, access: .readWrite, lock: lock)
     }
 
     static func build(at path: String, controller: PumpController, wallNanoseconds: Int64) throws(JournalError) {
         let db: SQLiteDatabase
+        // Owner-only from the first byte: SQLite gives the -wal and -shm files the main file's mode.
+        try JournalFile.createPrivate(path)
         do throws(SQLiteError) {
             db = try SQLiteDatabase(path: path, mode: .create)
             try db.execute("PRAGMA journal_mode=WAL")
@@ -96,12 +106,42 @@ public final class Journal {
     /// Opens an existing journal, after checking that it is an intact itpump journal this build can
     /// read: a missing, empty, truncated, corrupt, foreign or newer-schema file throws the matching
     /// `JournalError` and is left untouched. `readWrite` migrates an older schema.
+    ///
+    /// `readWrite` takes the journal's writer lock (`JournalLock`) and holds it until `close()`: a
+    /// second writer is refused with `.locked`, naming the holder's PID. It then marks the main file
+    /// "open" (folded into the main file at once, cleared by `close()`), so a copy of the main file
+    /// taken without its `-wal` while a writer had it open is refused (`.walMissing`) instead of
+    /// silently recovering an older state. `readOnly` takes no lock and never writes; on read-only
+    /// storage (where SQLite cannot create the `-shm`) a journal without a `-wal` is read as immutable.
     public static func open(at path: String, access: Access = .readWrite) throws(JournalError) -> Journal {
+        try open(at: path, access: access, lock: nil)
+    }
+
+    static func open(at path: String, access: Access, lock given: JournalLock?) throws(JournalError) -> Journal {
+        // Checked before locking too, so a missing or bad file leaves no lock file behind.
         try JournalFile.check(path)
-        let db: SQLiteDatabase
+        var lock = given
+        if access == .readWrite, lock == nil { lock = try JournalLock(journal: path) }
+        try JournalFile.check(path)
+        // Before SQLite sees the file: a read-write connection creates a missing -wal.
+        let walPresent = JournalFile.exists(path + "-wal")
+        var db: SQLiteDatabase
         do throws(SQLiteError) {
             db = try SQLiteDatabase(path: path, mode: access == .readOnly ? .readOnly : .readWrite)
-        } catch { throw JournalError.from(error, path: path) }
+            do throws(SQLiteError) { _ = try db.scalarInt("PRAGMA application_id") } catch {
+                // Read-only storage: SQLite cannot create the -shm ("attempt to write a readonly
+                // database"). Without a -wal, everything is in the main file: read it as immutable.
+                let primary = error.primaryCode
+                guard access == .readOnly, !walPresent, primary == SQLITE_READONLY || primary == SQLITE_CANTOPEN else { throw error }
+                db = try SQLiteDatabase(path: path, mode: .readOnlyImmutable)
+            }
+        } catch {
+            if access == .readOnly, walPresent, error.primaryCode == SQLITE_READONLY || error.primaryCode == SQLITE_CANTOPEN {
+                throw .io(path: path, detail: "cannot read it on read-only storage with its -wal but no -shm (\(error)); copy the "
+                    + "journal with its -wal to writable storage, or read it where it was written")
+            }
+            throw JournalError.from(error, path: path)
+        }
         do throws(any Error) {
             let appID = Int32(truncatingIfNeeded: try db.scalarInt("PRAGMA application_id") ?? 0)
             guard appID == JournalSchema.applicationID else { throw JournalError.foreignDatabase(path: path, applicationID: appID) }
@@ -132,16 +172,98 @@ public final class Journal {
             throw JournalError.io(path: path, detail: "\(error)")
         }
         let journal = Journal(path: path, access: access, db: db)
-        do throws(SQLiteError) {
-            let s = try db.prepare("SELECT checkpoint_seq, (SELECT strokes FROM checkpoints WHERE seq = checkpoint_seq) FROM progress WHERE id = 1")
-            if try s.step() {
-                journal.lastCheckpointSeq = s.int(0)
-                journal.strokesAtCheckpoint = s.optionalInt(1) ?? 0
-            }
-            journal.lastEventAt = Instant(nanoseconds: try db.scalarInt("SELECT max(at_ns) FROM events") ?? .min)
-        } catch { throw JournalError.from(error, path: path) }
+        journal.lock = lock
+        let openedBy: String?
+        do throws(any Error) {
+            try journal.loadCounters()
+            openedBy = try db.texts("SELECT value FROM meta WHERE key = '\(openMarkKey)'").first
+        } catch let e as JournalError { throw e } catch let e as SQLiteError { throw JournalError.from(e, path: path) } catch {
+            throw JournalError.io(path: path, detail: "\(error)")
+        }
+        // The mark with no -wal: a copy of the main file alone. (A reader that looked just before a
+        // runner started sees the runner's own mark: the runner holds the lock.)
+        if let openedBy, !walPresent, !(access == .readOnly && JournalLock.isHeld(journal: path)) {
+            journal.closed = true
+            db.close()
+            // Opening created an empty -wal; left there, it would let the next open accept the copy.
+            JournalFile.removeIfEmpty(path + "-wal")
+            throw JournalError.walMissing(path: path, openedBy: openedBy)
+        }
+        if access == .readWrite { try journal.markOpen() }
         return journal
     }
+
+    /// Reads the checkpoint and event clocks a writer continues from.
+    func loadCounters() throws(SQLiteError) {
+        let s = try db.prepare("""
+            SELECT checkpoint_seq, (SELECT strokes FROM checkpoints WHERE seq = checkpoint_seq),
+                   (SELECT at_ns FROM checkpoints WHERE seq = checkpoint_seq) FROM progress WHERE id = 1
+            """)
+        if try s.step() {
+            lastCheckpointSeq = s.int(0)
+            strokesAtCheckpoint = s.optionalInt(1) ?? 0
+            checkpointAt = Instant(nanoseconds: s.optionalInt(2) ?? .min)
+        }
+        lastEventAt = Instant(nanoseconds: try db.scalarInt("SELECT max(at_ns) FROM events") ?? .min)
+    }
+
+    /// The `meta` key present while a writer has the journal open (value: who, since when).
+    static let openMarkKey = "open_by"
+
+    /// Writes the "open" mark and folds the WAL into the main file, so the main file alone says that
+    /// later commits may sit in the `-wal`.
+    func markOpen() throws(JournalError) {
+        let who = "process \(getpid()), opened \(Date(timeIntervalSince1970: Double(Self.wallNow()) / 1e9))"
+        try write { () throws(SQLiteError) in
+            let s = try db.prepare("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+            try s.bindAll([.text(Self.openMarkKey), .text(who)])
+            try s.run()
+        }
+        try foldWAL()
+    }
+
+    /// `PRAGMA wal_checkpoint(TRUNCATE)`: every committed frame into the main file (fsynced), the
+    /// -wal emptied. Waits for readers up to the busy timeout; fails if one still holds old frames.
+    func foldWAL() throws(JournalError) {
+        do throws(SQLiteError) {
+            let s = try db.prepare("PRAGMA wal_checkpoint(TRUNCATE)")
+            guard try s.step(), s.int(0) == 0 else {
+                throw SQLiteError(operation: "wal_checkpoint(TRUNCATE)", code: SQLITE_BUSY,
+                                  message: "a reader kept the WAL from being folded into the main file; retry")
+            }
+        } catch { throw JournalError.from(error, path: path) }
+        commitsSinceWALCheckpoint = 0
+    }
+
+    /// Ends a read-write journal cleanly: clears the "open" mark, folds the WAL into the main file,
+    /// closes the connection (SQLite then removes the -wal) and releases the writer lock. Nothing can
+    /// be written afterwards. A read-only journal just closes. Idempotent; `deinit` calls it.
+    public func close() throws(JournalError) {
+        guard !closed else { return }
+        defer {
+            closed = true
+            db.close()
+            lock = nil
+        }
+        guard access == .readWrite else { return }
+        try write { () throws(SQLiteError) in try db.execute("DELETE FROM meta WHERE key = '\(Self.openMarkKey)'") }
+        try foldWAL()
+    }
+
+    deinit { try? close() }
+
+    /// Leaves the journal as a killed process would: the connection closed without folding the WAL in
+    /// (the -wal and the "open" mark stay), the writer lock released. For tests of crash and restart
+    /// within one process.
+    func abandon() {
+        guard !closed else { return }
+        closed = true
+        _ = csqlite_no_checkpoint_on_close(db.handle, 1)
+        db.close()
+        lock = nil
+    }
+
+    static func wallNow() -> Int64 { Int64(Date().timeIntervalSince1970 * 1e9) }
 
     /// Brings the journal at `path` to the current schema. Returns the versions before and after.
     @discardableResult
@@ -187,6 +309,7 @@ public final class Journal {
 
     func write<T>(_ body: () throws(SQLiteError) -> T) throws(JournalError) -> T {
         guard access == .readWrite else { throw .io(path: path, detail: "the journal was opened read-only and cannot be written") }
+        guard !closed else { throw .io(path: path, detail: "the journal was closed and cannot be written") }
         do throws(SQLiteError) {
             let value = try db.transaction(body)
             commitsSinceWALCheckpoint += 1
@@ -197,7 +320,7 @@ public final class Journal {
     /// Copies the WAL back into the main file once `every` commits have accumulated (a passive
     /// checkpoint: it never waits for readers). Call when nothing committed is waiting to be carried out.
     public func checkpointIfDue(every: Int = 256) throws(JournalError) {
-        guard access == .readWrite, commitsSinceWALCheckpoint >= every else { return }
+        guard access == .readWrite, !closed, commitsSinceWALCheckpoint >= every else { return }
         do throws(SQLiteError) { try db.execute("PRAGMA wal_checkpoint(PASSIVE)") } catch { throw JournalError.from(error, path: path) }
         commitsSinceWALCheckpoint = 0
     }
@@ -208,14 +331,26 @@ public final class Journal {
         }
     }
 
-    /// Journals `command`, its outcome and every event of `response`, and checkpoints `state` (the
-    /// controller after handling it), in one transaction. Returns the command's sequence number.
+    /// Journals `command`, its outcome and every event of `response`, and the state after it (`state`),
+    /// in one transaction. Returns the command's sequence number.
+    ///
+    /// An accepted command, or a refusal that changed the state (it raised the interlock-refusal
+    /// alarm), writes a full checkpoint of `state` (about 15 KiB). A refusal that changed nothing but
+    /// the time (the alarm already active) stores only the command, its `commandRefused` event and the
+    /// `progress` row (about 0.5 KiB): recovery reproduces its state by replay. So a client repeating
+    /// a refused command grows the journal by its text, not by a checkpoint each time.
     ///
     /// Call before carrying out the response's strokes or replying to the sender.
     @discardableResult
     public func recordCommand(_ command: Command, source: String, response: CommandResponse, state: PumpController,
                               wallNanoseconds: Int64) throws(JournalError) -> Int64 {
-        try write { () throws(SQLiteError) -> Int64 in
+        let strokes = response.effects.strokeCount
+        let stateUnchanged = !response.isAccepted && strokes == 0 && response.effects.allSatisfy {
+            if case let .event(e) = $0, case .commandRefused = e.kind { return true }
+            if case .event = $0 { return false }
+            return true
+        }
+        return try write { () throws(SQLiteError) -> Int64 in
             let s = try db.prepare("""
                 INSERT INTO commands(at_ns, wall_ns, source, summary, command, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?)
                 """)
@@ -229,9 +364,34 @@ public final class Journal {
             try s.run()
             let seq = db.lastInsertRowID
             try insertEvents(response.effects, commandSeq: seq)
-            try insertCheckpoint(state, wallNanoseconds: wallNanoseconds, reason: "command", inDoubt: response.effects.strokeCount)
+            if stateUnchanged && !checkpointDue(state, strokeInterval: Self.maxStrokesBetweenCheckpoints) {
+                try updateProgress(state, inDoubt: 0, wallNanoseconds: wallNanoseconds)
+            } else {
+                try insertCheckpoint(state, wallNanoseconds: wallNanoseconds, reason: "command", inDoubt: strokes)
+            }
             return seq
         }
+    }
+
+    /// Recovery replays at most this many strokes minus one after a full checkpoint: a periodic
+    /// checkpoint is written at `min(checkpointInterval, this)` strokes.
+    public static let maxStrokesBetweenCheckpoints: Int64 = 4_096
+    /// Recovery replays at most this much controller time after a full checkpoint: a step or a
+    /// refusal that would reach past it writes a full checkpoint instead of the `progress` row.
+    public static let maxReplaySpan = TimeSpan.hours(24)
+
+    /// True when the `progress` row may not carry `state`: too many strokes or too long since the last
+    /// full checkpoint for recovery's replay bound.
+    func checkpointDue(_ state: PumpController, strokeInterval: Int64) -> Bool {
+        let (span, overflow) = state.now.nanoseconds.subtractingReportingOverflow(checkpointAt.nanoseconds)
+        return overflow || span >= Self.maxReplaySpan.nanoseconds
+            || state.totalStrokes - strokesAtCheckpoint >= min(max(1, strokeInterval), Self.maxStrokesBetweenCheckpoints)
+    }
+
+    func updateProgress(_ state: PumpController, inDoubt: Int64, wallNanoseconds: Int64) throws(SQLiteError) {
+        let s = try db.prepare("UPDATE progress SET strokes = ?, in_doubt = ?, at_ns = ?, wall_ns = ? WHERE id = 1")
+        try s.bindAll([.int(state.totalStrokes), .int(inDoubt), .int(state.now.nanoseconds), .int(wallNanoseconds)])
+        try s.run()
     }
 
     /// Journals one step of the controller (`effects` of advancing or sensing, `state` after it).
@@ -246,12 +406,10 @@ public final class Journal {
         let strokes = effects.strokeCount
         try write { () throws(SQLiteError) in
             try insertEvents(effects, commandSeq: nil)
-            if events || state.totalStrokes - strokesAtCheckpoint >= checkpointInterval {
+            if events || checkpointDue(state, strokeInterval: checkpointInterval) {
                 try insertCheckpoint(state, wallNanoseconds: wallNanoseconds, reason: events ? "event" : "strokes", inDoubt: strokes)
             } else {
-                let s = try db.prepare("UPDATE progress SET strokes = ?, in_doubt = ?, at_ns = ?, wall_ns = ? WHERE id = 1")
-                try s.bindAll([.int(state.totalStrokes), .int(strokes), .int(state.now.nanoseconds), .int(wallNanoseconds)])
-                try s.run()
+                try updateProgress(state, inDoubt: strokes, wallNanoseconds: wallNanoseconds)
             }
         }
     }
@@ -311,6 +469,7 @@ public final class Journal {
         try p.bindAll([.int(seq), .int(strokes), .int(inDoubt), .int(state.now.nanoseconds), .int(wallNanoseconds)])
         try p.run()
         strokesAtCheckpoint = strokes
+        checkpointAt = state.now
         lastCheckpointSeq = seq
     }
 }

@@ -29,6 +29,12 @@ public enum JournalError: Error, Hashable, Sendable, CustomStringConvertible {
     case undecodableCheckpoint(path: String, seq: Int64, detail: String)
     /// Replaying the strokes after the last full checkpoint did not reproduce the committed progress.
     case replayDiverged(path: String, checkpointSeq: Int64, expectedStrokes: Int64, replayedStrokes: Int64)
+    /// Another process holds the journal's writer lock (`JOURNAL.lock`): only one runner, migration
+    /// or journaled loop may write a journal at a time. `holderPID` is the PID written in the lock file.
+    case locked(path: String, holderPID: Int32?)
+    /// The main file says a writer had it open and did not close it cleanly (`openedBy`), but no
+    /// `-wal` file is beside it: a copy made without its `-wal`, whose last commits are missing.
+    case walMissing(path: String, openedBy: String)
     /// A read or write failed for a reason other than damage (permissions, full disk, I/O error).
     case io(path: String, detail: String)
 
@@ -69,6 +75,17 @@ public enum JournalError: Error, Hashable, Sendable, CustomStringConvertible {
         case let .replayDiverged(p, seq, expected, replayed):
             return "\(p): replaying from checkpoint \(seq) gave \(replayed) strokes but \(expected) were committed; the journal and "
                 + "this build disagree. Do not start: keep the file and report it"
+        case let .locked(p, pid):
+            let who = pid.map { "process \($0)" } ?? "another process"
+            return "\(p) is in use: \(who) holds its writer lock (\(JournalLock.path(of: p))). Only one runner may write a "
+                + "journal; a second would deliver on top of a state it never recovered. Stop \(who) first "
+                + "(`itpump history` and `itpump journal verify` read alongside it; `itpump journal backup` copies it)"
+        case let .walMissing(p, openedBy):
+            return "\(p) was open in a writer that did not stop cleanly (\(openedBy)), but \(p)-wal is not beside it: "
+                + "the file was copied without its -wal, which holds the last commits (strokes, commands, alarms). Starting "
+                + "on it would lose them and make the reservoir estimate optimistic. Put the -wal taken with this file beside "
+                + "it (same name plus -wal), or restore the journal from a backup; make copies with `itpump journal backup "
+                + "\(p) DEST`, which takes a consistent snapshot even while a runner writes, never by copying files"
         case let .io(p, detail):
             return "\(p): \(detail). Check the disk (space, permissions, health); the journal itself may be intact"
         }

@@ -52,6 +52,21 @@ enum JournalFile {
         return stat(path, &st) == 0
     }
 
+    /// Creates an empty file at `path`, owner-only (0600), refusing anything already there (a file, or
+    /// a symlink planted to redirect the write).
+    static func createPrivate(_ path: String) throws(JournalError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .io(path: path, detail: "cannot create it: \(String(cString: strerror(errno)))") }
+        _ = fchmod(fd, 0o600)
+        close(fd)
+    }
+
+    /// Removes a regular file if it exists and is empty.
+    static func removeIfEmpty(_ path: String) {
+        var st = stat()
+        if lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size == 0 { unlink(path) }
+    }
+
     /// Removes a file if it exists.
     static func remove(_ path: String) { unlink(path) }
 

@@ -40,6 +40,7 @@ public struct JournaledPump<Driver: PumpDriver> {
         let recovered: RecoveredState
         do throws(JournalError) {
             journal = try Journal.open(at: path, access: .readWrite)
+            try journal.requireSound()
             recovered = try journal.recover()
         } catch { throw .journal(error) }
         let clock = RestartClock(lastSeen: recovered.lastSeen, lastWallNanoseconds: recovered.lastWallNanoseconds,

@@ -122,6 +122,8 @@ extension Runner {
                 return JournalStart(journal: j, controller: fresh, recovered: nil, report: nil)
             }
             let j = try Journal.open(at: setup.path, access: .readWrite)
+            // The checks of `itpump journal verify`: never commit on top of a journal it calls NOT SOUND.
+            try j.requireSound()
             let recovered = try j.recover()
             let clock = RestartClock(lastSeen: recovered.lastSeen, lastWallNanoseconds: recovered.lastWallNanoseconds,
                                      wallNanoseconds: setup.wallNanoseconds, timeScale: timeScale)

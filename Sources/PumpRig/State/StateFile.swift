@@ -1,9 +1,10 @@
 import Foundation
 import PumpCore
+import PumpJournal
 
 /// What the runner leaves behind when it stops: the whole controller (the core is `Codable`), the
-/// therapy interruption the stop is, and the run's timing. JSON, written atomically (temporary file,
-/// fsync, rename) with mode 0600. Issue 5 replaces it with the SQLite journal.
+/// therapy interruption the stop is, and the run's timing. JSON, written atomically (`StateFile.save`)
+/// with mode 0600: a human-readable export; the journal is the durable state.
 public struct RunState: Codable, Sendable {
     /// Format version of this file.
     public var version = 1
@@ -33,15 +34,31 @@ public struct StateFileError: Error, CustomStringConvertible {
 }
 
 public enum StateFile {
-    /// Writes `state` to `path` atomically, owner-only.
+    /// Writes `state` to `path` atomically, owner-only (0600): the JSON goes to a new temporary file
+    /// beside `path`, created with `O_EXCL|O_NOFOLLOW` under a name no one can predict (a symlink or file
+    /// planted there is never followed or reused), fsynced, then renamed over `path`, and the directory
+    /// fsynced. Refuses a `path` that exists and is not a regular file (a device such as `/dev/null`, a
+    /// FIFO, a directory, a symlink): it is never replaced.
     public static func save(_ state: RunState, to path: String) throws(StateFileError) {
         let e = JSONEncoder()
         e.outputFormatting = [.prettyPrinted, .sortedKeys]
         let data: Data
         do { data = try e.encode(state) } catch { throw StateFileError(path: path, reason: "\(error)") }
-        let tmp = path + ".tmp"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw StateFileError(path: path, reason: String(cString: strerror(errno))) }
+        var st = stat()
+        if lstat(path, &st) == 0 {
+            guard (st.st_mode & S_IFMT) == S_IFREG else {
+                throw StateFileError(path: path, reason: "it exists and is not a regular file (a device, FIFO, directory or "
+                    + "symlink), and is never replaced; give --state the path of a regular file or a new one")
+            }
+        } else if errno != ENOENT {
+            throw StateFileError(path: path, reason: String(cString: strerror(errno)))
+        }
+        let slash = path.lastIndex(of: "/")
+        let dir = slash.map { String(path[..<$0]) }.map { $0.isEmpty ? "/" : $0 } ?? "."
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        let tmp = (slash == nil ? "" : (dir == "/" ? "/" : dir + "/")) + ".\(name).\(getpid()).\(UInt64.random(in: 0 ... .max)).tmp"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw StateFileError(path: path, reason: "cannot create \(tmp): \(String(cString: strerror(errno)))") }
         let ok = data.withUnsafeBytes { buf -> Bool in
             var off = 0
             while off < buf.count {
@@ -51,12 +68,19 @@ public enum StateFile {
             }
             return fsync(fd) == 0
         }
+        let writeErrno = errno
         close(fd)
-        guard ok, rename(tmp, path) == 0 else {
+        guard ok else {
+            unlink(tmp)
+            throw StateFileError(path: path, reason: String(cString: strerror(writeErrno)))
+        }
+        guard rename(tmp, path) == 0 else {
             let reason = String(cString: strerror(errno))
             unlink(tmp)
             throw StateFileError(path: path, reason: reason)
         }
+        let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dfd >= 0 { fsync(dfd); close(dfd) }
     }
 
     /// Reads a state file written by `save`.
@@ -71,6 +95,8 @@ extension Runner {
     @discardableResult
     public func stop(reason: String, statePath: String?) throws(StateFileError) -> TherapyInterruption {
         let safeError = enterSafeState()
+        // Last of all, whatever else fails: the journal's clean close (see `closeJournal`).
+        defer { closeJournal() }
         if safeError == nil { logger.notice("outputs in safe state: motor disabled, STEP low, buzzer off") }
         let interruption = TherapyInterruption(at: now, reason: reason, deliveringNanogramsPerDay: controller.deliveringDose.nanogramsPerDay)
         logger.critical("\(interruption)")
@@ -83,5 +109,17 @@ extension Runner {
             logger.notice("state saved to \(statePath)")
         }
         return interruption
+    }
+}
+
+extension Runner {
+    /// Closes the journal cleanly at the end of a run: clears its "open" mark, folds the WAL into the
+    /// main file and releases the writer lock (`Journal.close`). A failure is logged: nothing
+    /// committed is lost, the next start recovers as after a crash.
+    func closeJournal() {
+        guard let journal else { return }
+        do throws(JournalError) { try journal.close() } catch {
+            logger.error("closing the journal failed (nothing committed is lost; the next start recovers as after a crash): \(error)")
+        }
     }
 }
