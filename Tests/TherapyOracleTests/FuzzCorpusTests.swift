@@ -64,6 +64,12 @@ struct CoreFuzzFindingTests {
     @Test("An occlusion over 24 h is followed by the floor until a clinician confirms")
     func floorAfterOcclusion() throws { try Self.expectHolds(.interruptionFloor, seed: "occlusion-60h") }
 
+    @Test("Two downtimes back to back (6 h 33 min and 19 h 21 min, no stroke between) are one interruption over 24 h")
+    func floorAfterBackToBackDowntimes() throws { try Self.expectHolds(.interruptionFloor, seed: "back-to-back-downtimes") }
+
+    @Test("A pump run dry (empty switch on) for 3 days and refilled without an entry resumes at the floor")
+    func floorAfterSwitchEmpty() throws { try Self.expectHolds(.interruptionFloor, seed: "unentered-refill-after-empty") }
+
     @Test("An under-infusing pump is not stopped by its calculated empty while the switch says drug remains")
     func noHaltOnEstimate() throws {
         try Self.expectHolds(.noSoftwareZero, seed: "under-infusing")
