@@ -115,6 +115,16 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
+        // Fuzzing (Fuzz/, scripts/fuzz): the therapy oracle (safety invariants checked on the simulated
+        // pump's truth, shared with the property tests), the fuzz targets, and the driver that replays
+        // inputs (a plain build) or runs libFuzzer (scripts/fuzz builds it with -sanitize=fuzzer).
+        .target(name: "TherapyOracle", dependencies: ["PumpCore", "PumpSim"], path: "Fuzz/TherapyOracle"),
+        .target(name: "FuzzTargets", dependencies: ["TherapyOracle", "ITPumpFiles", "PumpRig", "PumpCore"], path: "Fuzz/Targets"),
+        .executableTarget(name: "itpump-fuzz", dependencies: ["FuzzTargets", "TherapyOracle"], path: "Fuzz/Main"),
+        .testTarget(
+            name: "TherapyOracleTests",
+            dependencies: ["TherapyOracle", "FuzzTargets", "PumpCore", "PumpSim", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -35,7 +35,7 @@ public enum DocumentLoader {
         do {
             node = try Yams.compose(yaml: text)
         } catch let e as YamlError {
-            let (line, problem) = describe(e)
+            let (line, problem) = describe(e, text: text)
             reader.diagnosticsAppend(line: line, message: "YAML syntax error: \(problem); fix the syntax")
             return nil
         } catch {
@@ -76,14 +76,36 @@ public enum DocumentLoader {
         }
     }
 
-    static func describe(_ e: YamlError) -> (Int, String) {
+    static func describe(_ e: YamlError, text: String) -> (Int, String) {
         switch e {
         case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _), let .composer(context, problem, mark, _):
             return (mark.line, context.map { "\($0.text) \(problem)" } ?? problem)
-        case let .reader(problem, _, _, _): return (0, problem)
-        case let .duplicatedKeysInMapping(duplicates, _): return (0, "duplicated keys \(duplicates.joined(separator: ", "))")
+        case let .reader(problem, offset, value, yaml):
+            // The reader's offset counts characters from the start: the line is one more than the
+            // line breaks before it (0, the whole file, only when there is no offset).
+            guard let offset, let end = yaml.index(yaml.startIndex, offsetBy: offset, limitedBy: yaml.endIndex) else { return (0, problem) }
+            let line = 1 + yaml[..<end].reduce(0) { $0 + ($1.isNewline ? 1 : 0) }
+            return (line, "\(problem) (character code \(value))")
+        case let .duplicatedKeysInMapping(duplicates, context):
+            return (secondOccurrence(of: duplicates, in: text, from: context.mark.line) ?? context.mark.line,
+                    "duplicated keys \(duplicates.joined(separator: ", "))")
         default: return (0, "\(e)")
         }
+    }
+}
+
+extension DocumentLoader {
+    /// The line (1-based) where one of `keys` appears a second time as a mapping key at or after
+    /// `line`, or nil: so a duplicated key is reported where the duplicate is.
+    static func secondOccurrence(of keys: [String], in yaml: String, from line: Int) -> Int? {
+        var seen = Set<String>()
+        for (i, text) in yaml.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where i + 1 >= line {
+            let trimmed = text.drop { $0 == " " || $0 == "-" }
+            for k in keys where trimmed.hasPrefix(k + ":") || trimmed.hasPrefix("\"\(k)\":") {
+                if !seen.insert(k).inserted { return i + 1 }
+            }
+        }
+        return nil
     }
 }
 

@@ -1,0 +1,88 @@
+import FuzzTargets
+import PropertyBased
+import Testing
+@testable import TherapyOracle
+
+/// The committed seed corpus (Fuzz/corpus/TARGET/) replays clean, with the invariants of
+/// `Fuzz/known-failing` off, as `scripts/fuzz` runs it.
+@Suite("Fuzz corpus")
+struct FuzzCorpusTests {
+    @Test("Every committed seed of every target replays without a finding", arguments: FuzzTarget.allCases)
+    func seedsReplayClean(_ target: FuzzTarget) {
+        let seeds = Repo.corpus(target)
+        #expect(seeds.count >= 10, "Fuzz/corpus/\(target.rawValue) holds \(seeds.count) seeds")
+        for seed in seeds {
+            let problems = target.run(seed.bytes, disabled: Repo.knownFailing)
+            #expect(problems.isEmpty, "\(target.rawValue)/\(seed.name):\n\(problems.joined(separator: "\n"))")
+        }
+    }
+
+    @Test("Fuzz/known-failing names only invariants the oracle knows")
+    func knownFailingParses() throws {
+        let text = try String(contentsOf: Repo.root.appendingPathComponent("Fuzz/known-failing"), encoding: .utf8)
+        _ = try Invariant.parseList(text)
+        #expect(throws: InvariantListError.self) { try Invariant.parseList("hardCeiling, noSuchRule") }
+    }
+
+    @Test("Random scripts keep every invariant that is not listed as known to fail")
+    func randomScripts() async {
+        let disabled = Repo.knownFailing
+        await propertyCheck(count: 40, input: Gen.uint8(in: 0...255).array(of: 7...120)) { bytes in
+            let problems = FuzzTarget.core.run(bytes, disabled: disabled)
+            #expect(problems.isEmpty, "bytes \(bytes):\n\(problems.prefix(12).joined(separator: "\n"))")
+        }
+    }
+}
+
+/// What the core fuzz target found on the current core, one test per rule, each with its reproducer
+/// (a committed seed). A rule listed in `Fuzz/known-failing` is a known issue here, so the suite
+/// passes before the fix lands and fails once it has (delete the line then).
+@Suite("Core fuzz findings")
+struct CoreFuzzFindingTests {
+    static func violations(_ seed: String) throws -> [Violation] {
+        let bytes = try #require(Repo.corpus(.core).first { $0.name == seed }?.bytes, "no seed \(seed)")
+        return try TherapyScript(bytes: bytes).run().violations
+    }
+
+    static func expectHolds(_ rule: Invariant, seed: String) throws {
+        let found = try violations(seed).filter { $0.invariant == rule }
+        if Repo.knownFailing.contains(rule) {
+            withKnownIssue("\(rule) is listed in Fuzz/known-failing") {
+                #expect(found.isEmpty, "\(found.map(\.description).joined(separator: "\n"))")
+            }
+        } else {
+            #expect(found.isEmpty, "\(found.map(\.description).joined(separator: "\n"))")
+        }
+    }
+
+    @Test("Titration limits hold on delivered 24 h windows when a flex schedule is reshaped")
+    func rollingWindowsAfterReshape() throws { try Self.expectHolds(.rollingTitration, seed: "flex-reshape") }
+
+    @Test("A motor stall over 24 h is followed by the floor until a clinician confirms")
+    func floorAfterStall() throws { try Self.expectHolds(.interruptionFloor, seed: "stall-48h") }
+
+    @Test("An occlusion over 24 h is followed by the floor until a clinician confirms")
+    func floorAfterOcclusion() throws { try Self.expectHolds(.interruptionFloor, seed: "occlusion-60h") }
+
+    @Test("Two downtimes back to back (6 h 33 min and 19 h 21 min, no stroke between) are one interruption over 24 h")
+    func floorAfterBackToBackDowntimes() throws { try Self.expectHolds(.interruptionFloor, seed: "back-to-back-downtimes") }
+
+    @Test("A pump run dry (empty switch on) for 3 days and refilled without an entry resumes at the floor")
+    func floorAfterSwitchEmpty() throws { try Self.expectHolds(.interruptionFloor, seed: "unentered-refill-after-empty") }
+
+    @Test("An under-infusing pump is not stopped by its calculated empty while the switch says drug remains")
+    func noHaltOnEstimate() throws {
+        try Self.expectHolds(.noSoftwareZero, seed: "under-infusing")
+        try Self.expectHolds(.hardFloor, seed: "under-infusing")
+    }
+
+    @Test("Drug is conserved when a refill changes the concentration during an occlusion")
+    func conservationAcrossOcclusionRefill() throws { try Self.expectHolds(.drugConserved, seed: "occlusion-concentration-change") }
+
+    @Test("The other seeds keep every invariant, known-failing ones included",
+          arguments: ["steady-refills", "downtime-30h", "emergency-stop", "taper", "misentered-refill", "over-infusing", "reserve-taper"])
+    func cleanSeeds(_ seed: String) throws {
+        let v = try Self.violations(seed)
+        #expect(v.isEmpty, "\(v.map(\.description).joined(separator: "\n"))")
+    }
+}
