@@ -60,8 +60,8 @@ public final class Runner {
     public private(set) var lateWakes: Int64 = 0
     /// The most strokes one commit covered in this run (never above `strokesPerStep`).
     public internal(set) var maxStrokesPerCommit: Int64 = 0
-    /// When the last stroke started (monotonic ns).
-    private var lastStrokeStart: UInt64?
+    /// When the last stroke performed was ready (monotonic ns; see `readyTime(of:)`).
+    private var lastStrokeReady: UInt64?
     /// The mechanism's time for one stroke (monotonic ns): the rig's enable/DIR setup and STEP
     /// pulses; zero on the simulated pump.
     var strokeDuration: UInt64 { (driver as? RigDriver)?.strokeDuration ?? 0 }
@@ -148,8 +148,8 @@ public final class Runner {
     /// Returns false when it stopped short: in a journal outage, or after a late wake-up.
     ///
     /// Late wake-up: before each step it checks the step's first stroke. That stroke is ready at its
-    /// due time, or once the previous stroke has had the mechanism's time (`driver` stroke duration)
-    /// if later. If the runner reaches it more than `maxStrokeLateness` after it was ready (the
+    /// due time, or once the previous stroke has had the mechanism's time (`readyTime(of:)`) if
+    /// later. If the runner reaches it more than `maxStrokeLateness` after it was ready (the
     /// process was stopped, waited on a lock or a slow disk, was not scheduled, the machine
     /// suspended), nothing of the gap is given late: the time from the last instant seen to now is
     /// accounted as downtime (`PumpController.recoverAfterDowntime`: missed and not caught up, the
@@ -169,12 +169,20 @@ public final class Runner {
     }
 
     /// How late (monotonic ns) the first stroke of `effects` would start if started now, against
-    /// when it was ready (its due time, or the end of the previous stroke's mechanism time).
+    /// when it is ready (`readyTime`).
     func lateness(of effects: [Effect]) -> UInt64? {
         guard let first = effects.lazy.compactMap({ if case let .stroke(s) = $0 { s } else { nil } }).first else { return nil }
-        let ready = max(timeLine.monotonic(at: first.at), lastStrokeStart.map { $0 &+ strokeDuration } ?? 0)
+        let ready = readyTime(of: first)
         let t = clock.now()
         return t > ready ? t - ready : 0
+    }
+
+    /// When a stroke is ready (monotonic ns): its due time, or, when the schedule asks for strokes
+    /// faster than the mechanism moves (a priming bolus at a high time scale on a slow rig), one
+    /// mechanism time (`strokeDuration`) after the previous stroke was ready. The chain runs on ready
+    /// times, not actual starts, so lag the runner accumulates is lateness, however it arose.
+    func readyTime(of stroke: Stroke) -> UInt64 {
+        max(timeLine.monotonic(at: stroke.at), lastStrokeReady.map { $0 &+ strokeDuration } ?? 0)
     }
 
     /// The gap since the last instant seen is downtime: commit its accounting, then carry it out.
@@ -311,7 +319,7 @@ public final class Runner {
             case let .stroke(s):
                 let started = clock.now()
                 strokeTiming.recordStroke(scheduled: timeLine.monotonic(at: s.at), started: started)
-                lastStrokeStart = started
+                lastStrokeReady = readyTime(of: s)
                 do { try driver.perform(s) } catch { throw fail("a \(s.purpose) stroke at \(s.at)", error) }
                 strokesPerformed += 1
                 if let strokeLog {
