@@ -111,6 +111,35 @@ import Testing
         #expect(f.runner.strokesPerformed == strokes && f.lines.levels[.enable] == false)
     }
 
+    @Test("the run loop ends with a driver failure on the control path, after the client got its reply")
+    func theLoopEndsAfterAControlPathDriverFailure() throws {
+        let f = try RunnerFixture()
+        try f.run(until: .zero + .minutes(30))
+        let dir = "/tmp/itps-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let server = try ControlSocketServer(path: dir + "/c.sock")
+        defer { server.close() }
+        let signals = try SignalWatcher()
+        f.lines.failNextWriteOf = .ledHigh
+        let box = ReplyBox()
+        let done = DispatchSemaphore(value: 0)
+        let socket = server.path
+        Thread {
+            defer { done.signal() }
+            guard let c = try? ControlClient(path: socket, timeoutSeconds: 20) else { return }
+            let line = #"{"cmd":"refill","withdrawn_ul":1000,"added_ul":19000,"ug_per_ml":500}"#
+            if let reply = try? c.request(line) { box.append(line, reply) }
+        }.start()
+        var failure: RunnerError?
+        do { _ = try RunLoop(runner: f.runner, server: server, signals: signals).run() } catch { failure = error }
+        done.wait()
+        #expect(failure != nil && f.runner.failure == failure)
+        let reply = try #require(box.all.first.flatMap { Reply($0.reply) }?.object)
+        #expect(reply["ok"] as? Bool == true && reply["driver_failure"] != nil, "\(reply)")
+        #expect(f.lines.levels[.enable] == false && f.lines.levels[.step] == false)
+    }
+
     @Test("a driver failure in the step before a command: the command is not applied and the run ends")
     func aDriverFailureBeforeTheCommandIsNotApplied() throws {
         let f = try RunnerFixture()
