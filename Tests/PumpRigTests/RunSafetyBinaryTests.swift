@@ -97,6 +97,7 @@ struct RunSafetyBinaryTests {
         #expect((status["late_wakes"] as? Int ?? 0) >= 2, "\(status)")
         #expect((status["alarms"] as? [[String: Any]])?.contains { $0["alarm"] as? String == "therapyInterruption" } == true)
         #expect(late.count >= 2, "\(late)")
+        #expect(try Journal.open(at: dir + "/pump.journal", access: .readOnly).verify().isSound)
         print("itpump run stop/lock test: \(instants.count) strokes at 60×, busiest second \(busiest) (schedule 4), \(late.count) late wake-ups accounted as downtime")
         try? FileManager.default.removeItem(atPath: dir)
     }
@@ -131,6 +132,7 @@ struct RunSafetyBinaryTests {
         let stops = try Journal.open(at: run.journal, access: .readOnly).interruptions().filter { $0.reason.hasPrefix("stop:") }
         #expect(stops.count == 1 && stops.first?.reason.contains("stopped by \(name)") == true, "\(stops)")
         #expect(try Self.history(run.journal).contains("stop: stopped by \(name)"))
+        #expect(try Journal.open(at: run.journal, access: .readOnly).verify().isSound)
         try? FileManager.default.removeItem(atPath: dir)
     }
 
@@ -147,6 +149,10 @@ struct RunSafetyBinaryTests {
         #expect(log.contains("safe state"), "\(log.suffix(2_000))")
         let stops = try Journal.open(at: run.journal, access: .readOnly).interruptions().filter { $0.reason.hasPrefix("stop:") }
         #expect(stops.count == 1 && stops.first?.reason.contains("driver failure") == true, "\(stops)")
+        // The failure came mid-step: the committed strokes not carried out stay in doubt after the stop.
+        let j = try Journal.open(at: run.journal, access: .readOnly)
+        #expect(try j.recover().strokesInDoubt > 0)
+        #expect(try j.verify().isSound)
         try? FileManager.default.removeItem(atPath: dir)
     }
 

@@ -20,13 +20,14 @@ extension Journal {
 
     /// Journals an interruption of the runner: `effects` (the downtime accounting's events, if any)
     /// and the state after it, as one full checkpoint with `reason` (`kind: detail`, kind one of
-    /// `interruptionReasons`). Strokes in `effects` are counted in doubt like a step's.
+    /// `interruptionReasons`). Strokes in doubt: `inDoubt` (committed strokes the runner may not have
+    /// carried out, e.g. after a driver failure), else the strokes in `effects` like a step's.
     public func recordInterruption(_ kind: String, detail: String, effects: [Effect] = [], state: PumpController,
-                                   wallNanoseconds: Int64) throws(JournalError) {
+                                   inDoubt: Int64? = nil, wallNanoseconds: Int64) throws(JournalError) {
         precondition(Self.interruptionReasons.contains(kind), "unknown interruption kind \(kind)")
         try write { () throws(SQLiteError) in
             try insertEvents(effects, commandSeq: nil)
-            try insertCheckpoint(state, wallNanoseconds: wallNanoseconds, reason: "\(kind): \(detail)", inDoubt: effects.strokeCount)
+            try insertCheckpoint(state, wallNanoseconds: wallNanoseconds, reason: "\(kind): \(detail)", inDoubt: inDoubt ?? effects.strokeCount)
         }
     }
 

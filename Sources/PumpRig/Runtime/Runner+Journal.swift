@@ -67,6 +67,7 @@ extension Runner {
     func noteCommit(_ effects: [Effect]) {
         let strokes = effects.reduce(Int64(0)) { n, e in if case .stroke = e { n + 1 } else { n } }
         maxStrokesPerCommit = max(maxStrokesPerCommit, strokes)
+        strokesNotCarriedOut = strokes
     }
 
     /// Journals the end of the run (a signal, a driver failure) as a `stop` interruption with the state
@@ -80,7 +81,8 @@ extension Runner {
             return
         }
         do throws(JournalError) {
-            try journal.recordInterruption("stop", detail: detail, state: controller, wallNanoseconds: wallClock())
+            // Strokes committed but not carried out (a driver failure mid-step) stay in doubt.
+            try journal.recordInterruption("stop", detail: detail, state: controller, inDoubt: strokesNotCarriedOut, wallNanoseconds: wallClock())
             logger.notice("stop journaled in \(journal.path)")
         } catch {
             logger.critical("the stop (\(detail)) could not be journaled: \(error)")

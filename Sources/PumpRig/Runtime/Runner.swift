@@ -60,6 +60,8 @@ public final class Runner {
     public private(set) var lateWakes: Int64 = 0
     /// The most strokes one commit covered in this run (never above `strokesPerStep`).
     public internal(set) var maxStrokesPerCommit: Int64 = 0
+    /// Strokes of the last commit not carried out yet (nonzero after a driver failure mid-step).
+    var strokesNotCarriedOut: Int64 = 0
     /// When the last stroke performed was ready (monotonic ns; see `readyTime(of:)`).
     private var lastStrokeReady: UInt64?
     /// The mechanism's time for one stroke (monotonic ns): the rig's enable/DIR setup and STEP
@@ -322,6 +324,7 @@ public final class Runner {
                 lastStrokeReady = readyTime(of: s)
                 do { try driver.perform(s) } catch { throw fail("a \(s.purpose) stroke at \(s.at)", error) }
                 strokesPerformed += 1
+                strokesNotCarriedOut = max(0, strokesNotCarriedOut - 1)
                 if let strokeLog {
                     do { try strokeLog.append(s) } catch { throw fail("logging a stroke to \(strokeLog.path)", error) }
                 }
