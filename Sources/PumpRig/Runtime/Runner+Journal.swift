@@ -58,14 +58,25 @@ extension Runner {
         }
         controller = next
         noteCommit(effects)
+        // A commit that stalled (a lock or disk wait) past the lateness bound: its strokes are durable
+        // and are given now, late (at most the strokes due before the step began); the gap after them is
+        // accounted as downtime at the next step. Counted and logged, so it is never silent.
+        if let late = lateness(of: effects), late > maxStrokeLateness {
+            lateCommits += 1
+            logger.critical("a journal commit stalled: its \(noteStrokes(effects)) committed strokes are given \(late / 1_000_000) ms late (bound \(maxStrokeLateness / 1_000_000) ms); the time after them is downtime")
+        }
         try perform(effects)
         walCheckpoint()
         return true
     }
 
+    func noteStrokes(_ effects: [Effect]) -> Int64 {
+        effects.reduce(Int64(0)) { n, e in if case .stroke = e { n + 1 } else { n } }
+    }
+
     /// Counts a commit's strokes into `maxStrokesPerCommit`.
     func noteCommit(_ effects: [Effect]) {
-        let strokes = effects.reduce(Int64(0)) { n, e in if case .stroke = e { n + 1 } else { n } }
+        let strokes = noteStrokes(effects)
         maxStrokesPerCommit = max(maxStrokesPerCommit, strokes)
         strokesNotCarriedOut = strokes
     }

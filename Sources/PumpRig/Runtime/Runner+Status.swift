@@ -45,6 +45,7 @@ extension Runner {
         }
         o["write_ahead"] = .object(["strokes_per_step": .int(strokesPerStep), "max_strokes_per_commit": .int(maxStrokesPerCommit)])
         o["late_wakes"] = .int(lateWakes)
+        o["late_commits"] = .int(lateCommits)
         o["max_stroke_lateness_ns"] = .int(Int64(clamping: maxStrokeLateness))
         if let d = c.programmedDose {
             o["programmed_ng_per_day"] = .int(d.nanogramsPerDay)

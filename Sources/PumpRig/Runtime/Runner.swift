@@ -58,6 +58,8 @@ public final class Runner {
     public static let defaultMaxStrokeLateness: UInt64 = 200_000_000
     /// Late wake-ups accounted as downtime in this run.
     public private(set) var lateWakes: Int64 = 0
+    /// Commits that stalled past the lateness bound, whose committed strokes were then given late.
+    public internal(set) var lateCommits: Int64 = 0
     /// The most strokes one commit covered in this run (never above `strokesPerStep`).
     public internal(set) var maxStrokesPerCommit: Int64 = 0
     /// Strokes of the last commit not carried out yet (nonzero after a driver failure mid-step).
