@@ -21,9 +21,13 @@ struct RunCommand: ParsableCommand {
             therapy interruption; a bring-up the last run did not finish continues where it stopped,
             never a second fill, priming or start). A journal is created only with --create-journal; a
             missing or unusable journal makes the run refuse to start. Control it with
-            `itpump ctl` over the Unix socket. SIGINT/SIGTERM put the rig in its safe state (motor
-            disabled, STEP low, buzzer off), log the stop as a therapy interruption, save the state
-            and print the timing against the schedule (p50/p99/max).
+            `itpump ctl` over the Unix socket. SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1/2 and every other
+            catchable terminating signal put the rig in its safe state (motor disabled, STEP low, buzzer
+            off), journal and log the stop as a therapy interruption, remove the socket, save the state
+            and print the timing against the schedule (p50/p99/max); exit 0. A pump driver failure on any
+            path does the same and exits 1. A stroke reached more than --max-stroke-lateness after it was
+            due (the process stopped, a lock or disk wait, suspend) is never given late: the gap is
+            downtime (missed, not caught up, therapy-interruption alarm).
             """)
 
     @Option(help: "sim or gpiod.") var backend: String
@@ -39,6 +43,10 @@ struct RunCommand: ParsableCommand {
     @Option(help: "N: strokes committed ahead of the pump at most, and between full checkpoints.") var strokesPerStep: Int64 = 16
     @Option(help: "--backend sim only: append every stroke the simulated pump performs to this file (8 bytes each; the true delivery).")
     var simStrokeLog: String?
+    @Option(help: "--backend sim only: append the CLOCK_MONOTONIC ns at which each stroke started to this file (8 bytes each; shows bursts).")
+    var simStrokeTimes: String?
+    @Option(help: "Milliseconds (wall) a stroke may be reached after it was due before the gap counts as downtime (1 … 10000).")
+    var maxStrokeLateness: Int64 = Int64(Runner.defaultMaxStrokeLateness / 1_000_000)
     @Option(help: "How far the bring-up goes: therapy (fill, prime, start the prescription's schedule) or screening (fill, prime, then wait for the clinician's test doses: ctl bolus ug=…, test_dose_response, start).")
     var bringUp: String = "therapy"
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
@@ -55,6 +63,8 @@ struct RunCommand: ParsableCommand {
         let rx = RunPrescription(concentration: p.concentration, schedule: p.schedule, settings: p.settings)
         if createJournal && journal == nil { throw ValidationError("--create-journal needs --journal PATH") }
         if simStrokeLog != nil && backend != .sim { throw ValidationError("--sim-stroke-log is for --backend sim only") }
+        if simStrokeTimes != nil && backend != .sim { throw ValidationError("--sim-stroke-times is for --backend sim only") }
+        guard (1...10_000).contains(maxStrokeLateness) else { throw ValidationError("--max-stroke-lateness \(maxStrokeLateness) is outside 1 … 10000 ms") }
         guard strokesPerStep >= 1 else { throw ValidationError("--strokes-per-step must be at least 1") }
         guard let mode = BringUp.Mode(rawValue: bringUp) else { throw ValidationError("--bring-up must be therapy or screening, not \(bringUp)") }
         let setup = journal.map { JournalSetup(path: $0, create: createJournal, strokesPerStep: strokesPerStep) }
@@ -64,6 +74,7 @@ struct RunCommand: ParsableCommand {
         let signals = try SignalWatcher()
         let server = try ControlSocketServer(path: socket ?? ControlSocketServer.defaultPath)
         defer { server.close() }
+        let strokeTimes = try simStrokeTimes.map { p throws(StrokeLogError) in try StrokeLog(path: p) }
         let runner: Runner
         switch backend {
         case .gpiod:
@@ -71,17 +82,23 @@ struct RunCommand: ParsableCommand {
         case .sim:
             runner = try Runner.sim(prescription: rx, timeScale: timeScale, logger: logger, journal: setup, strokeLogPath: simStrokeLog,
                                     bringUpMode: mode)
+            runner.strokeTimesLog = strokeTimes
         }
+        runner.maxStrokeLateness = UInt64(maxStrokeLateness) * 1_000_000
         let journalText = journal.map { ", journal \($0)" } ?? ", no journal"
         logger.notice("running \(rigFile.name) (\(backend)), time scale \(timeScale)×, control socket \(server.path)\(journalText)")
         do {
             let end = try RunLoop(runner: runner, server: server, signals: signals).run()
             guard case let .signal(name) = end else { return }
             logger.notice("\(name) received: stopping")
+            runner.enterSafeState()
+            runner.journalStop(reason: "stopped by \(name)")
             try runner.stop(reason: name, statePath: state)
             (runner.driver as? RigDriver).map { try? $0.shutDown() }
             print("itpump run: stopped by \(name); outputs safe; \(state.map { "state saved to \($0)" } ?? "no state file (--state)")\n\(runner.timing.report)")
         } catch let error as RunnerError {
+            runner.enterSafeState()
+            runner.journalStop(reason: "driver failure: \(error)")
             _ = try? runner.stop(reason: "driver failure", statePath: state)
             (runner.driver as? RigDriver).map { try? $0.shutDown() }
             throw error

@@ -12,15 +12,18 @@ public struct HistoryReport: Sendable {
     public let recovered: RecoveredState
     public let events: [JournalEventRecord]
     public let restarts: [JournalRestartRecord]
+    /// Stops of the runner, late wake-ups and journal outages (`Journal.interruptions()`).
+    public let interruptions: [JournalInterruptionRecord]
     public let query: HistoryQuery
 
     /// Reads the report from `journal` (which should be opened read-only).
     public init(journal: Journal, query: HistoryQuery) throws(JournalError) {
         path = journal.path
         // One snapshot: a runner committing meanwhile cannot add events past the recovered state.
-        (recovered, events, restarts) = try journal.readSnapshot { () throws(JournalError) in
+        (recovered, events, restarts, interruptions) = try journal.readSnapshot { () throws(JournalError) in
             (try journal.recover(), try journal.events(since: query.since, kinds: query.kinds),
-             try journal.restarts().filter { query.since == nil || $0.resumedAt >= query.since! })
+             try journal.restarts().filter { query.since == nil || $0.resumedAt >= query.since! },
+             try journal.interruptions().filter { query.since == nil || $0.at >= query.since! })
         }
         self.query = query
     }
@@ -78,6 +81,10 @@ public struct HistoryReport: Sendable {
             out.append("  \(r.resumedAt)  down \(gap) from \(r.lastSeen), missed \(Mass(nanograms: r.missedPicograms / 1_000)), strokes in doubt \(r.strokesInDoubt)\(r.requiresConfirmation ? ", NEEDS CONFIRMATION" : "")")
         }
         out.append("")
+        out.append("controller stops, late wake-ups and journal outages (\(interruptions.count)):")
+        if interruptions.isEmpty { out.append("  none") }
+        for r in interruptions { out.append("  \(r.at)  !! \(r.reason)") }
+        out.append("")
         out.append("events (\(events.count)\(query.kinds == nil && query.since == nil ? "" : ", filtered")):")
         for r in events { out.append("  #\(r.seq)  \(r.event.at)  \(r.event.kind.isCritical ? "!! " : "")\(EventFormatter.describe(r.event.kind))") }
         return out.joined(separator: "\n")
@@ -89,6 +96,9 @@ public struct HistoryReport: Sendable {
     struct JSONRestart: Encodable {
         var lastSeenNanoseconds: Int64, resumedNanoseconds: Int64, durationKnown: Bool, missedPicograms: Int64, strokesInDoubt: Int64, requiresConfirmation: Bool
     }
+    struct JSONInterruption: Encodable {
+        var atNanoseconds: Int64, at: String, wallNanoseconds: Int64, reason: String
+    }
     struct JSONReport: Encodable {
         var journal: String
         var state: [String: String]
@@ -97,6 +107,7 @@ public struct HistoryReport: Sendable {
         var strokes: Int64
         var events: [JSONEvent]
         var restarts: [JSONRestart]
+        var interruptions: [JSONInterruption]
     }
 
     func json() -> String {
@@ -110,7 +121,9 @@ public struct HistoryReport: Sendable {
                                            critical: $0.event.kind.isCritical, text: EventFormatter.describe($0.event.kind), commandSeq: $0.commandSeq) },
             restarts: restarts.map { JSONRestart(lastSeenNanoseconds: $0.lastSeen.nanoseconds, resumedNanoseconds: $0.resumedAt.nanoseconds,
                                                  durationKnown: $0.durationKnown, missedPicograms: $0.missedPicograms,
-                                                 strokesInDoubt: $0.strokesInDoubt, requiresConfirmation: $0.requiresConfirmation) })
+                                                 strokesInDoubt: $0.strokesInDoubt, requiresConfirmation: $0.requiresConfirmation) },
+            interruptions: interruptions.map { JSONInterruption(atNanoseconds: $0.at.nanoseconds, at: $0.at.description,
+                                                                wallNanoseconds: $0.wallNanoseconds, reason: $0.reason) })
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         return (try? String(decoding: e.encode(report), as: UTF8.self)) ?? "{}"

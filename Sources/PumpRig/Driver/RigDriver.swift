@@ -50,6 +50,12 @@ public final class RigDriver: PumpDriver {
         _ = try lines.pendingEdges()
     }
 
+    /// The mechanism's time for one stroke (monotonic ns): the enable/DIR setup and every STEP period.
+    public var strokeDuration: UInt64 {
+        let s = rig.stepper
+        return UInt64(max(s.enableSetup, s.dirSetup).nanoseconds) + UInt64(s.stepsPerStroke) * UInt64(s.stepPeriod.nanoseconds)
+    }
+
     // MARK: PumpDriver
 
     public func perform(_ stroke: Stroke) throws {

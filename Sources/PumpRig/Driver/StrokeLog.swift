@@ -20,9 +20,14 @@ public final class StrokeLog {
 
     deinit { close(fd) }
 
-    /// Appends one stroke.
+    /// Appends one stroke (its instant on the therapy time line).
     public func append(_ stroke: Stroke) throws(StrokeLogError) {
-        var ns = stroke.at.nanoseconds.littleEndian
+        try append(raw: stroke.at.nanoseconds)
+    }
+
+    /// Appends one 8-byte little-endian value (the stroke-times log: the monotonic ns a stroke started).
+    public func append(raw value: Int64) throws(StrokeLogError) {
+        var ns = value.littleEndian
         let n = withUnsafeBytes(of: &ns) { write(fd, $0.baseAddress, 8) }
         guard n == 8 else { throw StrokeLogError(path: path, reason: String(cString: strerror(errno))) }
     }

@@ -46,6 +46,9 @@ public struct BringUp: Sendable {
         case .prime: return .prime(confirmVolume: c.primingVolume)
         case .priming:
             if c.primed && c.bolus == nil { stage = mode == .screening ? .screening : .start; return nextCommand(for: c) }
+            // A priming cut short by a gap accounted as downtime (a late wake-up, a journal outage):
+            // complete it with the remaining priming volume, never a second full priming.
+            if !c.primed && c.bolus == nil { stage = .prime; return nextCommand(for: c) }
             return nil
         case .start: return .startTherapy(prescription.schedule, basis: .transfer(previousDailyDose: prescription.schedule.dailyDose))
         case .screening:

@@ -4,7 +4,7 @@ import Glibc
 
 /// How a run ended.
 public enum RunEnd: Hashable, Sendable {
-    /// SIGINT or SIGTERM (by name).
+    /// A terminating signal (by name, e.g. `SIGTERM`; see `SignalWatcher.terminating`).
     case signal(String)
 }
 
@@ -21,7 +21,8 @@ public struct RunLoop {
         self.signals = signals
     }
 
-    /// Runs until a signal; a driver failure throws (`RunnerError`) after the safe state is set.
+    /// Runs until a signal; a driver failure on any path (a step, or a control request: after its reply
+    /// is sent) throws (`RunnerError`) after the safe state is set.
     public func run() throws(RunnerError) -> RunEnd {
         while true {
             if let sig = signals.take() { return .signal(SignalWatcher.name(sig)) }
@@ -35,6 +36,7 @@ public struct RunLoop {
             let n = poll(&fds, nfds_t(fds.count), Int32(min(wait / 1_000_000, 1_000)))
             if n > 0, let server, fds.dropFirst().contains(where: { $0.revents != 0 }) {
                 server.service { runner.handle(line: $0) }
+                if let failure = runner.failure { throw failure }
             } else if n == 0, wake < runner.clock.now() + 2_000_000 {
                 runner.clock.sleep(until: wake)
             }

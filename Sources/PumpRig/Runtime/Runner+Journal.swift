@@ -57,19 +57,59 @@ extension Runner {
             }
         }
         controller = next
+        noteCommit(effects)
+        // A commit that stalled (a lock or disk wait) past the lateness bound: its strokes are durable
+        // and are given now, late (at most the strokes due before the step began); the gap after them is
+        // accounted as downtime at the next step. Counted and logged, so it is never silent.
+        if let late = lateness(of: effects), late > maxStrokeLateness {
+            lateCommits += 1
+            logger.critical("a journal commit stalled: its \(noteStrokes(effects)) committed strokes are given \(late / 1_000_000) ms late (bound \(maxStrokeLateness / 1_000_000) ms); the time after them is downtime")
+        }
         try perform(effects)
         walCheckpoint()
         return true
+    }
+
+    func noteStrokes(_ effects: [Effect]) -> Int64 {
+        effects.reduce(Int64(0)) { n, e in if case .stroke = e { n + 1 } else { n } }
+    }
+
+    /// Counts a commit's strokes into `maxStrokesPerCommit`.
+    func noteCommit(_ effects: [Effect]) {
+        let strokes = noteStrokes(effects)
+        maxStrokesPerCommit = max(maxStrokesPerCommit, strokes)
+        strokesNotCarriedOut = strokes
+    }
+
+    /// Journals the end of the run (a signal, a driver failure) as a `stop` interruption with the state
+    /// as last committed, so `itpump journal history` shows the stop at once, not only at the next
+    /// start. Never throws: without a journal, or in a journal outage, it only logs.
+    public func journalStop(reason: String) {
+        guard let journal else { return }
+        let detail = "\(reason) at \(now) while delivering \(controller.deliveringDose); no drug is delivered until the runner starts again"
+        guard journalOutage == nil else {
+            logger.critical("the stop (\(detail)) could not be journaled: the journal cannot be written")
+            return
+        }
+        do throws(JournalError) {
+            // Strokes committed but not carried out (a driver failure mid-step) stay in doubt.
+            try journal.recordInterruption("stop", detail: detail, state: controller, inDoubt: strokesNotCarriedOut, wallNanoseconds: wallClock())
+            logger.notice("stop journaled in \(journal.path)")
+        } catch {
+            logger.critical("the stop (\(detail)) could not be journaled: \(error)")
+        }
     }
 
     /// Commits a command with its outcome and the state after it (`state`) before the caller adopts
     /// it, carries out its effects or replies. Returns nil when the commit failed (nothing may be
     /// adopted); otherwise the command's journal sequence number (nil without a journal).
     func commitCommand(_ command: Command, source: String, response: CommandResponse, state: PumpController) -> CommandCommit? {
-        guard let journal else { return CommandCommit(seq: nil) }
+        guard let journal else { noteCommit(response.effects); return CommandCommit(seq: nil) }
         do throws(JournalError) {
-            return CommandCommit(seq: try journal.recordCommand(command, source: source, response: response, state: state,
-                                                               wallNanoseconds: wallClock()))
+            let seq = try journal.recordCommand(command, source: source, response: response, state: state,
+                                                wallNanoseconds: wallClock())
+            noteCommit(response.effects)
+            return CommandCommit(seq: seq)
         } catch {
             journalFailed(error)
             return nil
@@ -104,14 +144,17 @@ extension Runner {
         guard let outage = journalOutage, let journal else { return }
         var next = controller
         let report = next.recoverAfterDowntime(until: t)
+        let detail = "\(outage.failures) failed commits from \(outage.since) to \(t) (first: \(outage.firstError)); delivery held, "
+            + "\(Mass(nanograms: report.missedPicograms / 1_000)) missed and not caught up"
         do throws(JournalError) {
-            try journal.recordStep(report.effects, state: next, wallNanoseconds: wallClock(), checkpointInterval: strokesPerStep)
+            try journal.recordInterruption("journal outage", detail: detail, effects: report.effects, state: next, wallNanoseconds: wallClock())
         } catch {
             journalFailed(error)
             return
         }
         journalOutage = nil
         controller = next
+        noteCommit(report.effects)
         let floor = report.requiresConfirmation ? "; at the floor until a clinician confirms the dose" : ""
         logger.critical("journal writable again after \(outage.failures) failed commits; delivery held from \(outage.since) to \(t): \(Mass(nanograms: report.missedPicograms / 1_000)) missed, not caught up\(floor)")
         try perform(report.effects)

@@ -32,6 +32,21 @@ extension Runner {
             "timing": .object(["stroke_lateness": summary(t.strokes), "step_high_time_error": summary(t.pulses),
                                "step_period_error": summary(t.periods)]),
         ]
+        // A journal outage holds delivery: an active high alarm of the runner itself, first in the list.
+        if let outage = journalOutage {
+            let alarm = JSONValue.object(["alarm": .string("journalOutage"), "priority": .string(AlarmPriority.high.description),
+                                          "detail": .string(outage.description), "raised": .string(outage.since.description),
+                                          "acknowledged": .bool(false)])
+            if case let .array(a)? = o["alarms"] { o["alarms"] = .array([alarm] + a) }
+            o["delivering_ng_per_day"] = .int(0)
+            o["delivering"] = .string("nothing: delivery held (journal outage)")
+            o["journal_outage"] = .object(["since": .string(outage.since.description), "failed_commits": .int(outage.failures),
+                                           "latest_error": .string("\(outage.lastError)")])
+        }
+        o["write_ahead"] = .object(["strokes_per_step": .int(strokesPerStep), "max_strokes_per_commit": .int(maxStrokesPerCommit)])
+        o["late_wakes"] = .int(lateWakes)
+        o["late_commits"] = .int(lateCommits)
+        o["max_stroke_lateness_ns"] = .int(Int64(clamping: maxStrokeLateness))
         if let d = c.programmedDose {
             o["programmed_ng_per_day"] = .int(d.nanogramsPerDay)
             o["programmed"] = .string(d.describe(at: c.reservoir.concentration))

@@ -29,7 +29,7 @@ public final class Runner {
     /// Wall-clock period at which inputs are polled when nothing else is due (default 10 ms).
     public var inputPollInterval: UInt64 = 10_000_000
     private var lastIndication: AlarmIndication?
-    private var pendingAlert: AlarmKind?
+    private var pendingAlert: (kind: AlarmKind, priority: AlarmPriority)?
     private var outputsDeadline = UInt64.max
     /// The therapy journal, when the run journals (`itpump run --journal`): every step, command and
     /// event is committed to it before it is carried out or replied to (see `commitStep`).
@@ -47,6 +47,28 @@ public final class Runner {
     private var pendingChanges: [(at: Instant, reading: SensorReading)] = []
     /// The sim backend's durable record of the strokes really performed (the kill test's truth).
     var strokeLog: StrokeLog?
+    /// The sim backend's record of when each stroke started (`CLOCK_MONOTONIC` ns; burst checks).
+    public var strokeTimesLog: StrokeLog?
+    /// The first driver failure; once set the run is ending (see `fail`).
+    public private(set) var failure: RunnerError?
+    /// The most a runner may reach a stroke after it was ready before the gap counts as downtime
+    /// (monotonic ns; default 200 ms; see `advance(to:)`).
+    public var maxStrokeLateness: UInt64 = Runner.defaultMaxStrokeLateness
+    /// 200 ms of wall time.
+    public static let defaultMaxStrokeLateness: UInt64 = 200_000_000
+    /// Late wake-ups accounted as downtime in this run.
+    public private(set) var lateWakes: Int64 = 0
+    /// Commits that stalled past the lateness bound, whose committed strokes were then given late.
+    public internal(set) var lateCommits: Int64 = 0
+    /// The most strokes one commit covered in this run (never above `strokesPerStep`).
+    public internal(set) var maxStrokesPerCommit: Int64 = 0
+    /// Strokes of the last commit not carried out yet (nonzero after a driver failure mid-step).
+    var strokesNotCarriedOut: Int64 = 0
+    /// When the last stroke performed was ready (monotonic ns; see `readyTime(of:)`).
+    private var lastStrokeReady: UInt64?
+    /// The mechanism's time for one stroke (monotonic ns): the rig's enable/DIR setup and STEP
+    /// pulses; zero on the simulated pump.
+    var strokeDuration: UInt64 { (driver as? RigDriver)?.strokeDuration ?? 0 }
 
     /// Starts the time line now: `controller.now` corresponds to the clock's present reading.
     ///
@@ -86,7 +108,13 @@ public final class Runner {
     /// Write-ahead (as `JournaledPump`): each change is computed on a copy of the controller, committed
     /// to the journal, and only then adopted and carried out. A commit that fails leaves the controller
     /// as it was, carries nothing out, and puts the runner in a journal outage (`journalOutage`).
+    /// Every path advances the controller through `advance(to:)`: no commit covers more than
+    /// `strokesPerStep` strokes, and a stroke the runner reaches more than `maxStrokeLateness` late is
+    /// not given: the gap is downtime (see `advance(to:)`).
+    ///
+    /// After a driver failure (`failure`) it throws that failure again and does nothing.
     public func step() throws(RunnerError) {
+        if let failure { throw failure }
         let t = now
         if journalOutage != nil {
             try retryAfterOutage(at: t)
@@ -94,14 +122,20 @@ public final class Runner {
         }
         do { pendingChanges += try driver.sensorChanges(upTo: t) } catch { throw fail("reading the inputs", error) }
         while let change = pendingChanges.first {
+            // Reach the change's instant in bounded steps, then sense it there (a change observed during a
+            // gap accounted as downtime is sensed at the end of the gap).
+            _ = try advance(to: change.at)
+            if journalOutage != nil { try updateOutputs(); return }
             var next = controller
-            let e = next.sense(change.reading, at: max(change.at, controller.now))
+            let e = next.sense(change.reading, at: controller.now)
             guard try commitStep(e, next) else { try updateOutputs(); return }
             pendingChanges.removeFirst()
         }
         if var b = bringUp, let cmd = bringUpCommand(&b) {
+            // At the controller's instant: the core advances nothing inside the command, so its effects
+            // are the command's own.
             var next = controller
-            let r = next.handle(cmd, at: t)
+            let r = next.handle(cmd, at: controller.now)
             guard commitCommand(cmd, source: "bring-up", response: r, state: next) != nil else { try updateOutputs(); return }
             controller = next
             b.record(r)
@@ -110,11 +144,73 @@ public final class Runner {
             logger.info("bring-up: \(cmd) → \(r.refusal.map { "REFUSED: \($0)" } ?? "accepted")")
             try perform(r.effects)
         }
-        while controller.now < t {
-            let (next, effects) = WriteAhead.nextStep(from: controller, until: t, strokesPerStep: strokesPerStep)
-            guard try commitStep(effects, next) else { break }
-        }
+        try advance(to: t)
         try updateOutputs()
+    }
+
+    /// Advances the controller to `target` in committed steps of at most `strokesPerStep` strokes.
+    /// Returns false when it stopped short: in a journal outage, or after a late wake-up.
+    ///
+    /// Late wake-up: before each step it checks the step's first stroke. That stroke is ready at its
+    /// due time, or once the previous stroke has had the mechanism's time (`readyTime(of:)`) if
+    /// later. If the runner reaches it more than `maxStrokeLateness` after it was ready (the
+    /// process was stopped, waited on a lock or a slow disk, was not scheduled, the machine
+    /// suspended), nothing of the gap is given late: the time from the last instant seen to now is
+    /// accounted as downtime (`PumpController.recoverAfterDowntime`: missed and not caught up, the
+    /// therapy-interruption alarm while therapy runs, the floor over the interruption limit),
+    /// journaled as a `late wake` interruption, and the schedule resumes from now.
+    @discardableResult
+    func advance(to target: Instant) throws(RunnerError) -> Bool {
+        while controller.now < target {
+            let (next, effects) = WriteAhead.nextStep(from: controller, until: target, strokesPerStep: strokesPerStep)
+            if let late = lateness(of: effects), late > maxStrokeLateness {
+                try accountLateWake(late)
+                return false
+            }
+            guard try commitStep(effects, next) else { return false }
+        }
+        return true
+    }
+
+    /// How late (monotonic ns) the first stroke of `effects` would start if started now, against
+    /// when it is ready (`readyTime`).
+    func lateness(of effects: [Effect]) -> UInt64? {
+        guard let first = effects.lazy.compactMap({ if case let .stroke(s) = $0 { s } else { nil } }).first else { return nil }
+        let ready = readyTime(of: first)
+        let t = clock.now()
+        return t > ready ? t - ready : 0
+    }
+
+    /// When a stroke is ready (monotonic ns): its due time, or, when the schedule asks for strokes
+    /// faster than the mechanism moves (a priming bolus at a high time scale on a slow rig), one
+    /// mechanism time (`strokeDuration`) after the previous stroke was ready. The chain runs on ready
+    /// times, not actual starts, so lag the runner accumulates is lateness, however it arose.
+    func readyTime(of stroke: Stroke) -> UInt64 {
+        max(timeLine.monotonic(at: stroke.at), lastStrokeReady.map { $0 &+ strokeDuration } ?? 0)
+    }
+
+    /// The gap since the last instant seen is downtime: commit its accounting, then carry it out.
+    func accountLateWake(_ late: UInt64) throws(RunnerError) {
+        let until = now
+        var next = controller
+        let report = next.recoverAfterDowntime(until: until)
+        let missed = Mass(nanograms: report.missedPicograms / 1_000)
+        let detail = "a stroke was reached \(late / 1_000_000) ms after it was due (bound \(maxStrokeLateness / 1_000_000) ms): "
+            + "\(report.gap.roundedDescription) from \(report.lastSeen) to \(until) is downtime, \(missed) missed and not caught up"
+        if let journal {
+            do throws(JournalError) {
+                try journal.recordInterruption("late wake", detail: detail, effects: report.effects, state: next, wallNanoseconds: wallClock())
+            } catch {
+                journalFailed(error)
+                return
+            }
+        }
+        controller = next
+        lateWakes += 1
+        noteCommit(report.effects)
+        logger.critical("LATE WAKE-UP: \(detail)\(report.requiresConfirmation ? "; at the floor until a clinician confirms the dose" : "")")
+        try perform(report.effects)
+        walCheckpoint()
     }
 
     /// The bring-up's next command; a stage change that gives none (priming done → `screening`) is kept.
@@ -126,42 +222,52 @@ public final class Runner {
 
     /// Handles one control-channel line and returns the reply line (no newline). A malformed request
     /// changes nothing.
+    ///
+    /// A driver failure while handling it (in the step before the command, or carrying the command
+    /// out) ends the run like one in `step()`: the rig is put in its safe state, `failure` is set and
+    /// `RunLoop` ends with it after the reply is sent. The reply tells the truth about the command: a
+    /// command committed before the failure took effect (`"ok":true`, `accepted`, its `journal_seq`)
+    /// and the reply adds `driver_failure`; one not committed was not applied (`"ok":false`).
     public func handle(line: some Collection<UInt8>) -> String {
         let request: ControlRequest
         do { request = try ControlRequest.parse(line) } catch {
             return JSONValue.object(["ok": .bool(false), "error": .string(error.description)]).line
         }
+        if let failure {
+            return JSONValue.object(["ok": .bool(false), "error": .string("not applied: the run is ending: \(failure)")]).line
+        }
         do {
             try step()
-            switch request {
-            case .status:
-                return JSONValue.object(["ok": .bool(true), "status": status()]).line
-            case let .command(c):
-                return try apply(c)
-            case let .setRefillDate(hours):
-                return try apply(.setRefillDate(hours.map { now + .hours($0) }))
-            }
         } catch {
-            return JSONValue.object(["ok": .bool(false), "error": .string(error.description)]).line
+            return JSONValue.object(["ok": .bool(false), "error": .string("not applied: \(error)")]).line
+        }
+        switch request {
+        case .status:
+            return JSONValue.object(["ok": .bool(true), "status": status()]).line
+        case let .command(c):
+            return apply(c)
+        case let .setRefillDate(hours):
+            return apply(.setRefillDate(hours.map { controller.now + .hours($0) }))
         }
     }
 
-    func apply(_ c: Command) throws(RunnerError) -> String {
+    /// Applies one control command at the controller's instant: committed before it is adopted,
+    /// carried out or answered. Never throws: a driver failure while carrying it out sets `failure`
+    /// (the rig is in its safe state) and is reported in the reply beside the command's outcome.
+    func apply(_ c: Command) -> String {
         if let o = journalOutage {
             logger.warning("control: \(c) NOT APPLIED: the journal cannot be written")
             return JSONValue.object(["ok": .bool(false), "command": .string(c.description),
                                      "error": .string("not applied: \(o.description)")]).line
         }
         var next = controller
-        let r = next.handle(c, at: now)
+        let r = next.handle(c, at: controller.now)
         guard let commit = commitCommand(c, source: "control", response: r, state: next) else {
             let detail = journalOutage?.description ?? "the journal cannot be written"
             return JSONValue.object(["ok": .bool(false), "command": .string(c.description), "error": .string("not applied: \(detail)")]).line
         }
         controller = next
         mirrorPhysically(c, r)
-        try perform(r.effects)
-        try updateOutputs()
         // A journaled command's reply names its journal row, so a client can find it in `history`.
         var reply: [String: JSONValue] = ["command": .string(c.description)]
         if let seq = commit.seq { reply["journal_seq"] = .int(seq) }
@@ -174,6 +280,12 @@ public final class Runner {
             logger.warning("control: \(c) REFUSED: \(refusal)")
             reply["ok"] = .bool(false)
             reply["refused"] = .string(refusal.description)
+        }
+        do {
+            try perform(r.effects)
+            try updateOutputs()
+        } catch {
+            reply["driver_failure"] = .string(error.description)
         }
         return JSONValue.object(reply).line
     }
@@ -211,15 +323,24 @@ public final class Runner {
             case let .stroke(s):
                 let started = clock.now()
                 strokeTiming.recordStroke(scheduled: timeLine.monotonic(at: s.at), started: started)
+                lastStrokeReady = readyTime(of: s)
                 do { try driver.perform(s) } catch { throw fail("a \(s.purpose) stroke at \(s.at)", error) }
                 strokesPerformed += 1
+                strokesNotCarriedOut = max(0, strokesNotCarriedOut - 1)
                 if let strokeLog {
                     do { try strokeLog.append(s) } catch { throw fail("logging a stroke to \(strokeLog.path)", error) }
                 }
+                if let strokeTimesLog {
+                    do { try strokeTimesLog.append(raw: Int64(clamping: started)) } catch {
+                        throw fail("logging a stroke time to \(strokeTimesLog.path)", error)
+                    }
+                }
             case let .event(ev):
                 record(ev)
-            case let .alert(kind, _, _):
-                pendingAlert = kind
+            case let .alert(kind, priority, _):
+                // The batch's most urgent alert, not its last (`updateOutputs` lifts it further to the
+                // highest active alarm's).
+                if pendingAlert.map({ priority > $0.priority }) ?? true { pendingAlert = (kind, priority) }
             }
         }
     }
@@ -239,7 +360,7 @@ public final class Runner {
         // During a journal outage the outputs show a high-priority alarm whatever the core says.
         let ind = journalOutage != nil
             ? AlarmIndication(highestPriority: .high, alert: lastIndication?.highestPriority == .high ? nil : .therapyInterruption)
-            : AlarmIndication(highestPriority: controller.alarms.highestPriority, alert: pendingAlert)
+            : AlarmIndication(highestPriority: controller.alarms.highestPriority, alert: Self.alertToSound(pendingAlert, active: controller.alarms.active))
         do {
             if ind != lastIndication {
                 try driver.indicate(ind, at: controller.now)
@@ -250,10 +371,23 @@ public final class Runner {
         } catch { throw fail("setting the alarm outputs", error) }
     }
 
+    /// The alert the outputs sound for a batch whose most urgent alert is `pending`: the highest-priority
+    /// active alarm drives the pattern, so a new low alert while a high alarm is active sounds the high
+    /// alarm's pattern (re-alerting it), never the low one.
+    static func alertToSound(_ pending: (kind: AlarmKind, priority: AlarmPriority)?, active: [Alarm]) -> AlarmKind? {
+        guard let pending else { return nil }
+        guard let top = active.max(by: { $0.priority < $1.priority }), top.priority > pending.priority else { return pending.kind }
+        return top.kind
+    }
+
+    /// A driver failure: the safe state, a critical log, and `failure` set so the run ends (`step()`
+    /// throws it from now on; `RunLoop` ends with it). The first failure is kept.
     func fail(_ what: String, _ error: any Error) -> RunnerError {
         logger.critical("driver failed \(what): \(error); putting the rig in its safe state")
         enterSafeState()
-        return .driverFailed(what: what, reason: "\(error)")
+        let f = RunnerError.driverFailed(what: what, reason: "\(error)")
+        if failure == nil { failure = f }
+        return f
     }
 }
 

@@ -16,11 +16,17 @@ final class FakeLines: RigLineIO {
 
     init(clock: ManualClock) { self.clock = clock }
 
+    /// Makes the next STEP write throw.
+    func failNextStepWrite() { failOnStepWrite = stepWrites + 1 }
+    /// Makes the next write of this line throw (once).
+    var failNextWriteOf: RigRole?
+
     struct Broken: Error, CustomStringConvertible { var description: String { "EIO on STEP (test)" } }
 
     func set(_ values: [(role: RigRole, active: Bool)]) throws {
         precondition(!released, "write after release")
         for (role, active) in values {
+            if role == failNextWriteOf { failNextWriteOf = nil; throw Broken() }
             if role == .step {
                 stepWrites += 1
                 if stepWrites == failOnStepWrite { throw Broken() }

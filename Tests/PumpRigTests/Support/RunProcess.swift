@@ -22,16 +22,19 @@ final class RunProcess {
     var strokeLog: String { dir + "/strokes.log" }
     var socket: String { dir + "/s/c.sock" }
 
-    /// Starts the run (`create`: with `--create-journal`).
-    init(dir: String, create: Bool, timeScale: Int64, strokesPerStep: Int64) throws {
+    /// Starts the run (`create`: with `--create-journal`; `strokeLog`: with `--sim-stroke-log`), with
+    /// `extraArguments` appended.
+    init(dir: String, create: Bool, timeScale: Int64, strokesPerStep: Int64, strokeLog: Bool = true,
+         extraArguments: [String] = []) throws {
         self.dir = dir
         let root = Self.packageRoot
         process.executableURL = URL(fileURLWithPath: Self.itpump)
         process.arguments = ["run", "--backend", "sim", "--rig", root + "/profiles/rigs/raspberry-pi.yaml",
                              "--prescription", root + "/profiles/prescriptions/spinal-600.yaml",
-                             "--journal", journal, "--sim-stroke-log", strokeLog, "--time-scale", String(timeScale),
+                             "--journal", journal, "--time-scale", String(timeScale),
                              "--strokes-per-step", String(strokesPerStep), "--socket", socket, "--state", dir + "/state.json",
                              "--log-level", "notice"] + (create ? ["--create-journal"] : [])
+            + (strokeLog ? ["--sim-stroke-log", self.strokeLog] : []) + extraArguments
         process.standardOutput = FileHandle.nullDevice
         if !FileManager.default.fileExists(atPath: dir + "/run.log") { FileManager.default.createFile(atPath: dir + "/run.log", contents: nil) }
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/run.log"))
