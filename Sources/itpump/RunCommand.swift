@@ -63,13 +63,14 @@ struct RunCommand: ParsableCommand {
         if simStrokeLog != nil && backend != .sim { throw ValidationError("--sim-stroke-log is for --backend sim only") }
         guard strokesPerStep >= 1 else { throw ValidationError("--strokes-per-step must be at least 1") }
         guard let mode = BringUp.Mode(rawValue: bringUp) else { throw ValidationError("--bring-up must be therapy or screening, not \(bringUp)") }
+        guard (1...86_400).contains(controlIdleTimeout) else { throw ValidationError("--control-idle-timeout must be 1 … 86400 seconds, not \(controlIdleTimeout)") }
         let setup = journal.map { JournalSetup(path: $0, create: createJournal, strokesPerStep: strokesPerStep) }
         // Signals and the control socket first: a start that cannot open its socket must fail before
         // the runner creates a journal or requests lines, or the next start would resume a journal
         // whose bring-up (fill, prime, start) never ran.
         let signals = try SignalWatcher()
         let server = try ControlSocketServer(path: socket ?? ControlSocketServer.defaultPath,
-                                             limits: .init(idle: max(1, controlIdleTimeout) * 1_000_000_000))
+                                             limits: .init(idle: controlIdleTimeout * 1_000_000_000))
         defer { server.close() }
         let board = try BoardServices.forRun(watchdogPath: watchdog, realtime: realtime, logger: logger)
         let runner: Runner
