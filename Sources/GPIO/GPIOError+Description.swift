@@ -1,5 +1,7 @@
 extension GPIOError {
     /// The udev rule that gives the `gpio` group access to the GPIO character devices.
+    /// The udev rule file in the source tree (`hardware/`) that gives group `gpio` the GPIO chips.
+    public static let udevRuleFile = "60-itpump-gpio.rules"
     public static let udevRule = #"SUBSYSTEM=="gpio", KERNEL=="gpiochip*", GROUP="gpio", MODE="0660""#
 
     /// A message that says what went wrong, what to do about it, and which C call failed with which errno.
@@ -20,8 +22,9 @@ extension GPIOError {
             return "\(path) is not a GPIO chip (not a GPIO character device); give /dev/gpiochipN, gpiochipN, N, or a chip label"
         case let .permissionDenied(chip, _):
             return "permission denied opening GPIO chip \(chip): add the user to the 'gpio' group "
-                + "(sudo usermod -aG gpio $USER, then log in again) and make sure a udev rule gives that group access, e.g. "
-                + "/etc/udev/rules.d/60-gpio.rules: \(Self.udevRule) (then: sudo udevadm trigger)"
+                + "(sudo groupadd -f gpio; sudo usermod -aG gpio $USER, then log in again) and give that group the chips with the "
+                + "udev rule itpump ships, hardware/\(Self.udevRuleFile): sudo install -m 644 hardware/\(Self.udevRuleFile) "
+                + "/etc/udev/rules.d/ && sudo udevadm control --reload && sudo udevadm trigger (its rule: \(Self.udevRule))"
         case let .lineNameNotFound(name, chip, _):
             return "no line named '\(name)' on GPIO chip \(chip); `itpump gpio info --chip \(chip)` lists the line names"
         case let .lineOffsetOutOfRange(offset, chip, lineCount, _):

@@ -1,5 +1,6 @@
 import ArgumentParser
 import PumpCore
+import PumpRig
 
 @main
 struct ITPump: ParsableCommand {
@@ -9,4 +10,6 @@ struct ITPump: ParsableCommand {
         subcommands: [Simulate.self, SweepCommand.self, Validate.self, RunCommand.self, CtlCommand.self, Demo.self,
                       Bench.self, GPIOCommand.self, HILCommand.self, History.self, JournalCommand.self]
     )
+
+    static func main() { main(RunCommandArguments.normalized(Array(CommandLine.arguments.dropFirst()))) }
 }

@@ -50,9 +50,15 @@ struct RunCommand: ParsableCommand {
     @Option(help: "How far the bring-up goes: therapy (fill, prime, start the prescription's schedule) or screening (fill, prime, then wait for the clinician's test doses: ctl bolus ug=…, test_dose_response, start).")
     var bringUp: String = "therapy"
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
+    @Option(help: "Close a control connection with no request in progress after this many seconds (a request must complete within 2 s).")
+    var controlIdleTimeout: UInt64 = 30
+    @Option(help: ArgumentHelp("Run the loop under SCHED_FIFO at PRIORITY (1 … 99, default 50 when given as plain --realtime) with its memory locked; needs CAP_SYS_NICE or RLIMIT_RTPRIO (and CAP_IPC_LOCK or RLIMIT_MEMLOCK).", valueName: "priority"))
+    var realtime: Int32?
+    @Option(help: "Hardware watchdog device (e.g. /dev/watchdog): kicked by the loop, disarmed ('V') on a clean stop only.")
+    var watchdog: String?
 
     func run() throws {
-        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        LoggingSystem.bootstrap(EscapingLogHandler.standardError)
         var logger = Logger(label: "itpump.run")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         guard let backend = Backend(rawValue: backend) else {
@@ -67,14 +73,17 @@ struct RunCommand: ParsableCommand {
         guard (1...10_000).contains(maxStrokeLateness) else { throw ValidationError("--max-stroke-lateness \(maxStrokeLateness) is outside 1 … 10000 ms") }
         guard strokesPerStep >= 1 else { throw ValidationError("--strokes-per-step must be at least 1") }
         guard let mode = BringUp.Mode(rawValue: bringUp) else { throw ValidationError("--bring-up must be therapy or screening, not \(bringUp)") }
+        guard (1...86_400).contains(controlIdleTimeout) else { throw ValidationError("--control-idle-timeout must be 1 … 86400 seconds, not \(controlIdleTimeout)") }
         let setup = journal.map { JournalSetup(path: $0, create: createJournal, strokesPerStep: strokesPerStep) }
         // Signals and the control socket first: a start that cannot open its socket must fail before
         // the runner creates a journal or requests lines, or the next start would resume a journal
         // whose bring-up (fill, prime, start) never ran.
         let signals = try SignalWatcher()
-        let server = try ControlSocketServer(path: socket ?? ControlSocketServer.defaultPath)
+        let server = try ControlSocketServer(path: socket ?? ControlSocketServer.defaultPath,
+                                             limits: .init(idle: controlIdleTimeout * 1_000_000_000))
         defer { server.close() }
         let strokeTimes = try simStrokeTimes.map { p throws(StrokeLogError) in try StrokeLog(path: p) }
+        let board = try BoardServices.forRun(watchdogPath: watchdog, realtime: realtime, logger: logger)
         let runner: Runner
         switch backend {
         case .gpiod:
@@ -88,8 +97,12 @@ struct RunCommand: ParsableCommand {
         let journalText = journal.map { ", journal \($0)" } ?? ", no journal"
         logger.notice("running \(rigFile.name) (\(backend)), time scale \(timeScale)×, control socket \(server.path)\(journalText)")
         do {
-            let end = try RunLoop(runner: runner, server: server, signals: signals).run()
+            var loop = RunLoop(runner: runner, server: server, signals: signals)
+            loop.board = board
+            let end = try loop.run()
             guard case let .signal(name) = end else { return }
+            board.stopping(status: "stopping: \(name)")
+            defer { board.finish(clean: true) }
             logger.notice("\(name) received: stopping")
             runner.enterSafeState()
             runner.journalStop(reason: "stopped by \(name)")
@@ -99,6 +112,8 @@ struct RunCommand: ParsableCommand {
         } catch let error as RunnerError {
             runner.enterSafeState()
             runner.journalStop(reason: "driver failure: \(error)")
+            board.stopping(status: "driver failure")
+            defer { board.finish(clean: false) }
             _ = try? runner.stop(reason: "driver failure", statePath: state)
             (runner.driver as? RigDriver).map { try? $0.shutDown() }
             throw error

@@ -53,9 +53,10 @@ import Testing
     @Test func oversizedAndBinaryInputIsRefused() throws {
         let long = #"{"cmd":"status","pad":""# + String(repeating: "a", count: 5_000) + #""}"#
         #expect(throws: ControlRequestError.tooLong(bytes: long.utf8.count, limit: 4096)) { try parse(long) }
-        #expect(throws: ControlRequestError.notJSON) { try ControlRequest.parse([0xFF, 0xFE, 0x00, 0x7B]) }
+        #expect(throws: ControlRequestError.notUTF8(byte: 0)) { try ControlRequest.parse([0xFF, 0xFE, 0x00, 0x7B]) }
+        #expect(throws: ControlRequestError.notUTF8(byte: 9)) { try ControlRequest.parse(Array(#"{"cmd":"s"#.utf8) + [0xC3, 0x28] + Array(#""}"#.utf8)) }
         let deep = String(repeating: "[", count: 2_000) + String(repeating: "]", count: 2_000)
-        #expect(throws: ControlRequestError.self) { try parse(deep) }
+        #expect(throws: ControlRequestError.tooDeep(limit: 16)) { try parse(deep) }
     }
 
     /// Random bytes, random JSON-ish token soup and mutations of valid requests: every reply is one

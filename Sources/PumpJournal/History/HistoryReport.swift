@@ -37,6 +37,10 @@ public struct HistoryReport: Sendable {
         }
     }
 
+    /// An event's words, with control characters escaped (`PrintableText`): a clinician's text cannot
+    /// break a report line or reach the terminal as an escape sequence.
+    static func describe(_ kind: EventKind) -> String { PrintableText.escaped(EventFormatter.describe(kind)) }
+
     var stateLines: [(String, String)] {
         let c = recovered.controller
         var lines: [(String, String)] = [
@@ -68,7 +72,7 @@ public struct HistoryReport: Sendable {
             out.append("")
             out.append("\(title) (\(rows.count)):")
             if rows.isEmpty { out.append("  none") }
-            for r in rows { out.append("  \(r.event.at)  \(EventFormatter.describe(r.event.kind))") }
+            for r in rows { out.append("  \(r.event.at)  \(Self.describe(r.event.kind))") }
         }
         section("alarm history", "alarms")
         section("refills", "refills")
@@ -86,7 +90,7 @@ public struct HistoryReport: Sendable {
         for r in interruptions { out.append("  \(r.at)  !! \(r.reason)") }
         out.append("")
         out.append("events (\(events.count)\(query.kinds == nil && query.since == nil ? "" : ", filtered")):")
-        for r in events { out.append("  #\(r.seq)  \(r.event.at)  \(r.event.kind.isCritical ? "!! " : "")\(EventFormatter.describe(r.event.kind))") }
+        for r in events { out.append("  #\(r.seq)  \(r.event.at)  \(r.event.kind.isCritical ? "!! " : "")\(Self.describe(r.event.kind))") }
         return out.joined(separator: "\n")
     }
 
@@ -118,7 +122,7 @@ public struct HistoryReport: Sendable {
             reservoirUpperBoundNanolitres: recovered.reservoirUpperBound.nanolitres,
             strokes: recovered.strokes,
             events: events.map { JSONEvent(seq: $0.seq, atNanoseconds: $0.event.at.nanoseconds, at: $0.event.at.description, kind: $0.kindName,
-                                           critical: $0.event.kind.isCritical, text: EventFormatter.describe($0.event.kind), commandSeq: $0.commandSeq) },
+                                           critical: $0.event.kind.isCritical, text: Self.describe($0.event.kind), commandSeq: $0.commandSeq) },
             restarts: restarts.map { JSONRestart(lastSeenNanoseconds: $0.lastSeen.nanoseconds, resumedNanoseconds: $0.resumedAt.nanoseconds,
                                                  durationKnown: $0.durationKnown, missedPicograms: $0.missedPicograms,
                                                  strokesInDoubt: $0.strokesInDoubt, requiresConfirmation: $0.requiresConfirmation) },
@@ -137,7 +141,7 @@ public struct HistoryReport: Sendable {
         var out = ["seq,at_ns,at,kind,critical,command_seq,text"]
         for r in events {
             out.append([String(r.seq), String(r.event.at.nanoseconds), r.event.at.description, r.kindName, r.event.kind.isCritical ? "1" : "0",
-                        r.commandSeq.map(String.init) ?? "", field(EventFormatter.describe(r.event.kind))].joined(separator: ","))
+                        r.commandSeq.map(String.init) ?? "", field(Self.describe(r.event.kind))].joined(separator: ","))
         }
         return out.joined(separator: "\n")
     }

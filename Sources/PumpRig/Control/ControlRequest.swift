@@ -1,5 +1,6 @@
 import Foundation
 import PumpCore
+import PumpJournal
 
 /// One request on the control channel: a JSON object on one line, `"cmd"` naming it.
 ///
@@ -42,7 +43,7 @@ public enum ControlRequest: Hashable, Sendable {
     public static func parse(_ line: some Collection<UInt8>) throws(ControlRequestError) -> ControlRequest {
         guard line.count <= maximumLineLength else { throw .tooLong(bytes: line.count, limit: maximumLineLength) }
         let value: JSONValue
-        do { value = try JSONDecoder().decode(JSONValue.self, from: Data(line)) } catch { throw .notJSON }
+        value = try JSONValue.parse(line)
         guard case let .object(o) = value else { throw .notAnObject }
         guard case let .string(cmd)? = o["cmd"] else { throw .missingField("cmd") }
         guard let allowed = fields[cmd] else { throw .unknownCommand(String(cmd.prefix(40)), known: fields.keys.sorted()) }
@@ -104,13 +105,14 @@ public enum ControlRequest: Hashable, Sendable {
         let o: [String: JSONValue]
         func int(_ k: String, _ range: ClosedRange<Int64>) throws(ControlRequestError) -> Int64 {
             guard let v = o[k] else { throw .missingField(k) }
-            guard case let .int(i) = v else { throw .badValue(field: k, value: v.line, allowed: "a whole number \(range.lowerBound) … \(range.upperBound)") }
+            guard case let .int(i) = v else { throw .badValue(field: k, value: String(v.shown.prefix(40)), allowed: "a whole number \(range.lowerBound) … \(range.upperBound)") }
             guard range.contains(i) else { throw .badValue(field: k, value: "\(i)", allowed: "\(range.lowerBound) … \(range.upperBound)") }
             return i
         }
         func string(_ k: String) throws(ControlRequestError) -> String {
             guard let v = o[k] else { throw .missingField(k) }
-            guard case let .string(s) = v, !s.isEmpty, s.count <= 200 else { throw .badValue(field: k, value: String(v.line.prefix(40)), allowed: "text of 1 … 200 characters") }
+            guard case let .string(s) = v, !s.isEmpty, s.count <= 200 else { throw .badValue(field: k, value: PrintableText.escaped(String(v.shown.prefix(40))), allowed: "text of 1 … 200 characters") }
+            if let u = PrintableText.firstUnsafe(in: s) { throw .controlCharacter(field: k, scalar: "U+\(String(u.value, radix: 16, uppercase: true).leftPadded(4))") }
             return s
         }
         func bool(_ k: String) throws(ControlRequestError) -> Bool? {
@@ -147,7 +149,17 @@ public enum ControlRequest: Hashable, Sendable {
 /// Why a control request was not understood. Nothing was changed.
 public enum ControlRequestError: Error, Hashable, Sendable, CustomStringConvertible {
     case tooLong(bytes: Int, limit: Int)
-    case notJSON
+    /// Not JSON: at byte offset `byte`, `expected` was expected.
+    case notJSON(byte: Int, expected: String)
+    /// Bytes that are not UTF-8, from offset `byte`.
+    case notUTF8(byte: Int)
+    /// A key given twice in one object (which would count is ambiguous).
+    case duplicateKey(String)
+    /// Arrays and objects nested deeper than `limit`.
+    case tooDeep(limit: Int)
+    /// A text field holding a control character (a line break, an escape, …) or a bidirectional
+    /// override, which could forge log lines or reports.
+    case controlCharacter(field: String, scalar: String)
     case notAnObject
     case missingField(String)
     case unknownCommand(String, known: [String])
@@ -157,7 +169,11 @@ public enum ControlRequestError: Error, Hashable, Sendable, CustomStringConverti
     public var description: String {
         switch self {
         case let .tooLong(b, l): "request of \(b) bytes is longer than \(l); send one JSON object per line"
-        case .notJSON: "not valid UTF-8 JSON; send one JSON object per line"
+        case let .notJSON(b, expected): "not valid JSON at byte \(b): expected \(expected); send one JSON object per line"
+        case let .notUTF8(b): "not valid UTF-8 at byte \(b); send one JSON object per line, in UTF-8"
+        case let .duplicateKey(k): "key \(k) appears twice in one object; give each field once"
+        case let .tooDeep(l): "arrays and objects nested deeper than \(l); a request needs 3 levels at most"
+        case let .controlCharacter(f, u): "\(f) contains the control character \(u); text fields take printable text on one line"
         case .notAnObject: "a request is a JSON object such as {\"cmd\":\"status\"}"
         case let .missingField(f): "missing field \(f)"
         case let .unknownCommand(c, known): "unknown cmd \(c); known: \(known.joined(separator: ", "))"
@@ -165,4 +181,8 @@ public enum ControlRequestError: Error, Hashable, Sendable, CustomStringConverti
         case let .badValue(f, v, allowed): "\(f) = \(v): allowed \(allowed)"
         }
     }
+}
+
+extension String {
+    func leftPadded(_ n: Int) -> String { count >= n ? self : String(repeating: "0", count: n - count) + self }
 }

@@ -5,19 +5,58 @@ import Glibc
 
 /// The control channel's listening Unix socket: owner-only (socket 0600 inside a 0700 directory),
 /// non-blocking, at most `maximumClients` connections, one JSON request per line and one reply line
-/// per request. Lines longer than `ControlRequest.maximumLineLength` get an error reply and are
-/// discarded up to their newline. Serviced from the run loop's thread.
+/// per request. Serviced from the run loop's thread; it never blocks it.
+///
+/// No client can hold the channel (see `Limits`):
+/// - a request must be complete (its newline, or the end of the connection) within `Limits.request`
+///   of its first byte, else it gets an error reply and the connection is closed;
+/// - a connection with no request in progress for `Limits.idle` is closed (with a reply saying so);
+/// - when all slots are taken, a newcomer takes the slot of the connection idle longest, if that one
+///   has been idle at least `Limits.evictIdle`; only a newcomer meeting eight requests all in progress
+///   is turned away (for at most `Limits.request`);
+/// - connections that ended are counted out before a newcomer is counted in;
+/// - a last request without its newline, followed by the client's end of the connection (half-close),
+///   is answered like any other.
+/// Lines longer than `ControlRequest.maximumLineLength` get an error reply and are discarded up to
+/// their newline.
 public final class ControlSocketServer {
+    /// Deadlines on the control channel (wall-clock nanoseconds, monotonic).
+    public struct Limits: Hashable, Sendable {
+        /// A connection without a request in progress is closed after this long (default 30 s).
+        public var idle: UInt64
+        /// A request's line must be complete this long after its first byte (default 2 s).
+        public var request: UInt64
+        /// An idle connection may be closed to make room for a newcomer after this long (default 1 s).
+        public var evictIdle: UInt64
+        public init(idle: UInt64 = 30_000_000_000, request: UInt64 = 2_000_000_000, evictIdle: UInt64 = 1_000_000_000) {
+            self.idle = idle
+            self.request = request
+            self.evictIdle = evictIdle
+        }
+    }
+
     public let path: String
+    public let limits: Limits
     private var listenFD: Int32 = -1
-    private struct Client { var fd: Int32; var buffer: [UInt8] = []; var discarding = false }
+    private struct Client {
+        var fd: Int32
+        var buffer: [UInt8] = []
+        var discarding = false
+        /// Last time a request completed (or the connection opened), monotonic ns.
+        var idleSince: UInt64
+        /// First byte of the request in progress, if any.
+        var requestSince: UInt64?
+    }
     private var clients: [Client] = []
     public static let maximumClients = 8
+    /// The monotonic clock the deadlines are measured on (ns); tests replace it.
+    var clock: () -> UInt64 = ControlSocketServer.monotonicNow
 
     /// Creates the directory (0700) if needed, refuses a directory that others can enter or that
     /// another user owns, removes a stale socket (one nobody listens on), then listens.
-    public init(path: String) throws(ControlSocketError) {
+    public init(path: String, limits: Limits = Limits()) throws(ControlSocketError) {
         self.path = path
+        self.limits = limits
         let dir = (path as NSString).deletingLastPathComponent
         guard path.utf8.count < 100 else { throw .pathTooLong(path) }
         if mkdir(dir, 0o700) != 0 && errno != EEXIST { throw .system(what: "create \(dir)", errno: errno) }
@@ -37,7 +76,7 @@ public final class ControlSocketServer {
         defer { umask(old) }
         var addr = Self.address(path)
         let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
-        guard rc == 0, chmod(path, 0o600) == 0, listen(fd, 8) == 0 else {
+        guard rc == 0, chmod(path, 0o600) == 0, listen(fd, 16) == 0 else {
             let e = errno
             _ = Glibc.close(fd)
             throw .system(what: "bind/listen \(path)", errno: e)
@@ -57,12 +96,41 @@ public final class ControlSocketServer {
     /// The descriptors to poll for reading.
     public var fileDescriptors: [Int32] { (listenFD >= 0 ? [listenFD] : []) + clients.map(\.fd) }
 
-    /// Accepts, reads and answers whatever is ready; `handler` turns a request line into a reply line.
+    /// Connections open now.
+    public var clientCount: Int { clients.count }
+
+    /// Reads and answers whatever is ready, closes connections past a deadline, then accepts
+    /// newcomers; `handler` turns a request line into a reply line.
     public func service(_ handler: ([UInt8]) -> String) {
+        readClients(from: 0, handler)
+        closeExpired()
+        let known = clients.count
         acceptAll()
-        var i = 0
+        // A newcomer's request may already be waiting.
+        readClients(from: min(known, clients.count), handler)
+    }
+
+    private func readClients(from start: Int, _ handler: ([UInt8]) -> String) {
+        var i = start
         while i < clients.count {
             if readClient(&clients[i], handler) { i += 1 } else { _ = Glibc.close(clients[i].fd); clients.remove(at: i) }
+        }
+    }
+
+    /// Closes the connections past their idle or request deadline, each with a reply saying why. The
+    /// run loop calls it every pass (it costs no system call when nothing expired).
+    public func closeExpired() {
+        let now = clock()
+        clients.removeAll { c in
+            let why: String
+            if let since = c.requestSince, now &- since >= limits.request {
+                why = "request not complete within \(Self.seconds(limits.request)) (no newline); closed"
+            } else if c.requestSince == nil, now &- c.idleSince >= limits.idle {
+                why = "idle for \(Self.seconds(limits.idle)); closed"
+            } else { return false }
+            _ = Self.send(c.fd, Self.errorLine(why))
+            _ = Glibc.close(c.fd)
+            return true
         }
     }
 
@@ -73,41 +141,77 @@ public final class ControlSocketServer {
             if fd < 0 { return }
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            let now = clock()
             if clients.count >= Self.maximumClients {
-                _ = Self.send(fd, JSONValue.object(["ok": .bool(false), "error": .string("too many control connections (\(Self.maximumClients)); close one")]).line)
-                _ = Glibc.close(fd)
-                continue
+                // The connection idle longest gives up its slot, if it has been idle long enough.
+                let idle = clients.indices.filter { clients[$0].requestSince == nil && now &- clients[$0].idleSince >= limits.evictIdle }
+                if let victim = idle.min(by: { clients[$0].idleSince < clients[$1].idleSince }) {
+                    _ = Self.send(clients[victim].fd, Self.errorLine("closed to make room for another client (idle for \(Self.seconds(now &- clients[victim].idleSince)))"))
+                    _ = Glibc.close(clients[victim].fd)
+                    clients.remove(at: victim)
+                } else {
+                    _ = Self.send(fd, Self.errorLine("too many control connections (\(Self.maximumClients)) with requests in progress; try again in \(Self.seconds(limits.request))"))
+                    _ = Glibc.close(fd)
+                    continue
+                }
             }
-            clients.append(Client(fd: fd))
+            clients.append(Client(fd: fd, idleSince: now))
         }
     }
 
-    /// False when the client is gone or misbehaves beyond recovery.
+    /// False when the client is gone (after answering a last request it ended without a newline) or
+    /// misbehaves beyond recovery.
     private func readClient(_ c: inout Client, _ handler: ([UInt8]) -> String) -> Bool {
         var chunk = [UInt8](repeating: 0, count: 4096)
         while true {
             let n = read(c.fd, &chunk, chunk.count)
-            if n == 0 { return false }
+            if n == 0 {
+                // End of the connection: a last request without its newline still gets its reply.
+                if !c.discarding, !c.buffer.isEmpty {
+                    var line = c.buffer
+                    if line.last == UInt8(ascii: "\r") { line.removeLast() }
+                    if !line.isEmpty { _ = Self.send(c.fd, handler(line)) }
+                }
+                return false
+            }
             if n < 0 { return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR }
             for byte in chunk.prefix(n) {
                 if byte == UInt8(ascii: "\n") {
+                    c.requestSince = nil
+                    c.idleSince = clock()
                     if c.discarding { c.discarding = false; c.buffer.removeAll(); continue }
                     var line = c.buffer
                     c.buffer.removeAll(keepingCapacity: true)
                     if line.last == UInt8(ascii: "\r") { line.removeLast() }
                     if line.isEmpty { continue }
                     guard Self.send(c.fd, handler(line)) else { return false }
-                } else if !c.discarding {
+                    c.idleSince = clock()
+                } else {
+                    if c.requestSince == nil { c.requestSince = clock() }
+                    guard !c.discarding else { continue }
                     c.buffer.append(byte)
                     if c.buffer.count > ControlRequest.maximumLineLength {
                         c.buffer.removeAll()
                         c.discarding = true
-                        let reply = JSONValue.object(["ok": .bool(false), "error": .string(ControlRequestError.tooLong(bytes: ControlRequest.maximumLineLength + 1, limit: ControlRequest.maximumLineLength).description)]).line
+                        let reply = Self.errorLine(ControlRequestError.tooLong(bytes: ControlRequest.maximumLineLength + 1, limit: ControlRequest.maximumLineLength).description)
                         guard Self.send(c.fd, reply) else { return false }
                     }
                 }
             }
         }
+    }
+
+    static func errorLine(_ text: String) -> String { JSONValue.object(["ok": .bool(false), "error": .string(text)]).line }
+
+    static func seconds(_ ns: UInt64) -> String {
+        ns % 1_000_000_000 == 0 ? "\(ns / 1_000_000_000) s" : "\(ns / 1_000_000) ms"
+    }
+
+    /// CLOCK_MONOTONIC in nanoseconds.
+    public static func monotonicNow() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
 
     /// Writes a reply line; false if the peer is gone or not reading (the client is then dropped).

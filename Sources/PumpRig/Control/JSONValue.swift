@@ -1,25 +1,30 @@
 import Foundation
 
-/// A JSON value as the control channel reads it: integers are kept apart from fractions so a dose of
-/// `1.5` μg/day is refused rather than rounded.
-public enum JSONValue: Hashable, Sendable, Codable {
+/// A JSON value as the control channel reads it (`StrictJSON`): whole numbers are kept apart from
+/// every other number, read exactly from the text, so a dose of `1.5` μg/day, or
+/// `500.00000000000000001`, is refused rather than rounded.
+public enum JSONValue: Hashable, Sendable, Encodable {
     case null
     case bool(Bool)
+    /// A whole number within Int64 (`500`, `500.0` and `5e2` alike).
     case int(Int64)
-    case double(Double)
+    /// Any other number, as written: a fraction, or a whole number beyond Int64. No field accepts one.
+    case number(String)
     case string(String)
     case array([JSONValue])
     case object([String: JSONValue])
 
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null }
-        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let i = try? c.decode(Int64.self) { self = .int(i) }
-        else if let d = try? c.decode(Double.self) { self = .double(d) }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
-        else { self = .object(try c.decode([String: JSONValue].self)) }
+    /// Reads one JSON value from `bytes` (see `StrictJSON`: duplicate keys, non-UTF-8 bytes and
+    /// nesting deeper than 16 are refused).
+    public static func parse(_ bytes: some Collection<UInt8>) throws(ControlRequestError) -> JSONValue {
+        do { return try StrictJSON.parse(bytes) } catch {
+            switch error {
+            case let .notUTF8(offset): throw .notUTF8(byte: offset)
+            case let .syntax(offset, expected): throw .notJSON(byte: offset, expected: expected)
+            case let .duplicateKey(k): throw .duplicateKey(String(k.prefix(40)))
+            case let .tooDeep(limit): throw .tooDeep(limit: limit)
+            }
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -28,11 +33,17 @@ public enum JSONValue: Hashable, Sendable, Codable {
         case .null: try c.encodeNil()
         case let .bool(b): try c.encode(b)
         case let .int(i): try c.encode(i)
-        case let .double(d): try c.encode(d)
+        case let .number(t): try c.encode(Decimal(string: t) ?? 0)
         case let .string(s): try c.encode(s)
         case let .array(a): try c.encode(a)
         case let .object(o): try c.encode(o)
         }
+    }
+
+    /// The value as the client wrote it, for an error message (a `.number` keeps its text).
+    var shown: String {
+        if case let .number(t) = self { return t }
+        return line
     }
 
     /// One line of compact JSON with sorted keys (no newline inside: replies are one line each).

@@ -14,6 +14,8 @@ public struct RunLoop {
     public let runner: Runner
     public let server: ControlSocketServer?
     public let signals: SignalWatcher
+    /// systemd notification and the hardware watchdog, told of each pass (see `BoardServices`).
+    public var board: BoardServices?
 
     public init(runner: Runner, server: ControlSocketServer?, signals: SignalWatcher) {
         self.runner = runner
@@ -27,6 +29,8 @@ public struct RunLoop {
         while true {
             if let sig = signals.take() { return .signal(SignalWatcher.name(sig)) }
             try runner.step()
+            board?.loopPassed(status: "delivering; \(runner.strokesPerformed) strokes")
+            server?.closeExpired()
             let wake = runner.nextWakeup
             let now = runner.clock.now()
             let wait = wake > now ? wake - now : 0
