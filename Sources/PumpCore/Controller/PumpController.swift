@@ -52,8 +52,19 @@ public struct PumpController: Hashable, Sendable, Codable {
     public internal(set) var doseHistory = DoseHistory()
     /// Delivery halted (empty reservoir) since this instant.
     public internal(set) var haltedSince: Instant?
-    /// After an interruption longer than the limit: delivering at the floor until a clinician confirms.
+    /// After an interruption longer than the limit (or more than the limit at a software-reduced
+    /// dose): delivering `confirmationHold` until a clinician confirms.
     public internal(set) var awaitingConfirmationSince: Instant?
+    /// The daily dose delivered while `awaitingConfirmationSince` is set: the 50 μg/day floor after a
+    /// cessation, the reduced level a reserve taper had reached after a long taper (nil means floor).
+    public internal(set) var confirmationHold: DoseRate?
+    /// The interruption in progress: the earliest evidence that delivery stopped (empty switch,
+    /// calculated empty, motor stall, occlusion, controller downtime), while delivery has not resumed.
+    public internal(set) var interruption: Interruption?
+    /// When the empty switch closed, while that is still evidence that delivery stopped: until the
+    /// switch opens, or (on a pump whose profile has no switch, so the switch governs nothing) until a
+    /// refill.
+    public internal(set) var emptySwitchEvidenceSince: Instant?
 
     public internal(set) var occlusion = false
     public internal(set) var motorStall = false
