@@ -89,7 +89,7 @@ public enum Refusal: Error, Hashable, Sendable, Codable, CustomStringConvertible
         case let .observationLockout(until): return "observation lockout after a test dose until \(until)"
         case let .testDoseResponsePending(dose):
             return "record the patient's response to the \(dose) test dose before the next step"
-        case .noTestDoseToRecord: return "no test dose awaits a response"
+        case .noTestDoseToRecord: return "no test dose awaits a response; give a test dose first"
         case let .screeningComplete(effective):
             return "screening is complete (effective test dose \(effective)); start therapy"
         case .notACandidate: return "no response to the 100 μg test dose: the patient is not a candidate for ITB therapy"
