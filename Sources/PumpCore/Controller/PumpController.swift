@@ -31,7 +31,10 @@ public enum TherapyPhase: Hashable, Sendable, Codable, CustomStringConvertible {
 /// outside 50–1200 μg/day; it falls by at most the decrease limit (default 20 %) per 24 h and rises by
 /// at most the titration limit once per 24 h, never in the first 24 h; a stop becomes a taper of at
 /// least 14 days unless an emergency override is given; sensor faults never stop delivery; missed
-/// drug is never caught up in a burst.
+/// drug is never caught up in a burst; an interruption runs from the earliest evidence that delivery
+/// stopped (empty switch, calculated empty, stall, occlusion, downtime) and, over the limit, resumes
+/// at the floor until a clinician confirms; with an empty switch in the profile, the estimate alone
+/// never stops delivery.
 public struct PumpController: Hashable, Sendable, Codable {
     public let profile: PumpProfile
     public internal(set) var settings: ControllerSettings
