@@ -147,7 +147,7 @@ extension PumpController {
         }
         if let plan = taper, plan.kind == .reserve { endReserveTaper(plan, at: t, log: &log) }
         // Only a running therapy resumes; a stop taper may have ended while the reservoir was empty.
-        resumeAfterRefill(at: t, log: &log)
+        resumeAfterRefill(withdrawn: r.withdrawn, at: t, log: &log)
         applyRate(at: t, log: &log)
         checkReservoir(at: t, log: &log)
         return .success(.refilled(record))

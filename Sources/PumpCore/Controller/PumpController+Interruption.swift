@@ -147,10 +147,15 @@ extension PumpController {
         return taper?.level(at: t)?.dose ?? schedule?.dailyDose ?? .zero
     }
 
-    /// A refill at `t` (reservoir already updated): the estimate's disagreement is resolved, a halt for
-    /// an empty reservoir ends (on a pump with an empty switch, when the switch opens), and the
-    /// interruption is measured from its earliest evidence.
-    mutating func resumeAfterRefill(at t: Instant, log: inout EffectLog) {
+    /// A refill at `t` (reservoir already updated) that withdrew `withdrawn`: the estimate's
+    /// disagreement is resolved, a halt for an empty reservoir ends (on a pump with an empty switch,
+    /// when the switch opens), and the interruption is measured from its earliest evidence. When the
+    /// estimate had said empty against the switch and the residual withdrawn is less than one stroke,
+    /// the estimate was right and the switch failed: delivery had stopped at the calculated empty.
+    mutating func resumeAfterRefill(withdrawn: Volume, at t: Instant, log: inout EffectLog) {
+        if let disagreed = alarms[.calculatedEmptySensorDisagrees]?.raisedAt, withdrawn < profile.strokeVolume {
+            noteStoppage(.calculatedEmpty, at: disagreed)
+        }
         alarms.clear(.calculatedEmptySensorDisagrees, at: t, log: &log)
         if profile.hasEmptySwitch && emptySwitch { return }
         // A switch that governs nothing said empty; the refill answers it.

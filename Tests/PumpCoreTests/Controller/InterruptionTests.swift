@@ -155,6 +155,23 @@ struct InterruptionTests {
         #expect(c.haltedSince == nil && c.deliveringDose == ug(600) && c.awaitingConfirmationSince == nil)
     }
 
+    @Test("a failed switch: the estimate said empty, the switch never tripped, the residual withdrawn is nothing — the interruption runs from the calculated empty", arguments: [(Int64(0), true), (Int64(500_000), false)])
+    func failedSwitchShownByResidual(withdrawnNL: Int64, floor: Bool) throws {
+        var c = try Fixture.onTherapy(volume: nl(3_336_000), profile: Self.switchProfile)
+        _ = c.advance(to: Self.calculatedEmpty + .hours(40))
+        #expect(c.interruption == nil && c.alarms.isActive(.calculatedEmptySensorDisagrees))
+        let t = Self.calculatedEmpty + .hours(40)
+        try c.handle(.refill(RefillRequest(withdrawn: nl(withdrawnNL), added: .millilitres(20), concentration: c500)), at: t).accepted()
+        #expect(!c.alarms.isActive(.calculatedEmptySensorDisagrees))
+        if floor {
+            // 40 h since the calculated empty, confirmed by an empty reservoir: over 24 h.
+            #expect(c.awaitingConfirmationSince == Self.calculatedEmpty && c.deliveringDose == .floor)
+        } else {
+            // 0.5 mL remained: the switch was right, the pump under-infused, the drug kept flowing.
+            #expect(c.awaitingConfirmationSince == nil && c.deliveringDose == ug(600))
+        }
+    }
+
     @Test("without an empty switch the calculated empty stops delivery, as before")
     func calculatedEmptyWithoutSwitchStops() throws {
         var c = try Fixture.onTherapy(volume: nl(3_336_000))
