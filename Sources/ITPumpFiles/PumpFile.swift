@@ -11,10 +11,11 @@ import PumpCore
 /// catheterLength: 110 cm          # or catheterVolume: 0.286 mL (0.0026 mL/cm)
 /// bolusRate: 16667 nL/min
 /// minimumPatencyRate: 0.048 mL/day
+/// emptySwitch: false              # optional: true when the pump has a reservoir-empty switch
 /// ```
 public enum PumpFile {
     static let keys = ["kind", "name", "reservoirCapacity", "strokeVolume", "internalDeadVolume", "catheterVolume",
-                       "catheterLength", "bolusRate", "minimumPatencyRate"]
+                       "catheterLength", "bolusRate", "minimumPatencyRate", "emptySwitch"]
 
     /// Loads a pump file.
     public static func load(path: String) throws(DiagnosticReport) -> PumpProfile {
@@ -50,11 +51,13 @@ public enum PumpFile {
         }
         let bolus = m.required("bolusRate", allowed: "\(L.bolusRate)")?.flowRate(in: L.bolusRate)
         let patency = m.required("minimumPatencyRate", allowed: "\(L.minimumPatencyRate)")?.volumeRate(in: L.minimumPatencyRate)
+        let emptySwitch = m.optional("emptySwitch")?.bool() ?? false
         m.finish(allowing: keys)
         guard let capacity, let stroke, let internalDead, let catheter, let bolus, let patency,
               L.reservoirCapacities.contains(capacity) else { return nil }
         let p = PumpProfile(name: name, reservoirCapacity: capacity, strokeVolume: stroke, internalDeadVolume: internalDead,
-                            catheterVolume: catheter, bolusRate: bolus, minimumPatencyRate: patency)
+                            catheterVolume: catheter, bolusRate: bolus, minimumPatencyRate: patency,
+                            hasEmptySwitch: emptySwitch)
         do throws(ConfigurationError) { try p.validate() } catch {
             m.field.fail(error.description, allowed: "the ranges in PumpProfile.Limits")
             return nil

@@ -42,6 +42,16 @@ struct FileValidationTests {
         #expect(p == expected)
     }
 
+    @Test("a pump file's emptySwitch: true gives a profile with an empty switch; absent means none; not a boolean is refused")
+    func pumpEmptySwitch() throws {
+        let p = try FileKinds.load(text: validPump + "\nemptySwitch: true\n", file: "t.yaml", directory: ".", kind: "pump", read: PumpFile.read)
+        #expect(p.hasEmptySwitch)
+        let q = try FileKinds.load(text: validPump, file: "t.yaml", directory: ".", kind: "pump", read: PumpFile.read)
+        #expect(!q.hasEmptySwitch)
+        let d = diagnose(validPump + "\nemptySwitch: maybe\n")
+        #expect(d.first { $0.field == "emptySwitch" }?.allowed == "true or false")
+    }
+
     @Test("a prescription reads with its schedule and every setting")
     func prescriptionFile() throws {
         let p = try FileKinds.load(text: validPrescription, file: "t.yaml", directory: ".", kind: "prescription", read: PrescriptionFile.read)

@@ -26,14 +26,19 @@ public enum AlarmKind: String, Hashable, Sendable, Codable, CaseIterable, Custom
     case refillDiscrepancy
     /// A command was refused by the safety interlock.
     case interlockRefusal
-    /// Delivery was interrupted (empty reservoir or controller down) longer than the limit: full-dose
-    /// delivery waits for a clinician's command.
+    /// Delivery was interrupted longer than the limit (from the earliest evidence: empty switch,
+    /// calculated empty, motor stall, occlusion, controller down) or ran more than the limit at a
+    /// reserve taper's reduced dose: full-dose delivery waits for a clinician's command.
     case therapyInterruption
+    /// Critical: the reservoir estimate says empty but the pump's reservoir-empty switch says drug
+    /// remains (a plausibility failure: the pump under-infused, or the switch failed). Delivery keeps
+    /// the programmed rate; the switch stops it. Cleared by a refill or when the switch trips.
+    case calculatedEmptySensorDisagrees
 
     /// The priority the alarm is raised with.
     public var priority: AlarmPriority {
         switch self {
-        case .reservoirEmpty, .occlusion, .motorStall, .refillDiscrepancy, .therapyInterruption: return .high
+        case .reservoirEmpty, .occlusion, .motorStall, .refillDiscrepancy, .therapyInterruption, .calculatedEmptySensorDisagrees: return .high
         case .lowReservoir, .refillDue, .drugStability: return .medium
         case .interlockRefusal: return .low
         }
@@ -59,6 +64,7 @@ public enum AlarmKind: String, Hashable, Sendable, Codable, CaseIterable, Custom
         case .refillDiscrepancy: 6
         case .interlockRefusal: 7
         case .therapyInterruption: 8
+        case .calculatedEmptySensorDisagrees: 9
         }
     }
 

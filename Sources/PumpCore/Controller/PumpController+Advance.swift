@@ -25,9 +25,14 @@ extension PumpController {
                 }
                 if reservoir.estimate < sv {
                     now = due
-                    haltForEmptyReservoir(at: due, log: &log)
-                    log.flush(into: &sink)
-                    break
+                    if continuesPastCalculatedEmpty(at: due, log: &log) {
+                        // An empty switch says drug remains: keep the programmed rate, alarmed.
+                        log.flush(into: &sink)
+                    } else {
+                        haltForEmptyReservoir(at: due, log: &log)
+                        log.flush(into: &sink)
+                        break
+                    }
                 }
                 let c = reservoir.concentration
                 let pg: Int64
@@ -39,7 +44,8 @@ extension PumpController {
                     pg = catheter.push(sv, at: c)
                     nextMass = catheter.picogramsDelivered(pushing: sv, at: c)
                 }
-                reservoir.estimate.nanolitres &-= sv.nanolitres
+                // Never below zero (past the calculated empty only when an empty switch governs).
+                reservoir.estimate.nanolitres = max(0, reservoir.estimate.nanolitres &- sv.nanolitres)
                 reservoir.pumpedSinceFill.nanolitres &+= sv.nanolitres
                 ledger.recordBasal(picograms: pg)
                 sink.receiveStroke(Stroke(at: due, purpose: .basal, volume: sv, picograms: pg))

@@ -21,13 +21,17 @@ extension PumpController {
         return CommandResponse(result: result, effects: sink.effects)
     }
 
-    /// Feeds a sensor change at `t` (after advancing to it). Sensor faults raise alarms and never stop
-    /// delivery: the last good rate keeps being commanded.
+    /// Feeds a sensor change at `t` (after advancing to it). Occlusion and motor stall raise alarms and
+    /// never stop delivery: the last good rate keeps being commanded. Each is evidence that delivery
+    /// stopped, as is the empty switch: an interruption runs from the earliest evidence until the last
+    /// clears, and one longer than the limit resumes at the floor until a clinician confirms. On a pump
+    /// whose profile has an empty switch, the switch stops delivery (and its opening resumes it).
     public mutating func sense(_ reading: SensorReading, at t: Instant) -> [Effect] {
         guard t >= now else { return [] }
         var sink = EffectCollector()
         advance(to: t, into: &sink)
         var log = EffectLog()
+        let before = (occlusion, motorStall, emptySwitch)
         switch reading {
         case let .occlusion(on):
             setFault(\.occlusion, on, reading, .occlusion, at: t, log: &log,
@@ -38,9 +42,10 @@ extension PumpController {
         case let .reservoirEmpty(on):
             // The switch clears its alarm only if the estimate agrees there is drug.
             setFault(\.emptySwitch, on, reading, .reservoirEmpty, at: t, log: &log,
-                     detail: "reservoir-empty switch on (estimate \(reservoir.estimate)); refill now",
+                     detail: "reservoir-empty switch on (estimate \(reservoir.estimate))\(profile.hasEmptySwitch ? "; delivery has stopped" : ""); refill now",
                      clearsAlarm: reservoir.estimate >= profile.strokeVolume)
         }
+        if (occlusion, motorStall, emptySwitch) != before { interpretSensor(reading, at: t, log: &log) }
         updateDeadlines()
         log.flush(into: &sink)
         return sink.effects
@@ -140,27 +145,9 @@ extension PumpController {
                          detail: "withdrew \(record.withdrawn) but estimated \(record.estimated): difference \(diff) exceeds 14.5 % of \(record.deliveredSincePrevious) delivered; check for pump fault or pocket fill",
                          at: t, settings: settings.alarms, log: &log)
         }
-        if let plan = taper, plan.kind == .reserve {
-            taper = nil
-            taperLevelIndex = -1
-            if let s = schedule { doseHistory.record(s.dailyDose, at: t) }
-            log.event(.taperCancelled(holding: schedule?.dailyDose ?? .zero), at: t)
-        }
-        if let since = haltedSince {
-            haltedSince = nil
-            basal.resetCredit(at: t)
-            // Only a running therapy resumes; a stop taper may have ended while the reservoir was empty.
-            if case .running = phase {
-                if t - since > settings.interruptionLimit {
-                    awaitingConfirmationSince = since
-                    alarms.raise(.therapyInterruption,
-                                 detail: "delivery was interrupted \((t - since).roundedDescription) (limit \(settings.interruptionLimit)); delivering \(DoseRate.floor) until a clinician confirms the dose",
-                                 at: t, settings: settings.alarms, log: &log)
-                }
-                let level = taper?.level(at: t)?.dose ?? schedule?.dailyDose ?? .zero
-                log.event(.deliveryResumed(dose: awaitingConfirmationSince != nil ? .floor : level), at: t)
-            }
-        }
+        if let plan = taper, plan.kind == .reserve { endReserveTaper(plan, at: t, log: &log) }
+        // Only a running therapy resumes; a stop taper may have ended while the reservoir was empty.
+        resumeAfterRefill(withdrawn: r.withdrawn, at: t, log: &log)
         applyRate(at: t, log: &log)
         checkReservoir(at: t, log: &log)
         return .success(.refilled(record))
@@ -253,6 +240,7 @@ extension PumpController {
         taperLevelIndex = -1
         haltedSince = nil
         awaitingConfirmationSince = nil
+        interruption = nil
         doseHistory = DoseHistory()
         doseHistory.record(dose, at: t)
         therapyDay = 0
@@ -299,7 +287,7 @@ extension PumpController {
 
     mutating func program(_ s: Schedule, at t: Instant, log: inout EffectLog) -> Result<Acceptance, Refusal> {
         guard case .running = phase else { return .failure(.therapyNotRunning(phase: phase.description)) }
-        if let plan = taper { return .failure(.taperInProgress(endsAt: plan.endsAt)) }
+        if let plan = taper { return .failure(plan.kind == .reserve ? .reserveTaperInProgress(level: deliveringDose) : .taperInProgress(endsAt: plan.endsAt)) }
         if let since = awaitingConfirmationSince { return .failure(.deliveryAwaitsConfirmation(since: since)) }
         do throws(ScheduleError) {
             try s.validate(concentration: reservoir.concentration, profile: profile, maximumSteps: settings.maximumFlexSteps)
@@ -347,6 +335,7 @@ extension PumpController {
     }
 
     mutating func resume(at t: Instant, log: inout EffectLog) -> Result<Acceptance, Refusal> {
+        if case .running = phase, let plan = taper, plan.kind == .reserve { return .failure(.reserveTaperInProgress(level: deliveringDose)) }
         guard case .running = phase, let plan = taper, plan.kind == .stop, let level = plan.level(at: t) else {
             return .failure(.noTaperToResume)
         }

@@ -35,8 +35,10 @@ extension PumpController {
     ///   interrupted priming bolus leaves the catheter partly primed: `primingVolume` is then the
     ///   remainder, which a `prime` confirming it completes (a full second priming is refused).
     /// - While therapy runs and is not halted for an empty reservoir, the interruption raises the
-    ///   high-priority `therapyInterruption` alarm with the gap and the missed drug. A gap longer than
-    ///   `settings.interruptionLimit` (24 h by default), or one that could not be measured
+    ///   high-priority `therapyInterruption` alarm with the gap and the missed drug. The interruption
+    ///   runs from the earliest evidence that delivery stopped: `now`, or earlier when a stall, an
+    ///   occlusion or the empty switch had already stopped it. One longer than
+    ///   `settings.interruptionLimit` (24 h by default), or a gap that could not be measured
     ///   (`durationKnown == false`), makes delivery run at the 50 μg/day floor until a clinician's
     ///   `confirmResumption`. A shorter one resumes the programmed dose; acknowledging the alarm then
     ///   resolves it.
@@ -72,12 +74,23 @@ extension PumpController {
         advance(to: t, into: &sink)
 
         var requiresConfirmation = awaitingConfirmationSince != nil
+        // The downtime is evidence that delivery stopped at `lastSeen`; an interruption already in
+        // progress (stall, occlusion, switch) started earlier and the downtime adds to it.
+        if gap > .zero || !durationKnown { noteStoppage(.downtime, at: lastSeen) }
         if case .running = phase, haltedSince == nil, gap > .zero || !durationKnown {
-            let long = !durationKnown || gap > settings.interruptionLimit
-            if long && awaitingConfirmationSince == nil { awaitingConfirmationSince = lastSeen }
+            let since = min(interruption?.since ?? lastSeen, lastSeen)
+            let first = interruption?.firstEvidence ?? .downtime
+            let long = !durationKnown || t - since > settings.interruptionLimit
+            if long {
+                awaitingConfirmationSince = min(awaitingConfirmationSince ?? since, since)
+                confirmationHold = nil
+            }
+            // Delivery resumes now unless other evidence persists (the interruption then goes on).
+            if stoppageEvidence.isEmpty { interruption = nil }
             requiresConfirmation = awaitingConfirmationSince != nil
             let measured = durationKnown ? "for \(gap.roundedDescription)" : "for an unknown time (the wall clock went backwards)"
             var detail = "controller was down \(measured) from \(lastSeen) to \(t); \(Mass(nanograms: missed / 1_000)) not delivered and not caught up"
+            if since < lastSeen { detail += "; delivery had stopped since \(since) (\(first)): interrupted \((t - since).roundedDescription) in all" }
             if let b = interrupted { detail += "; \(b.purpose) bolus ended after \(b.given) of \(b.strokes) strokes" }
             detail += requiresConfirmation
                 ? "; delivering \(DoseRate.floor) until a clinician confirms the dose (limit \(settings.interruptionLimit))"

@@ -34,7 +34,7 @@ extension PumpController {
         }
         let taperNext = taper != nil ? next : .distantFuture
         if haltedSince != nil { return (.zero, taperNext) }
-        if awaitingConfirmationSince != nil { return (.floor, taperNext) }
+        if awaitingConfirmationSince != nil { return (confirmationHold ?? .floor, taperNext) }
         return (programmed, next)
     }
 
@@ -71,7 +71,8 @@ extension PumpController {
                 applyRate(at: t, log: &log)
             }
         }
-        if reservoir.estimate < profile.strokeVolume && reservoir.filledAt != nil && haltedSince == nil && isDelivering {
+        if reservoir.estimate < profile.strokeVolume && reservoir.filledAt != nil && haltedSince == nil && isDelivering
+            && !continuesPastCalculatedEmpty(at: t, log: &log) {
             haltForEmptyReservoir(at: t, log: &log)
         }
     }

@@ -31,7 +31,10 @@ public enum TherapyPhase: Hashable, Sendable, Codable, CustomStringConvertible {
 /// outside 50–1200 μg/day; it falls by at most the decrease limit (default 20 %) per 24 h and rises by
 /// at most the titration limit once per 24 h, never in the first 24 h; a stop becomes a taper of at
 /// least 14 days unless an emergency override is given; sensor faults never stop delivery; missed
-/// drug is never caught up in a burst.
+/// drug is never caught up in a burst; an interruption runs from the earliest evidence that delivery
+/// stopped (empty switch, calculated empty, stall, occlusion, downtime) and, over the limit, resumes
+/// at the floor until a clinician confirms; with an empty switch in the profile, the estimate alone
+/// never stops delivery.
 public struct PumpController: Hashable, Sendable, Codable {
     public let profile: PumpProfile
     public internal(set) var settings: ControllerSettings
@@ -52,8 +55,19 @@ public struct PumpController: Hashable, Sendable, Codable {
     public internal(set) var doseHistory = DoseHistory()
     /// Delivery halted (empty reservoir) since this instant.
     public internal(set) var haltedSince: Instant?
-    /// After an interruption longer than the limit: delivering at the floor until a clinician confirms.
+    /// After an interruption longer than the limit (or more than the limit at a software-reduced
+    /// dose): delivering `confirmationHold` until a clinician confirms.
     public internal(set) var awaitingConfirmationSince: Instant?
+    /// The daily dose delivered while `awaitingConfirmationSince` is set: the 50 μg/day floor after a
+    /// cessation, the reduced level a reserve taper had reached after a long taper (nil means floor).
+    public internal(set) var confirmationHold: DoseRate?
+    /// The interruption in progress: the earliest evidence that delivery stopped (empty switch,
+    /// calculated empty, motor stall, occlusion, controller downtime), while delivery has not resumed.
+    public internal(set) var interruption: Interruption?
+    /// When the empty switch closed, while that is still evidence that delivery stopped: until the
+    /// switch opens, or (on a pump whose profile has no switch, so the switch governs nothing) until a
+    /// refill.
+    public internal(set) var emptySwitchEvidenceSince: Instant?
 
     public internal(set) var occlusion = false
     public internal(set) var motorStall = false

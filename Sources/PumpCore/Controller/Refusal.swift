@@ -15,6 +15,7 @@ public enum Refusal: Error, Hashable, Sendable, Codable, CustomStringConvertible
     case therapyAlreadyStarted
     case taperInProgress(endsAt: Instant?)
     case noTaperToResume
+    case reserveTaperInProgress(level: DoseRate)
     case taperTooShort(requestedDays: Int, minimumDays: Int)
     case overrideReasonMissing
     case deliveryAwaitsConfirmation(since: Instant)
@@ -65,17 +66,19 @@ public enum Refusal: Error, Hashable, Sendable, Codable, CustomStringConvertible
         case .therapyAlreadyStarted: return "therapy has already started; use program to change the schedule"
         case let .taperInProgress(endsAt):
             return "a taper is in progress\(endsAt.map { " (delivery ends at \($0))" } ?? ""); resume therapy before programming"
-        case .noTaperToResume: return "there is no taper to resume from"
+        case .noTaperToResume: return "there is no stop taper to resume from: delivery follows the programmed schedule; use program to change it"
+        case let .reserveTaperInProgress(level):
+            return "the reservoir is low and the reserve taper is stretching the drug (now \(level)); refill the reservoir, which ends the taper, then program"
         case let .taperTooShort(days, minimum):
             return "a taper of \(days) days is shorter than the \(minimum)-day minimum; a shorter one needs an emergency override with a reason"
         case .overrideReasonMissing: return "an emergency override needs a reason and the clinician's name"
         case let .deliveryAwaitsConfirmation(since):
             return "delivery was interrupted since \(since) for longer than the limit; confirm the dose to resume full-dose delivery first"
-        case .noInterruptionToConfirm: return "there is no interrupted delivery waiting for confirmation"
+        case .noInterruptionToConfirm: return "there is no interrupted delivery waiting for confirmation: delivery follows the programmed schedule; use program to change it"
         case let .confirmedDoseMismatch(confirmed, current):
             return "the confirmed dose \(confirmed) is not the programmed dose \(current); confirm the dose as programmed or program a new one after resuming"
         case let .notPrimed(v): return "the catheter is not primed; prime it first (priming volume \(v))"
-        case .alreadyPrimed: return "the catheter is already primed; a second priming bolus would deliver drug"
+        case .alreadyPrimed: return "the catheter is already primed; a second priming bolus would deliver drug — go on with screening or start therapy"
         case let .primingVolumeMismatch(confirmed, computed):
             return "the confirmed priming volume \(confirmed) is not the computed \(computed) (the pump internal + catheter dead volume not yet primed); confirm \(computed)"
         case let .bolusInProgress(endsAt): return "a bolus is in progress until \(endsAt); wait for it to finish"
@@ -86,7 +89,7 @@ public enum Refusal: Error, Hashable, Sendable, Codable, CustomStringConvertible
         case let .observationLockout(until): return "observation lockout after a test dose until \(until)"
         case let .testDoseResponsePending(dose):
             return "record the patient's response to the \(dose) test dose before the next step"
-        case .noTestDoseToRecord: return "no test dose awaits a response"
+        case .noTestDoseToRecord: return "no test dose awaits a response; give a test dose first"
         case let .screeningComplete(effective):
             return "screening is complete (effective test dose \(effective)); start therapy"
         case .notACandidate: return "no response to the 100 μg test dose: the patient is not a candidate for ITB therapy"
@@ -102,7 +105,7 @@ public enum Refusal: Error, Hashable, Sendable, Codable, CustomStringConvertible
             return "the reservoir holds screening concentration (50 μg/mL), which is for test doses only; refill with 500, 1000 or 2000 μg/mL"
         case let .insufficientDrug(needed, available):
             return "the bolus needs \(needed) but the reservoir holds \(available); refill first"
-        case .reservoirNotFilled: return "the reservoir has not been filled"
+        case .reservoirNotFilled: return "the reservoir has not been filled; refill it first"
         case let .overfill(volume, capacity): return "filling \(volume) exceeds the reservoir capacity \(capacity)"
         case let .residualOutOfRange(withdrawn, capacity):
             return "a withdrawn residual of \(withdrawn) is impossible for a \(capacity) reservoir; re-measure"
@@ -110,8 +113,8 @@ public enum Refusal: Error, Hashable, Sendable, Codable, CustomStringConvertible
             return "\(c) is not an allowed concentration (500, 1000 or 2000 μg/mL for therapy; 50 μg/mL for screening)"
         case let .concentrationChangeNotConfirmed(from, to):
             return "the concentration changes from \(from) to \(to); confirm the new concentration explicitly"
-        case let .refillDateInPast(date, now): return "refill date \(date) is before now (\(now))"
-        case let .alarmNotActive(kind): return "no \(kind) alarm is active"
+        case let .refillDateInPast(date, now): return "refill date \(date) is before now (\(now)); set a date after now"
+        case let .alarmNotActive(kind): return "no \(kind) alarm is active; nothing to acknowledge"
         }
     }
 }

@@ -18,9 +18,16 @@ public struct PumpProfile: Hashable, Sendable, Codable {
     /// The smallest continuous volume rate that keeps the catheter patent; a programmed schedule may not
     /// go below it at any step.
     public var minimumPatencyRate: VolumeRate
+    /// True when the pump has a reservoir-empty switch (a fill sensor). With one, the switch decides
+    /// when delivery stops: the calculated empty instant alone never stops delivery (the controller keeps
+    /// the programmed rate and raises the critical `calculatedEmptySensorDisagrees` alarm), and the
+    /// switch stops it whatever the estimate says. Without one (the default), delivery stops at the
+    /// calculated empty instant. Either way a switch reading is evidence that delivery stopped.
+    public var hasEmptySwitch: Bool = false
 
     public init(name: String, reservoirCapacity: Volume, strokeVolume: Volume, internalDeadVolume: Volume,
-                catheterVolume: Volume, bolusRate: FlowRate, minimumPatencyRate: VolumeRate) {
+                catheterVolume: Volume, bolusRate: FlowRate, minimumPatencyRate: VolumeRate, hasEmptySwitch: Bool = false) {
+        self.hasEmptySwitch = hasEmptySwitch
         self.name = name
         self.reservoirCapacity = reservoirCapacity
         self.strokeVolume = strokeVolume
@@ -28,6 +35,23 @@ public struct PumpProfile: Hashable, Sendable, Codable {
         self.catheterVolume = catheterVolume
         self.bolusRate = bolusRate
         self.minimumPatencyRate = minimumPatencyRate
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, reservoirCapacity, strokeVolume, internalDeadVolume, catheterVolume, bolusRate, minimumPatencyRate, hasEmptySwitch
+    }
+
+    /// Decodes a profile; one saved before `hasEmptySwitch` existed has no switch.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        reservoirCapacity = try c.decode(Volume.self, forKey: .reservoirCapacity)
+        strokeVolume = try c.decode(Volume.self, forKey: .strokeVolume)
+        internalDeadVolume = try c.decode(Volume.self, forKey: .internalDeadVolume)
+        catheterVolume = try c.decode(Volume.self, forKey: .catheterVolume)
+        bolusRate = try c.decode(FlowRate.self, forKey: .bolusRate)
+        minimumPatencyRate = try c.decode(VolumeRate.self, forKey: .minimumPatencyRate)
+        hasEmptySwitch = try c.decodeIfPresent(Bool.self, forKey: .hasEmptySwitch) ?? false
     }
 
     /// Internal plus catheter dead volume: what a priming bolus fills and what a concentration change

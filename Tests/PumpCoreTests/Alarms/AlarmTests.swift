@@ -9,7 +9,7 @@ struct AlarmTests {
     func priority(_ kind: AlarmKind) {
         let expected: AlarmPriority
         switch kind {
-        case .reservoirEmpty, .occlusion, .motorStall, .refillDiscrepancy, .therapyInterruption: expected = .high
+        case .reservoirEmpty, .occlusion, .motorStall, .refillDiscrepancy, .therapyInterruption, .calculatedEmptySensorDisagrees: expected = .high
         case .lowReservoir, .refillDue, .drugStability: expected = .medium
         case .interlockRefusal: expected = .low
         }

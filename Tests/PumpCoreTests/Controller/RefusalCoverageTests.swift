@@ -17,6 +17,7 @@ extension Refusal {
         case .therapyAlreadyStarted: "therapyAlreadyStarted"
         case .taperInProgress: "taperInProgress"
         case .noTaperToResume: "noTaperToResume"
+        case .reserveTaperInProgress: "reserveTaperInProgress"
         case .taperTooShort: "taperTooShort"
         case .overrideReasonMissing: "overrideReasonMissing"
         case .deliveryAwaitsConfirmation: "deliveryAwaitsConfirmation"
@@ -51,7 +52,7 @@ extension Refusal {
     static let allNames: Set<String> = [
         "instantBeforeNow", "invalidSchedule", "invalidSettings", "decreaseTooLarge", "increaseTooLarge",
         "increaseDuringFirstDay", "increaseTooSoon", "therapyNotRunning", "therapyAlreadyStarted", "taperInProgress",
-        "noTaperToResume", "taperTooShort", "overrideReasonMissing", "deliveryAwaitsConfirmation", "noInterruptionToConfirm",
+        "noTaperToResume", "reserveTaperInProgress", "taperTooShort", "overrideReasonMissing", "deliveryAwaitsConfirmation", "noInterruptionToConfirm",
         "confirmedDoseMismatch", "notPrimed", "alreadyPrimed", "primingVolumeMismatch", "bolusInProgress",
         "testDoseNotAllowed", "testDoseTooSoon", "observationLockout", "testDoseResponsePending", "noTestDoseToRecord",
         "screeningComplete", "notACandidate", "noEffectiveTestDose", "startDoseAboveOffer", "startDoseAbovePreviousPump",
@@ -76,6 +77,18 @@ private func tapering() throws -> PumpController {
     var c = try running()
     try c.handle(.stop(taperDays: nil, override: nil), at: start).accepted()
     return c
+}
+/// Reserve-taper policy, 600 μg/day at 500 μg/mL from 4.5 mL: the low-reservoir alarm (4 mL) starts
+/// the reserve taper 0.5 mL = 250 μg into therapy, i.e. 10 h after the start (600 μg/day = 25 μg/h);
+/// 30 h later (one day into the first cut) it delivers 600 × 0.8 = 480 μg/day.
+func reserveTapering() throws -> (PumpController, Instant) {
+    var s = ControllerSettings(); s.reservoirPolicy = .reserveTaper
+    var c = try Fixture.onTherapy(volume: nl(4_836_000), settings: s)
+    let t = start + .hours(40)
+    _ = c.advance(to: t)
+    guard let plan = c.taper, plan.kind == .reserve else { throw FixtureError(description: "no reserve taper") }
+    #expect(plan.startedAt == start + .hours(10))
+    return (c, t)
 }
 private func interrupted() throws -> (PumpController, Instant) {
     var c = try FaultTests.emptied()
@@ -121,6 +134,10 @@ let refusalCases: [RefusalCase] = [
     RefusalCase(name: "taperInProgress", setup: { (try tapering(), .program(.continuous(ug(600))), start + .days(2)) },
                 expected: .taperInProgress(endsAt: start + .days(14))),
     RefusalCase(name: "noTaperToResume", setup: { (try running(), .resume, start) }, expected: .noTaperToResume),
+    RefusalCase(name: "reserveTaperInProgress", setup: {
+        let (c, t) = try reserveTapering()
+        return (c, .program(.continuous(ug(600))), t)
+    }, expected: .reserveTaperInProgress(level: ug(480))),
     RefusalCase(name: "taperTooShort", setup: { (try running(), .stop(taperDays: 13, override: nil), start) },
                 expected: .taperTooShort(requestedDays: 13, minimumDays: 14)),
     RefusalCase(name: "overrideReasonMissing", setup: { (try running(), .stop(taperDays: 3, override: EmergencyOverride(reason: "", clinician: "")), start) },

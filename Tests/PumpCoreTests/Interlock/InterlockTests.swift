@@ -293,8 +293,10 @@ struct FaultTests {
         #expect(c.deliveringDose == ug(480))
         _ = c.advance(to: Self.lowAt + .days(2))
         #expect(c.deliveringDose == ug(384))
-        #expect(expectRefusal(&c, .program(.continuous(ug(384))), at: Self.lowAt + .days(2)) == .taperInProgress(endsAt: nil))
-        let r = c.handle(.refill(RefillRequest(withdrawn: c.reservoir.estimate, added: .millilitres(20), concentration: c500)), at: Self.lowAt + .days(2) + .hours(1))
+        #expect(expectRefusal(&c, .program(.continuous(ug(384))), at: Self.lowAt + .days(2)) == .reserveTaperInProgress(level: ug(384)))
+        // The reduced levels began at lowAt + 1 d: a refill exactly 24 h later (not more than the
+        // limit) restores the schedule at once.
+        let r = c.handle(.refill(RefillRequest(withdrawn: c.reservoir.estimate, added: .millilitres(20), concentration: c500)), at: Self.lowAt + .days(2))
         try r.accepted()
         #expect(r.events.contains(.taperCancelled(holding: ug(600))))
         #expect(c.taper == nil && c.deliveringDose == ug(600))

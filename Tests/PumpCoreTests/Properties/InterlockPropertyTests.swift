@@ -36,6 +36,12 @@ struct Harness {
         DoseChange(at: t, dose: dose, decreaseLimitPpm: c.settings.decreaseLimit.partsPerMillion,
                    increaseLimitPpm: c.settings.titrationIncreaseLimit.partsPerMillion, restart: restart)
     }
+    /// The interruption rule as this test states it: occlusion, stall and the empty switch are
+    /// evidence that delivery stopped (the switch's until a refill); from the earliest evidence until
+    /// none remains is one interruption, and one longer than 24 h puts delivery at the floor.
+    var sensors: Set<String> = []
+    var switchAnsweredByRefill = false
+    var evidenceSince: Instant?
     var failures: [String] = []
     var trace: [String] = []
     var refusals = 0
@@ -84,6 +90,11 @@ struct Harness {
             c.advance(to: to, into: &rec)
         case let .sensor(reading):
             for e in c.sense(reading, at: c.now) { rec.receive(e) }
+            switch reading {
+            case let .occlusion(on): updateEvidence("occlusion", on)
+            case let .motorStall(on): updateEvidence("stall", on)
+            case let .reservoirEmpty(on): updateEvidence("switch", on)
+            }
         case var .command(command):
             if case var .configure(s) = command { s.clock = c.settings.clock; command = .configure(s) }
             var expected = c
@@ -116,9 +127,34 @@ struct Harness {
         }
     }
 
+    mutating func updateEvidence(_ name: String, _ on: Bool) {
+        guard on != sensors.contains(name) else { return }
+        if name == "switch" { switchAnsweredByRefill = false }
+        if on {
+            sensors.insert(name)
+            if case .running = c.phase, evidenceSince == nil { evidenceSince = c.now }
+        } else {
+            sensors.remove(name)
+        }
+        settleEvidence()
+    }
+
+    /// Ends the interruption when no evidence remains (or therapy no longer runs).
+    mutating func settleEvidence() {
+        guard let since = evidenceSince else { return }
+        guard case .running = c.phase else { evidenceSince = nil; return }
+        let evidence = switchAnsweredByRefill ? sensors.subtracting(["switch"]) : sensors
+        guard evidence.isEmpty else { return }
+        evidenceSince = nil
+        if c.now - since > .hours(24) { model.atFloor = true }
+    }
+
     mutating func update(model command: Command, _ acceptance: Acceptance, planBefore: TaperPlan?) {
         let t = c.now
         switch (command, acceptance) {
+        case (.refill, _):
+            if sensors.contains("switch") { switchAnsweredByRefill = true }
+            settleEvidence()
         case let (.program(s), _):
             model.schedule = s
             doseChanges.append(change(t, s.dailyDose.nanogramsPerDay))
@@ -126,6 +162,8 @@ struct Harness {
             // A new course after a completed taper: the credit of the old one was dropped with it.
             model.schedule = s
             model.taper = nil
+            model.atFloor = false
+            evidenceSince = nil
             integral = Int128(rec.total) * Self.day
             doseChanges.append(change(t, s.dailyDose.nanogramsPerDay, restart: true))
             if let last = floorExempt.indices.last, floorExempt[last].to == .distantFuture { floorExempt[last].to = t + .hours(24) }

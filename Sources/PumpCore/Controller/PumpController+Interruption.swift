@@ -1,0 +1,197 @@
+/// One kind of evidence that drug stopped reaching the patient.
+public enum StoppageEvidence: String, Hashable, Sendable, Codable, CaseIterable, CustomStringConvertible {
+    /// The reservoir-empty switch closed.
+    case emptySwitch
+    /// The reservoir estimate fell below one stroke and delivery stopped (pumps without a switch).
+    case calculatedEmpty
+    /// The motor's stroke feedback went missing.
+    case motorStall
+    /// The occlusion (pressure) sensor reported no flow.
+    case occlusion
+    /// The controller was down (power loss, crash, restart, a journal it could not write).
+    case downtime
+
+    public var description: String {
+        switch self {
+        case .emptySwitch: return "reservoir-empty switch"
+        case .calculatedEmpty: return "calculated empty reservoir"
+        case .motorStall: return "motor stall"
+        case .occlusion: return "occlusion"
+        case .downtime: return "controller down"
+        }
+    }
+}
+
+/// An interruption of delivery in progress: it runs from the earliest evidence that delivery stopped
+/// to the instant delivery resumes (the last evidence cleared). Longer than
+/// `ControllerSettings.interruptionLimit`, whatever the cause, and delivery resumes at the 50 μg/day
+/// floor until a clinician's `Command.confirmResumption`.
+public struct Interruption: Hashable, Sendable, Codable {
+    /// The earliest evidence that delivery stopped.
+    public var since: Instant
+    /// What that earliest evidence was.
+    public var firstEvidence: StoppageEvidence
+    /// Every kind of evidence seen during the interruption, in order of first appearance.
+    public var evidence: [StoppageEvidence]
+}
+
+extension PumpController {
+    /// Evidence in force now that drug is not reaching the patient. On a pump without an empty switch
+    /// a switch reading still counts (it is evidence), until the switch opens or a refill.
+    public var stoppageEvidence: [StoppageEvidence] {
+        var e: [StoppageEvidence] = []
+        if emptySwitchEvidenceSince != nil { e.append(.emptySwitch) }
+        if haltedSince != nil && !profile.hasEmptySwitch { e.append(.calculatedEmpty) }
+        if motorStall { e.append(.motorStall) }
+        if occlusion { e.append(.occlusion) }
+        return e
+    }
+
+    /// Records evidence that delivery stopped at `t` (only while therapy runs). The interruption keeps
+    /// the earliest instant of any evidence.
+    mutating func noteStoppage(_ evidence: StoppageEvidence, at t: Instant) {
+        guard case .running = phase else { return }
+        guard var i = interruption else {
+            interruption = Interruption(since: t, firstEvidence: evidence, evidence: [evidence])
+            return
+        }
+        if t < i.since { i.since = t; i.firstEvidence = evidence }
+        if !i.evidence.contains(evidence) { i.evidence.append(evidence) }
+        interruption = i
+    }
+
+    /// Ends the interruption in progress if no evidence remains (delivery resumes at `t`). One longer
+    /// than the limit, or of unknown length, makes delivery run at the floor until a clinician confirms
+    /// and raises `therapyInterruption`. Returns the interruption that ended, if any. Does not touch
+    /// the rate: callers apply it.
+    @discardableResult
+    mutating func endInterruptionIfResumed(at t: Instant, unknownLength: Bool = false, log: inout EffectLog) -> Interruption? {
+        guard let i = interruption else { return nil }
+        guard case .running = phase else { interruption = nil; return nil }
+        guard stoppageEvidence.isEmpty else { return nil }
+        interruption = nil
+        let length = t - i.since
+        guard unknownLength || length > settings.interruptionLimit else { return i }
+        awaitingConfirmationSince = min(awaitingConfirmationSince ?? i.since, i.since)
+        confirmationHold = nil
+        let span = unknownLength ? "for an unknown time" : "for \(length.roundedDescription)"
+        let causes = i.evidence.map(\.description).joined(separator: ", ")
+        alarms.raise(.therapyInterruption,
+                     detail: "delivery was interrupted \(span) from \(i.since) to \(t) (first evidence: \(i.firstEvidence); evidence: \(causes)), longer than the \(settings.interruptionLimit) limit; delivering \(DoseRate.floor) until a clinician confirms the dose",
+                     at: t, settings: settings.alarms, log: &log)
+        return i
+    }
+
+    /// The estimate has fallen below one stroke at `t`. Returns true when delivery continues: the pump
+    /// has an empty switch that still says drug remains, so the estimate alone does not stop delivery;
+    /// the programmed rate is kept and the critical `calculatedEmptySensorDisagrees` alarm raised.
+    /// Returns false when delivery must stop (no switch: today's calculated-empty halt), after noting
+    /// the calculated empty as evidence of the interruption.
+    mutating func continuesPastCalculatedEmpty(at t: Instant, log: inout EffectLog) -> Bool {
+        if profile.hasEmptySwitch, case .running = phase, !emptySwitch, haltedSince == nil {
+            if !alarms.isActive(.calculatedEmptySensorDisagrees) {
+                alarms.raise(.calculatedEmptySensorDisagrees,
+                             detail: "reservoir estimate \(reservoir.estimate) is below one stroke but the empty switch says drug remains (\(reservoir.pumpedSinceFill) pumped since the fill); delivery continues at \(deliveringDose) until the switch trips — refill now and reconcile the residual",
+                             at: t, settings: settings.alarms, log: &log)
+            }
+            return true
+        }
+        if !profile.hasEmptySwitch { noteStoppage(.calculatedEmpty, at: t) }
+        return false
+    }
+
+    /// After a sensor reading at `t` (the sensor state already updated): notes the evidence, stops
+    /// delivery on a governing empty switch, and resumes when the last evidence has cleared.
+    mutating func interpretSensor(_ reading: SensorReading, at t: Instant, log: inout EffectLog) {
+        switch reading {
+        case .occlusion(true): noteStoppage(.occlusion, at: t)
+        case .motorStall(true): noteStoppage(.motorStall, at: t)
+        case .reservoirEmpty(true):
+            if emptySwitchEvidenceSince == nil { emptySwitchEvidenceSince = t }
+            noteStoppage(.emptySwitch, at: t)
+            if profile.hasEmptySwitch { stopOnEmptySwitch(at: t, log: &log) }
+        case .reservoirEmpty(false):
+            emptySwitchEvidenceSince = nil
+            if profile.hasEmptySwitch, haltedSince != nil {
+                haltedSince = nil
+                basal.resetCredit(at: t)
+                if case .running = phase {
+                    endInterruptionIfResumed(at: t, log: &log)
+                    applyRate(at: t, log: &log)
+                    log.event(.deliveryResumed(dose: resumedDose(at: t)), at: t)
+                }
+                return
+            }
+        case .occlusion(false), .motorStall(false): break
+        }
+        if let ended = endInterruptionIfResumed(at: t, log: &log), t - ended.since > settings.interruptionLimit {
+            // Strokes were commanded all along (sensor faults never stop them): from now, the floor.
+            applyRate(at: t, log: &log)
+            log.event(.deliveryResumed(dose: resumedDose(at: t)), at: t)
+        }
+    }
+
+    /// A governing empty switch closed: delivery stops whatever the estimate says.
+    mutating func stopOnEmptySwitch(at t: Instant, log: inout EffectLog) {
+        alarms.clear(.calculatedEmptySensorDisagrees, at: t, log: &log)
+        guard case .running = phase, haltedSince == nil else { return }
+        haltedSince = t
+        log.event(.deliveryHalted(.reservoirEmpty), at: t)
+        applyRate(at: t, log: &log)
+        basal.resetCredit(at: t)
+    }
+
+    /// The daily dose delivery resumes with at `t`.
+    func resumedDose(at t: Instant) -> DoseRate {
+        if awaitingConfirmationSince != nil { return confirmationHold ?? .floor }
+        return taper?.level(at: t)?.dose ?? schedule?.dailyDose ?? .zero
+    }
+
+    /// A refill at `t` (reservoir already updated) that withdrew `withdrawn`: the estimate's
+    /// disagreement is resolved, a halt for an empty reservoir ends (on a pump with an empty switch,
+    /// when the switch opens), and the interruption is measured from its earliest evidence. When the
+    /// estimate had said empty against the switch and the residual withdrawn is less than one stroke,
+    /// the estimate was right and the switch failed: delivery had stopped at the calculated empty.
+    mutating func resumeAfterRefill(withdrawn: Volume, at t: Instant, log: inout EffectLog) {
+        if let disagreed = alarms[.calculatedEmptySensorDisagrees]?.raisedAt, withdrawn < profile.strokeVolume {
+            noteStoppage(.calculatedEmpty, at: disagreed)
+        }
+        alarms.clear(.calculatedEmptySensorDisagrees, at: t, log: &log)
+        if profile.hasEmptySwitch && emptySwitch { return }
+        // A switch that governs nothing said empty; the refill answers it.
+        emptySwitchEvidenceSince = nil
+        let wasHalted = haltedSince != nil
+        haltedSince = nil
+        if wasHalted { basal.resetCredit(at: t) }
+        guard case .running = phase else { interruption = nil; return }
+        let ended = endInterruptionIfResumed(at: t, log: &log)
+        if wasHalted || ended.map({ t - $0.since > settings.interruptionLimit }) == true {
+            log.event(.deliveryResumed(dose: resumedDose(at: t)), at: t)
+        }
+    }
+
+    /// A refill ends a reserve taper. More than the interruption limit at the taper's reduced levels
+    /// counts as an interruption: the level reached holds until a clinician confirms the dose.
+    mutating func endReserveTaper(_ plan: TaperPlan, at t: Instant, log: inout EffectLog) {
+        taper = nil
+        taperLevelIndex = -1
+        if let s = schedule { doseHistory.record(s.dailyDose, at: t) }
+        let reducedFrom = plan.startedAt + .days(1)
+        guard case .running = phase, let level = plan.level(at: t), level.index > 0, level.dose < plan.fromDose,
+              t - reducedFrom > settings.interruptionLimit else {
+            log.event(.taperCancelled(holding: schedule?.dailyDose ?? .zero), at: t)
+            return
+        }
+        if awaitingConfirmationSince == nil {
+            awaitingConfirmationSince = reducedFrom
+            confirmationHold = level.dose
+        } else if let h = confirmationHold {
+            confirmationHold = min(h, level.dose)
+        }
+        let held = confirmationHold ?? .floor
+        log.event(.taperCancelled(holding: held), at: t)
+        alarms.raise(.therapyInterruption,
+                     detail: "the reserve taper delivered less than \(plan.fromDose) for \((t - reducedFrom).roundedDescription) from \(reducedFrom) (limit \(settings.interruptionLimit)); holding \(held) after the refill until a clinician confirms the dose",
+                     at: t, settings: settings.alarms, log: &log)
+    }
+}

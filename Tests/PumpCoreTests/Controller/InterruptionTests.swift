@@ -1,0 +1,218 @@
+import Testing
+@testable import PumpCore
+
+// The bench profile at 600 μg/day and 500 μg/mL: 125 ng a stroke, 4,800 strokes a day, one every 18 s.
+// A 3.336 mL fill leaves 3 mL after the 0.336 mL priming: 12,000 strokes, the last at start + 216,000 s
+// = start + 60 h, after which the estimate (0 nL) is below one stroke: the calculated empty instant.
+
+@Suite("Interruptions: from the earliest evidence to the first resumed stroke")
+struct InterruptionTests {
+    static let start = Fixture.therapyStart
+    static let calculatedEmpty = start + .hours(60)
+    /// The switch of an over-infusing pump trips 2 days before the calculated empty.
+    static let switchTrips = calculatedEmpty - .days(2)
+    /// The refill 63 h after the switch: 15 h after the calculated empty.
+    static let refillAt = switchTrips + .hours(63)
+
+    static var switchProfile: PumpProfile {
+        var p = PumpProfile.bench20
+        p.name = "bench 20 mL with empty switch"
+        p.hasEmptySwitch = true
+        return p
+    }
+
+    static func emptyRefill(_ c: inout PumpController, at t: Instant) throws {
+        try c.handle(.refill(RefillRequest(withdrawn: .zero, added: .millilitres(20), concentration: c500)), at: t).accepted()
+    }
+
+    @Test("the interruption runs from the empty switch, not the calculated empty: 63 h without drug resumes at the floor until confirmResumption", arguments: [false, true])
+    func interruptionFromEmptySwitch(hasSwitch: Bool) throws {
+        var c = try Fixture.onTherapy(volume: nl(3_336_000), profile: hasSwitch ? Self.switchProfile : .bench20)
+        _ = c.sense(.reservoirEmpty(true), at: Self.switchTrips)
+        #expect(c.interruption?.since == Self.switchTrips && c.interruption?.firstEvidence == .emptySwitch)
+        let meanwhile = c.advance(to: Self.refillAt).strokes
+        if hasSwitch {
+            // The switch governs: delivery stopped when it closed.
+            #expect(c.haltedSince == Self.switchTrips && meanwhile.isEmpty)
+        } else {
+            // Without a switch in the profile the estimate governs (strokes go on to the calculated
+            // empty), but the reading is evidence all the same.
+            #expect(c.haltedSince == Self.calculatedEmpty && meanwhile.count == 12_000 - Int(Self.switchTrips.nanoseconds - Self.start.nanoseconds) / 18_000_000_000)
+        }
+        try Self.emptyRefill(&c, at: Self.refillAt)
+        _ = c.sense(.reservoirEmpty(false), at: Self.refillAt)
+        // 63 h > 24 h: the floor from the first resumed stroke, whatever the estimate said.
+        #expect(c.awaitingConfirmationSince == Self.switchTrips)
+        #expect(c.deliveringDose == .floor && c.alarms.isActive(.therapyInterruption))
+        #expect(c.alarms[.therapyInterruption]?.detail.contains("first evidence: reservoir-empty switch") == true)
+        #expect(c.interruption == nil)
+        // 50 μg/day = 400 strokes of 125 ng a day (one every 216 s) until a clinician confirms.
+        #expect(c.advance(to: Self.refillAt + .days(1)).strokes.count == 400)
+        #expect(expectRefusal(&c, .program(.continuous(ug(600))), at: Self.refillAt + .days(1)) == .deliveryAwaitsConfirmation(since: Self.switchTrips))
+        try c.handle(.confirmResumption(.continuous(ug(600))), at: Self.refillAt + .days(1)).accepted()
+        #expect(c.deliveringDose == ug(600) && !c.alarms.isActive(.therapyInterruption))
+    }
+
+    @Test("without any earlier evidence the same refill, 15 h after the calculated empty, resumes the programmed dose")
+    func calculatedEmptyAloneShortInterruption() throws {
+        var c = try Fixture.onTherapy(volume: nl(3_336_000))
+        _ = c.advance(to: Self.refillAt)
+        #expect(c.haltedSince == Self.calculatedEmpty && c.interruption?.firstEvidence == .calculatedEmpty)
+        try Self.emptyRefill(&c, at: Self.refillAt)
+        #expect(c.awaitingConfirmationSince == nil && c.deliveringDose == ug(600) && c.interruption == nil)
+    }
+
+    /// Sensor evidence (on, off) offsets from the start, in hours, and whether the union is longer than
+    /// 24 h.
+    struct SensorSpan: Sendable, CustomTestStringConvertible {
+        var name: String
+        var spans: [(SensorReading, SensorReading, Int64, Int64)]
+        var long: Bool
+        var testDescription: String { name }
+    }
+
+    static let spans: [SensorSpan] = [
+        SensorSpan(name: "motor stall 48 h", spans: [(.motorStall(true), .motorStall(false), 2, 50)], long: true),
+        SensorSpan(name: "occlusion 72 h", spans: [(.occlusion(true), .occlusion(false), 2, 74)], long: true),
+        SensorSpan(name: "occlusion 2–22 h then stall 12–32 h: one 30 h interruption",
+                   spans: [(.occlusion(true), .occlusion(false), 2, 22), (.motorStall(true), .motorStall(false), 12, 32)], long: true),
+        SensorSpan(name: "motor stall 23 h", spans: [(.motorStall(true), .motorStall(false), 2, 25)], long: false),
+    ]
+
+    @Test("a stall or occlusion longer than 24 h resumes at the floor until confirmResumption; a shorter one resumes the programmed dose", arguments: spans)
+    func sensorInterruptions(_ k: SensorSpan) throws {
+        var c = try Fixture.onTherapy()
+        var events: [(Instant, SensorReading)] = []
+        for (on, off, a, b) in k.spans { events += [(Self.start + .hours(a), on), (Self.start + .hours(b), off)] }
+        events.sort { $0.0 < $1.0 }
+        for (t, r) in events {
+            // Sensor faults never stop the commanded strokes while they last.
+            #expect(c.deliveringDose == ug(600))
+            _ = c.sense(r, at: t)
+        }
+        let resumed = events.last!.0
+        let since = events.first!.0
+        #expect(c.interruption == nil)
+        if k.long {
+            #expect(c.awaitingConfirmationSince == since && c.deliveringDose == .floor)
+            #expect(c.advance(to: resumed + .days(1)).strokes.count == 400)
+            try c.handle(.confirmResumption(.continuous(ug(600))), at: resumed + .days(1)).accepted()
+            #expect(c.deliveringDose == ug(600))
+        } else {
+            #expect(c.awaitingConfirmationSince == nil && c.deliveringDose == ug(600))
+            #expect(!c.alarms.isActive(.therapyInterruption))
+        }
+    }
+
+    @Test("controller downtime during a stall: the interruption counts from the stall, not from the last instant seen")
+    func downtimeAddsToEarlierEvidence() throws {
+        var c = try Fixture.onTherapy()
+        let stall = Self.start + .hours(2)
+        _ = c.sense(.motorStall(true), at: stall)
+        _ = c.advance(to: Self.start + .hours(20))
+        // Down 10 h: short alone, but delivery had stopped 18 h before: 28 h in all.
+        let report = c.recoverAfterDowntime(until: Self.start + .hours(30))
+        #expect(report.requiresConfirmation && c.awaitingConfirmationSince == stall)
+        #expect(c.deliveringDose == .floor)
+        #expect(c.alarms[.therapyInterruption]?.detail.contains("delivery had stopped since \(stall) (motor stall)") == true)
+        // The stall goes on; when it clears delivery stays at the floor.
+        #expect(c.interruption?.since == stall)
+        _ = c.sense(.motorStall(false), at: Self.start + .hours(31))
+        #expect(c.interruption == nil && c.deliveringDose == .floor && c.awaitingConfirmationSince == stall)
+    }
+
+    @Test("a downtime within the limit with no earlier evidence still resumes the programmed dose")
+    func shortDowntimeAlone() throws {
+        var c = try Fixture.onTherapy()
+        _ = c.advance(to: Self.start + .hours(20))
+        let report = c.recoverAfterDowntime(until: Self.start + .hours(30))
+        #expect(!report.requiresConfirmation && c.deliveringDose == ug(600) && c.interruption == nil)
+    }
+
+    // MARK: - The empty switch governs when the profile has one
+
+    @Test("with an empty switch the calculated empty alone does not stop delivery: programmed rate, critical alarm, stop on the switch")
+    func calculatedEmptyWithSwitchKeepsDelivering() throws {
+        var c = try Fixture.onTherapy(volume: nl(3_336_000), profile: Self.switchProfile)
+        _ = c.advance(to: Self.calculatedEmpty)
+        #expect(c.haltedSince == nil && c.deliveringDose == ug(600) && c.reservoir.estimate == .zero)
+        #expect(c.alarms.isActive(.calculatedEmptySensorDisagrees))
+        #expect(c.alarms[.calculatedEmptySensorDisagrees]?.priority == .high)
+        #expect(c.interruption == nil)
+        // An under-infusing pump: drug remains, so the strokes go on (12 h = 2,400 strokes).
+        let strokes = c.advance(to: Self.calculatedEmpty + .hours(12)).strokes
+        #expect(strokes.count == 2_400 && c.reservoir.estimate == .zero)
+        // The switch trips: delivery stops there, the estimate's disagreement is resolved.
+        let trip = Self.calculatedEmpty + .hours(12)
+        _ = c.sense(.reservoirEmpty(true), at: trip)
+        #expect(c.haltedSince == trip && c.deliveringDose == .zero)
+        #expect(!c.alarms.isActive(.calculatedEmptySensorDisagrees) && c.alarms.isActive(.reservoirEmpty))
+        #expect(c.advance(to: trip + .hours(2)).strokes.isEmpty)
+        // The refill and the switch opening: 2 h without drug, the programmed dose resumes.
+        try c.handle(.refill(RefillRequest(withdrawn: nl(100_000), added: .millilitres(20), concentration: c500)), at: trip + .hours(2)).accepted()
+        #expect(c.haltedSince == trip) // the switch still says empty
+        _ = c.sense(.reservoirEmpty(false), at: trip + .hours(2))
+        #expect(c.haltedSince == nil && c.deliveringDose == ug(600) && c.awaitingConfirmationSince == nil)
+    }
+
+    @Test("a failed switch: the estimate said empty, the switch never tripped, the residual withdrawn is nothing — the interruption runs from the calculated empty", arguments: [(Int64(0), true), (Int64(500_000), false)])
+    func failedSwitchShownByResidual(withdrawnNL: Int64, floor: Bool) throws {
+        var c = try Fixture.onTherapy(volume: nl(3_336_000), profile: Self.switchProfile)
+        _ = c.advance(to: Self.calculatedEmpty + .hours(40))
+        #expect(c.interruption == nil && c.alarms.isActive(.calculatedEmptySensorDisagrees))
+        let t = Self.calculatedEmpty + .hours(40)
+        try c.handle(.refill(RefillRequest(withdrawn: nl(withdrawnNL), added: .millilitres(20), concentration: c500)), at: t).accepted()
+        #expect(!c.alarms.isActive(.calculatedEmptySensorDisagrees))
+        if floor {
+            // 40 h since the calculated empty, confirmed by an empty reservoir: over 24 h.
+            #expect(c.awaitingConfirmationSince == Self.calculatedEmpty && c.deliveringDose == .floor)
+        } else {
+            // 0.5 mL remained: the switch was right, the pump under-infused, the drug kept flowing.
+            #expect(c.awaitingConfirmationSince == nil && c.deliveringDose == ug(600))
+        }
+    }
+
+    @Test("without an empty switch the calculated empty stops delivery, as before")
+    func calculatedEmptyWithoutSwitchStops() throws {
+        var c = try Fixture.onTherapy(volume: nl(3_336_000))
+        _ = c.advance(to: Self.calculatedEmpty)
+        #expect(c.haltedSince == Self.calculatedEmpty && c.deliveringDose == .zero)
+        #expect(!c.alarms.isActive(.calculatedEmptySensorDisagrees) && c.alarms.isActive(.reservoirEmpty))
+    }
+
+    // MARK: - Reserve taper
+
+    /// 600 μg/day at 2000 μg/mL: 500 ng a stroke, one every 72 s. A 5 mL fill leaves 4.664 mL after
+    /// priming; 0.664 mL = 2,656 strokes to the 4 mL low-reservoir alarm, at start + 191,232 s, which
+    /// starts the reserve taper: 600, then from +1 d 480, 384, 307.2, … down to 50 μg/day on day 12.
+    static let reserveFrom = start + .seconds(191_232)
+
+    static let reserveRefills: [(hours: Int64, held: Int64?)] = [(48, nil), (49, 384_000), (12 * 24, 50_000)]
+
+    @Test("more than 24 h at a reserve taper's reduced dose holds that level after the refill until a clinician confirms", arguments: reserveRefills)
+    func reserveTaperHoldsAfterRefill(hours: Int64, held: Int64?) throws {
+        var s = ControllerSettings()
+        s.reservoirPolicy = .reserveTaper
+        var c = try Fixture.onTherapy(concentration: c2000, volume: .millilitres(5), settings: s)
+        _ = c.advance(to: Self.reserveFrom)
+        #expect(c.taper?.kind == .reserve && c.taper?.startedAt == Self.reserveFrom)
+        let t = Self.reserveFrom + .hours(hours)
+        let r = c.handle(.refill(RefillRequest(withdrawn: c.reservoir.estimate, added: .millilitres(20), concentration: c2000)), at: t)
+        try r.accepted()
+        #expect(c.taper == nil)
+        if let held {
+            #expect(c.awaitingConfirmationSince == Self.reserveFrom + .days(1))
+            #expect(c.deliveringDose == ngPerDay(held) && c.alarms.isActive(.therapyInterruption))
+            #expect(r.events.contains(.taperCancelled(holding: ngPerDay(held))))
+            // Held level, in strokes of 500 ng: 384 μg/day = 768 a day; 50 μg/day = 100 a day.
+            #expect(c.advance(to: t + .days(1)).strokes.count == Int(held / 500))
+            #expect(expectRefusal(&c, .program(.continuous(ug(600))), at: t + .days(1)) == .deliveryAwaitsConfirmation(since: Self.reserveFrom + .days(1)))
+            try c.handle(.confirmResumption(.continuous(ug(600))), at: t + .days(1)).accepted()
+            #expect(c.deliveringDose == ug(600))
+        } else {
+            // Exactly 24 h at the reduced level: not more than the limit, the schedule resumes.
+            #expect(c.awaitingConfirmationSince == nil && c.deliveringDose == ug(600))
+        }
+    }
+}
+
