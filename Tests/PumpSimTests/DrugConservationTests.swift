@@ -151,7 +151,7 @@ struct DrugConservationTests {
 
 /// A random run with several faults of every kind (occlusions with random compliance, stalls, leaks,
 /// disconnections, possibly open-ended and overlapping across families) and refills, some changing
-/// the concentration during a fault.
+/// the concentration during a fault, some entered wrongly, not entered, or entered without an act.
 func randomFaultScenario(seed: UInt64) -> Scenario {
     var g = SplitMix64(seed: seed)
     var s = randomScenario(seed: g.next())
@@ -174,11 +174,19 @@ func randomFaultScenario(seed: UInt64) -> Scenario {
         if (try? FaultPlan(faults + [candidate]).validate()) != nil { faults.append(candidate) }
     }
     s.faults = FaultPlan(faults)
-    for _ in 0..<g.integer(in: 0...2) {
-        let c = Concentration.therapy[Int(g.below(3))]
-        s.timeline.append(ScenarioEvent(at: .zero + .minutes(g.integer(in: 120...(minutes - 1))),
-                                        action: .refill(added: Volume(nanolitres: g.integer(in: 1_000_000...20_000_000)), concentration: c,
-                                                        confirmConcentrationChange: true, withdrawn: nil)))
+    for _ in 0..<g.integer(in: 0...3) {
+        let c = Concentration.therapy[Int(g.below(3))], entered = Concentration.therapy[Int(g.below(3))]
+        let v = Volume(nanolitres: g.integer(in: 1_000_000...20_000_000))
+        let at = Instant.zero + .minutes(g.integer(in: 120...(minutes - 1)))
+        let entry = RefillEntry(added: g.below(2) == 0 ? v : .millilitres(20), concentration: entered, confirmConcentrationChange: g.below(2) == 0)
+        let action: ScenarioAction
+        switch g.below(4) {
+        case 0: action = .refill(added: v, concentration: c, confirmConcentrationChange: true, withdrawn: nil)
+        case 1: action = .refillDone(RefillAct(added: v, concentration: c), entered: entry)   // entered wrongly, maybe refused
+        case 2: action = .refillDone(RefillAct(added: v, concentration: c), entered: nil)     // not entered
+        default: action = .refillEntered(entry)                                             // entered, not done
+        }
+        s.timeline.append(ScenarioEvent(at: at, action: action))
     }
     s.timeline.sort { $0.at < $1.at }
     return s
