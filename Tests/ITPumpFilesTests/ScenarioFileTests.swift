@@ -162,5 +162,7 @@ struct ScenarioFileTests {
         #expect(r.recorder.releases.map(\.toCSF) == [Femtograms(25_000_000_000)])
         #expect(r.recorder.releases.map(\.at) == [.zero + .days(5) + .hours(6)])
         #expect(r.recorder.series.reduce(Femtograms.zero) { $0 + $1.released } == Femtograms(25_000_000_000))
+        // 6 h of strokes = 1,200 occluded; 200 fill the 50 μL, 1,000 move nothing: 600 − 125 μg on day 6.
+        #expect(r.recorder.dailyFemtograms[5] == 475_000_000_000)
     }
 }

@@ -56,6 +56,18 @@ struct DrugConservationTests {
         #expect(r.pump.drugAccount.isBalanced)
     }
 
+    @Test("the run is closed at its end: a stroke due at the end instant counts in the last interval and the last day",
+          arguments: Fidelity.allCases)
+    func strokeAtTheEndIsCounted(fidelity: Fidelity) throws {
+        let r = try SimulationRunner.run(TestScenarios.basic(days: 1), fidelity: fidelity, keepSeries: true)
+        // Strokes at 3,600 + 18k s for k = 1 … 4,600, the last at the end (86,400 s): 4,600 × 0.125 μg.
+        #expect(r.recorder.totalToPatient == Femtograms(575_000_000_000))
+        #expect(r.recorder.dailyFemtograms == [575_000_000_000])
+        #expect(r.recorder.series.count == 96)
+        // The last interval [85,500 s, 86,400 s] holds k = 4,550 … 4,600: 51 strokes, one at each end.
+        #expect(r.recorder.series.last?.delivered == Femtograms(51 * 125_000_000))
+    }
+
     @Test("drug conserved in the shipped-style occlusion: 50 μL held at 500 μg/mL reach the patient as 25 μg")
     func occlusionReleasesCompliance() throws {
         var m = PumpMechanics()

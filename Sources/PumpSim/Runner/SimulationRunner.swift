@@ -43,7 +43,6 @@ public struct SimulationRunner {
     static func run(_ scenario: Scenario, fidelity: Fidelity, keepSeries: Bool, perBinPK: Bool,
                     bolusByDeadline: Bool = false, dropsReleasedDrug: Bool = false) throws(ScenarioError) -> SimulationResult {
         var r = try SimulationRunner(scenario: scenario, fidelity: fidelity, keepSeries: keepSeries)
-        r.sink.recorder.endNs = r.end.nanoseconds
         r.sink.recorder.perBinReference = perBinPK
         r.sink.dropsReleasedDrug = dropsReleasedDrug
         r.bolusByDeadline = bolusByDeadline
@@ -71,6 +70,7 @@ public struct SimulationRunner {
             throw .initialFillOutOfRange(s.initialFill, capacity: s.profile.reservoirCapacity)
         }
         end = .zero + s.duration
+        sink.recorder.endNs = end.nanoseconds
         for (i, e) in s.timeline.enumerated() {
             if e.at > end { throw .eventAfterEnd(index: i, at: e.at, end: end) }
             var act: RefillAct?
