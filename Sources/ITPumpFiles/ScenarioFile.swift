@@ -16,6 +16,10 @@ import PumpSim
 /// pk: {distributionVolume: 65 mL, clearance: 30 mL/h}
 /// timeline:
 ///   - {at: 23d, refill: {volume: 20 mL}}            # concentration: the prescription's
+///   - {at: 30d, refill: {volume: 20 mL, concentration: 1000 ug/mL,   # the act: what goes in
+///                        entry: {concentration: 500 ug/mL}}}        # what the programmer is told
+///   - {at: 40d, refill: {volume: 20 mL, entry: none}}              # done, not entered
+///   - {at: 41d, refillEntry: {volume: 20 mL, withdrawn: 5 mL}}     # an entry with no act
 ///   - {at: 23d2h, confirmResumption: {}}
 ///   - {at: 24d, acknowledge: lowReservoir}
 /// faults:
@@ -80,7 +84,7 @@ public enum ScenarioFile {
         let capacity = profile?.reservoirCapacity ?? .millilitres(40)
         let fill = m.optional("initialFill")?.volume(in: Volume(nanolitres: 1)...capacity)
         let pk = m.optional("pk").map(readPK) ?? PKParameters()
-        let timeline = m.optional("timeline").map { readTimeline($0, end: end, concentration: rx?.concentration, maxSteps: rx?.settings.maximumFlexSteps ?? 24) } ?? []
+        let timeline = m.optional("timeline").map { readTimeline($0, end: end, concentration: rx?.concentration, maxSteps: rx?.settings.maximumFlexSteps ?? 24, capacity: capacity) } ?? []
         let faults = m.optional("faults").map { readFaults($0, end: end) } ?? FaultPlan()
         var auto: AutoRefill?
         if let f = m.optional("autoRefill"), let am = f.mapping(allowedKeys: ["offsetFromProjectedEmpty", "volume", "confirmResumption"]) {
@@ -161,9 +165,48 @@ public enum ScenarioFile {
         return p
     }
 
-    static let actions = ["refill", "program", "stop", "resume", "confirmResumption", "acknowledge", "setRefillDate"]
+    static let actions = ["refill", "refillEntry", "program", "stop", "resume", "confirmResumption", "acknowledge", "setRefillDate"]
+    /// The fields of a programmer entry (`refill.entry`, `refillEntry`).
+    static let entryKeys = ["volume", "concentration", "confirmConcentrationChange", "withdrawn"]
 
-    static func readTimeline(_ f: Field, end: Instant, concentration: Concentration?, maxSteps: Int) -> [ScenarioEvent] {
+    /// `refill`: the act (`volume`, `concentration`) and, by default, an entry matching it
+    /// (`confirmConcentrationChange`, `withdrawn` describe the entry). `entry: none`: not entered;
+    /// `entry: {…}`: entered differently, each field defaulting to the act's (`withdrawn` to the
+    /// residual measured at the act).
+    static func readRefill(_ a: Field, concentration: Concentration?, capacity: Volume) -> ScenarioAction? {
+        guard let r = a.mapping(allowedKeys: entryKeys + ["entry"]) else { return nil }
+        // The act cannot put in more than the reservoir holds; an overfilled entry goes in `entry`.
+        let v = r.required("volume", allowed: "0 … \(capacity) (the reservoir's capacity)")?.volume(in: Volume.zero...capacity)
+        let c = r.optional("concentration")?.concentration(oneOf: Concentration.therapy) ?? concentration
+        let confirmField = r.optional("confirmConcentrationChange"), withdrawnField = r.optional("withdrawn")
+        let confirm = confirmField?.bool() ?? false
+        let w = withdrawnField?.volume(in: Volume.zero...Volume.millilitres(40))
+        guard let e = r.optional("entry") else {
+            r.finish()
+            guard let v, let c else { return nil }
+            return .refill(added: v, concentration: c, confirmConcentrationChange: confirm, withdrawn: w)
+        }
+        for f in [confirmField, withdrawnField].compactMap({ $0 }) {
+            f.fail("with an `entry`, what the programmer is told goes inside it", allowed: "move it into `entry`")
+        }
+        var entered: RefillEntry??
+        if case let .scalar(sc) = e.node {
+            if sc.string == "none" { entered = .some(nil) }
+            else { e.fail("not a programmer entry", allowed: "none (the refill is not entered) or a mapping of " + entryKeys.joined(separator: ", ")) }
+        } else if let em = e.mapping(allowedKeys: entryKeys) {
+            let ev = em.optional("volume")?.volume(in: Volume.zero...Volume.millilitres(40)) ?? v
+            let ec = em.optional("concentration")?.concentration(oneOf: Concentration.therapy) ?? c
+            let econfirm = em.optional("confirmConcentrationChange")?.bool() ?? false
+            let ew = em.optional("withdrawn")?.volume(in: Volume.zero...Volume.millilitres(40))
+            em.finish()
+            if let ev, let ec { entered = .some(RefillEntry(added: ev, concentration: ec, confirmConcentrationChange: econfirm, withdrawn: ew)) }
+        }
+        r.finish()
+        guard let v, let c, let entered else { return nil }
+        return .refillDone(RefillAct(added: v, concentration: c), entered: entered)
+    }
+
+    static func readTimeline(_ f: Field, end: Instant, concentration: Concentration?, maxSteps: Int, capacity: Volume) -> [ScenarioEvent] {
         guard let items = f.sequence(maximum: 10_000) else { return [] }
         var out: [ScenarioEvent] = []
         for item in items {
@@ -181,13 +224,17 @@ public enum ScenarioFile {
             var action: ScenarioAction?
             switch key {
             case "refill":
-                if let r = a.mapping(allowedKeys: ["volume", "concentration", "confirmConcentrationChange", "withdrawn"]) {
-                    let v = r.required("volume", allowed: "0 … 40 mL")?.volume(in: Volume.zero...Volume.millilitres(40))
+                action = readRefill(a, concentration: concentration, capacity: capacity)
+            case "refillEntry":
+                if let r = a.mapping(allowedKeys: entryKeys) {
+                    let v = r.required("volume", allowed: "0 … 40 mL as entered")?.volume(in: Volume.zero...Volume.millilitres(40))
                     let c = r.optional("concentration")?.concentration(oneOf: Concentration.therapy) ?? concentration
                     let confirm = r.optional("confirmConcentrationChange")?.bool() ?? false
-                    let w = r.optional("withdrawn")?.volume(in: Volume.zero...Volume.millilitres(40))
+                    let w = r.required("withdrawn", allowed: "the residual entered as withdrawn, 0 … 40 mL")?.volume(in: Volume.zero...Volume.millilitres(40))
                     r.finish()
-                    if let v, let c { action = .refill(added: v, concentration: c, confirmConcentrationChange: confirm, withdrawn: w) }
+                    if let v, let c, let w {
+                        action = .refillEntered(RefillEntry(added: v, concentration: c, confirmConcentrationChange: confirm, withdrawn: w))
+                    }
                 }
             case "program":
                 action = PrescriptionFile.readSchedule(a, maximumSteps: maxSteps).map { .program($0) }

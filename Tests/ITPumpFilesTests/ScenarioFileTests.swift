@@ -77,4 +77,92 @@ struct ScenarioFileTests {
         #expect(abs(r.recorder.totalToPatient.value - 218_975_000_000_000) <= 125_000_000)
         #expect(!r.recorder.alarms.contains { $0.kind == .lowReservoir || $0.kind == .reservoirEmpty })
     }
+
+    static func load(_ timeline: String) throws -> Scenario {
+        let text = """
+        kind: scenario
+        pump: bench20
+        prescription: {concentration: 500 ug/mL, schedule: {continuous: 600 ug/day}}
+        duration: 20d
+        timeline:
+        \(timeline)
+        """
+        return try FileKinds.load(text: text, file: "<test>", directory: ".", kind: "scenario", read: ScenarioFile.read)
+    }
+
+    @Test("a refill reads as an act and an entry: the entry defaults to the act, `entry: none` is not entered, `refillEntry` is an entry alone")
+    func refillActAndEntry() throws {
+        let c500 = Concentration(microgramsPerMillilitre: 500), c1000 = Concentration(microgramsPerMillilitre: 1_000)
+        let s = try Self.load("""
+          - {at: 1d, refill: {volume: 20 mL, withdrawn: 5 mL}}
+          - {at: 2d, refill: {volume: 20 mL, concentration: 1000 ug/mL, entry: {concentration: 500 ug/mL}}}
+          - {at: 3d, refill: {volume: 18 mL, entry: none}}
+          - {at: 4d, refillEntry: {volume: 18 mL, withdrawn: 4 mL, concentration: 1000 ug/mL, confirmConcentrationChange: true}}
+        """)
+        #expect(s.timeline.map(\.action) == [
+            .refill(added: .millilitres(20), concentration: c500, confirmConcentrationChange: false, withdrawn: .millilitres(5)),
+            .refillDone(RefillAct(added: .millilitres(20), concentration: c1000), entered: RefillEntry(added: .millilitres(20), concentration: c500)),
+            .refillDone(RefillAct(added: .millilitres(18), concentration: c500), entered: nil),
+            .refillEntered(RefillEntry(added: .millilitres(18), concentration: c1000, confirmConcentrationChange: true, withdrawn: .millilitres(4))),
+        ])
+    }
+
+    @Test("refill act and entry errors name the field and what to do")
+    func refillActAndEntryErrors() throws {
+        let text = """
+        kind: scenario
+        pump: bench20
+        prescription: {concentration: 500 ug/mL, schedule: {continuous: 600 ug/day}}
+        duration: 20d
+        timeline:
+          - {at: 1d, refill: {volume: 20 mL, withdrawn: 5 mL, entry: {volume: 20 mL}}}
+          - {at: 2d, refill: {volume: 20 mL, entry: later}}
+          - {at: 3d, refillEntry: {volume: 20 mL}}
+          - {at: 4d, refill: {volume: 25 mL, entry: {volume: 25 mL, colour: red}}}
+        """
+        let d = FileKinds.validate(text: text, file: "s.yaml", directory: ".")
+        let fields = d.map { "\($0.line) \($0.field)" }
+        #expect(fields.contains("6 timeline[0].refill.withdrawn"), "\(fields)")
+        #expect(fields.contains("7 timeline[1].refill.entry"), "\(fields)")
+        #expect(fields.contains("8 timeline[2].refillEntry.withdrawn"), "\(fields)")
+        #expect(fields.contains("9 timeline[3].refill.volume"), "\(fields)")
+        #expect(fields.contains("9 timeline[3].refill.entry.colour"), "\(fields)")
+        #expect(d.first { $0.field == "timeline[1].refill.entry" }?.allowed.hasPrefix("none") == true)
+        #expect(d.first { $0.field == "timeline[3].refill.volume" }?.allowed.contains("20") == true)
+        #expect(d.count == 5, "\(d)")
+    }
+
+    @Test("shipped: a new concentration entered as the old one doubles the delivered dose, as its comment derives")
+    func shippedWrongConcentration() throws {
+        let s = try ScenarioFile.load(path: "\(profilesDir)/scenarios/refill-wrong-concentration.yaml")
+        let r = try SimulationRunner.run(s, fidelity: .fast)
+        let ug: Int64 = 1_000_000_000
+        // 1,345 strokes of 0.125 μg and 3,455 of 0.25 μg on day 13; 4,800 of 0.25 μg after.
+        #expect(r.recorder.dailyFemtograms[12] == 1_345 * ug / 8 + 3_455 * ug / 4)
+        #expect(r.recorder.dailyFemtograms[13] == 1_200 * ug && r.recorder.dailyFemtograms[14] == 1_200 * ug)
+        #expect(r.recorder.refusals.isEmpty && r.recorder.alarms.allSatisfy { $0.kind == .refillDue })
+    }
+
+    @Test("shipped: a refused refill entry leaves the pump full and the controller warning of an empty one, as its comment derives")
+    func shippedRefusedEntry() throws {
+        let s = try ScenarioFile.load(path: "\(profilesDir)/scenarios/refill-entry-refused.yaml")
+        let r = try SimulationRunner.run(s, fidelity: .fast)
+        #expect(r.recorder.refusals.count == 1)
+        #expect(r.controller.reservoir.estimate == .microlitres(514))
+        #expect(r.pump.reservoir == Picolitres(.microlitres(15_200)))
+        // 13d+02:16:48 = 1,131,408 s.
+        #expect(r.recorder.alarms.contains { $0.kind == .lowReservoir && $0.raisedAt == .zero + .seconds(1_131_408) })
+    }
+
+    @Test("shipped: the occlusion releases the 50 μL its line took up, 25 μg, into the delivered figures")
+    func shippedOcclusion() throws {
+        let s = try ScenarioFile.load(path: "\(profilesDir)/scenarios/occlusion.yaml")
+        let r = try SimulationRunner.run(s, fidelity: .fast, keepSeries: true)
+        #expect(r.recorder.releases.map(\.volume) == [Picolitres(.microlitres(50))])
+        #expect(r.recorder.releases.map(\.toCSF) == [Femtograms(25_000_000_000)])
+        #expect(r.recorder.releases.map(\.at) == [.zero + .days(5) + .hours(6)])
+        #expect(r.recorder.series.reduce(Femtograms.zero) { $0 + $1.released } == Femtograms(25_000_000_000))
+        // 6 h of strokes = 1,200 occluded; 200 fill the 50 μL, 1,000 move nothing: 600 − 125 μg on day 6.
+        #expect(r.recorder.dailyFemtograms[5] == 475_000_000_000)
+    }
 }

@@ -46,8 +46,11 @@ public struct SimulatedPump: PumpDriver, Hashable, Sendable, Codable {
     /// Share of the drug leaving the catheter that goes to the pocket (leak or disconnection).
     public private(set) var leak = Fraction(partsPerMillion: 0)
     var occludedStrokes: Int64 = 0
+    /// The solution held under pressure behind an occlusion, oldest first (a refill during the
+    /// occlusion does not change what is already held).
+    public private(set) var held: [TrueCatheter.Segment] = []
     /// Volume held under pressure behind an occlusion.
-    public private(set) var pressurised: Picolitres = .zero
+    public var pressurised: Picolitres { Picolitres(held.reduce(0) { $0 + $1.volume.value }) }
     var missedStrokes: Int64 = 0
 
     /// Sensor states as the pump reports them.
@@ -61,6 +64,14 @@ public struct SimulatedPump: PumpDriver, Hashable, Sendable, Codable {
     public private(set) var toPocket: Femtograms = .zero
     /// Volume that left the reservoir.
     public private(set) var pumped: Picolitres = .zero
+    /// Drug that left the reservoir through the pump (each volume at the reservoir's concentration
+    /// when it left): what `drugAccount` balances against the CSF, the pocket and the catheter.
+    public private(set) var drugPumped: Femtograms = .zero
+    /// Drug put in by refills, and drug taken out with the residual at refills.
+    public private(set) var drugAdded: Femtograms = .zero
+    public private(set) var drugWithdrawn: Femtograms = .zero
+    /// Drug in the catheter column (and held behind an occlusion) when the pump was made.
+    public let columnDrugAtStart: Femtograms
     public private(set) var strokesCommanded: Int64 = 0
     public private(set) var strokesMoved: Int64 = 0
     /// Since when the true reservoir could not give a full stroke (nil after a refill).
@@ -81,6 +92,22 @@ public struct SimulatedPump: PumpDriver, Hashable, Sendable, Codable {
         let sigma = Double(sv) * Double(mechanics.strokeNoise.partsPerMillion) / 1e6
         noiseUnit = Int64((sigma / Double(32).squareRoot()).rounded())
         catheter = TrueCatheter(capacity: profile.deadVolume, filledWith: .none)
+        columnDrugAtStart = catheter.drug
+    }
+
+    /// Drug now in the catheter column and held under pressure behind an occlusion.
+    public var columnDrug: Femtograms {
+        held.reduce(catheter.drug) { $0 + $1.volume.femtograms(at: $1.concentration) }
+    }
+
+    /// Drug now in the true reservoir.
+    public var reservoirDrug: Femtograms { reservoir.femtograms(at: reservoirConcentration) }
+
+    /// The pump's drug balance: every femtogram that left the reservoir is in the CSF, in the pocket
+    /// or in the catheter column (including any volume held behind an occlusion).
+    public var drugAccount: DrugAccount {
+        DrugAccount(outOfReservoir: drugPumped, reservoirLedger: drugAdded - drugWithdrawn - reservoirDrug,
+                    toCSF: toPatient, toPocket: toPocket, columnChange: columnDrug - columnDrugAtStart)
     }
 
     /// The largest volume one stroke can move (mean plus the noise bound).
@@ -147,8 +174,9 @@ public struct SimulatedPump: PumpDriver, Hashable, Sendable, Codable {
         move(Picolitres(max(0, total)), strokes: n, at: batch.first, lastAt: batch.last)
     }
 
-    /// Strokes the pump can take without any sensor changing or the true reservoir running short
-    /// (`Int64.max` when nothing can change). The runner steps stroke by stroke when this is small.
+    /// Strokes the pump can take without any sensor changing, the true reservoir running short or the
+    /// concentration at the catheter tip changing (`Int64.max` when nothing can change). The runner
+    /// steps stroke by stroke when this is small.
     public func strokesBeforeNextChange() -> Int64 {
         var k = Int64.max
         if occluded && !occlusionSensor { k = min(k, mechanics.occlusionTripStrokes - occludedStrokes - 1) }
@@ -166,6 +194,12 @@ public struct SimulatedPump: PumpDriver, Hashable, Sendable, Codable {
                 let d = reservoir.value - m
                 k = min(k, d < 0 ? 0 : d / m)
             }
+            // A batch never pushes two concentrations out of the tip: its drug is then split between
+            // intervals exactly (a new concentration reaching the patient is on the right day).
+            if !occluded, let head = catheter.segments.first,
+               catheter.segments.count > 1 || head.concentration != reservoirConcentration {
+                k = min(k, head.volume.value / m)
+            }
         }
         return max(0, k)
     }
@@ -177,6 +211,8 @@ public struct SimulatedPump: PumpDriver, Hashable, Sendable, Codable {
 
     /// A refill at `t`: the residual is withdrawn and `added` of `concentration` put in.
     public mutating func refill(added: Volume, concentration: Concentration, at t: Instant) {
+        drugWithdrawn = drugWithdrawn + reservoirDrug
+        drugAdded = drugAdded + Picolitres(added).femtograms(at: concentration)
         reservoir = Picolitres(added)
         reservoirConcentration = concentration
         emptySince = nil
@@ -191,11 +227,12 @@ public struct SimulatedPump: PumpDriver, Hashable, Sendable, Codable {
             guard occluded != change.active else { return }
             occluded = change.active
             if !change.active {
-                // The pressurised volume is released to the patient: the bolus after an occlusion clears.
-                let held = pressurised
-                pressurised = .zero
+                // The pressurised volume is released to the patient: the bolus after an occlusion
+                // clears, each part at the concentration it was pumped at.
+                let release = held
+                held = []
                 occludedStrokes = 0
-                deliverThroughCatheter(held)
+                for seg in release { deliverThroughCatheter(seg.volume, at: seg.concentration) }
                 if occlusionSensor { occlusionSensor = false; pending.append(SensorChange(at: t, reading: .occlusion(false))) }
             }
         case .motorStall:
@@ -231,23 +268,30 @@ public struct SimulatedPump: PumpDriver, Hashable, Sendable, Codable {
         }
         reservoir = reservoir - v
         pumped = pumped + v
+        drugPumped = drugPumped + v.femtograms(at: reservoirConcentration)
         strokesMoved += n
         if occluded {
             occludedStrokes += n
-            pressurised = pressurised + v
+            if v.value > 0 {
+                if let last = held.last, last.concentration == reservoirConcentration {
+                    held[held.count - 1].volume = last.volume + v
+                } else {
+                    held.append(TrueCatheter.Segment(volume: v, concentration: reservoirConcentration))
+                }
+            }
             if !occlusionSensor && occludedStrokes >= mechanics.occlusionTripStrokes {
                 occlusionSensor = true
                 pending.append(SensorChange(at: last, reading: .occlusion(true)))
             }
         } else {
-            deliverThroughCatheter(v)
+            deliverThroughCatheter(v, at: reservoirConcentration)
         }
         updateEmptySensor(at: last)
     }
 
-    mutating func deliverThroughCatheter(_ v: Picolitres) {
+    mutating func deliverThroughCatheter(_ v: Picolitres, at concentration: Concentration) {
         guard v.value > 0 else { return }
-        let fg = catheter.push(v, at: reservoirConcentration)
+        let fg = catheter.push(v, at: concentration)
         if leak.partsPerMillion == 0 {
             toPatient = toPatient + fg
         } else {

@@ -9,6 +9,10 @@ public struct TrueCatheter: Hashable, Sendable, Codable {
     public struct Segment: Hashable, Sendable, Codable {
         public var volume: Picolitres
         public var concentration: Concentration
+        public init(volume: Picolitres, concentration: Concentration) {
+            self.volume = volume
+            self.concentration = concentration
+        }
     }
     public let capacity: Picolitres
     /// Tip first.
@@ -40,6 +44,9 @@ public struct TrueCatheter: Hashable, Sendable, Codable {
         }
         return Femtograms(fg)
     }
+
+    /// Drug in the column (exact fg).
+    public var drug: Femtograms { Femtograms(segments.reduce(0) { $0 + $1.volume.value * $1.concentration.microgramsPerMillilitre }) }
 
     /// The lowest concentration in the column (what bounds how often strokes can come).
     public var lowestConcentration: Concentration { segments.map(\.concentration).min() ?? .none }

@@ -2,7 +2,7 @@ import PumpCore
 
 /// The per-interval time series as CSV: one row per interval, units in the header.
 public enum SeriesCSV {
-    public static let header = "start_s,delivered_ug,delivery_rate_ug_per_day,true_reservoir_ml,estimated_reservoir_ml,csf_ng_per_ml,withdrawal_threshold_ng_per_ml,withdrawal_severity"
+    public static let header = "start_s,delivered_ug,delivery_rate_ug_per_day,true_reservoir_ml,estimated_reservoir_ml,csf_ng_per_ml,withdrawal_threshold_ng_per_ml,withdrawal_severity,released_bolus_ug"
 
     /// Writes each line through `emit` (streamed; nothing accumulates).
     public static func write(_ r: SimulationResult, _ emit: (String) -> Void) {
@@ -13,7 +13,8 @@ public enum SeriesCSV {
             emit("\(row.start.nanoseconds / 1_000_000_000),\(TextReport.fixed(ug, 6)),\(TextReport.fixed(ug * perDay, 3)),"
                  + "\(TextReport.fixed(row.trueReservoir.millilitresForDisplay, 6)),\(Format.fixed(row.estimatedReservoir.nanolitres, scale: 1_000_000, digits: 6)),"
                  + "\(TextReport.fixed(row.concentration.nanogramsPerMillilitre, 3)),"
-                 + "\(row.threshold.map { TextReport.fixed($0.nanogramsPerMillilitre, 3) } ?? ""),\(TextReport.fixed(row.severity, 4))")
+                 + "\(row.threshold.map { TextReport.fixed($0.nanogramsPerMillilitre, 3) } ?? ""),\(TextReport.fixed(row.severity, 4)),"
+                 + TextReport.fixed(Double(row.released.value) / 1e9, 6))
         }
     }
 }

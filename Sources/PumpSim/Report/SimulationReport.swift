@@ -20,6 +20,10 @@ public struct SimulationReport: Sendable, Encodable {
     }
     public struct Refused: Sendable, Encodable { public var atSeconds: Double; public var command: String; public var reason: String }
     public struct Episode: Sendable, Encodable { public var startSeconds: Double; public var endSeconds: Double }
+    /// A bolus released when an occlusion cleared (its CSF share is in `deliveredMicrograms`).
+    public struct Released: Sendable, Encodable {
+        public var atSeconds: Double; public var millilitres: Double; public var micrograms: Double; public var pocketMicrograms: Double
+    }
 
     public var scenario: String
     public var fidelity: String
@@ -46,12 +50,13 @@ public struct SimulationReport: Sendable, Encodable {
     public var finalTrueReservoirMillilitres: Double
     public var finalEstimatedReservoirMillilitres: Double
     public var steadyStateNgPerMl: Double
+    public var releasedBoluses: [Released]
 
     enum K: String, CodingKey {
         case scenario, fidelity, durationSeconds, deliveredMicrograms, commandedMicrograms, pocketMicrograms, dailyDelivery, alarms
         case reservoirEmptyAtSeconds, withdrawalRiskSeconds, withdrawalRiskThresholdFraction, withdrawalRiskThresholdNgPerMl
         case withdrawalEpisodes, peakWithdrawalSeverity, severeWithdrawalSeconds, hoursAtZeroDelivery, refusedCommands
-        case finalTrueReservoirMillilitres, finalEstimatedReservoirMillilitres, steadyStateNgPerMl
+        case finalTrueReservoirMillilitres, finalEstimatedReservoirMillilitres, steadyStateNgPerMl, releasedBoluses
     }
 
     public func encode(to e: Encoder) throws {
@@ -76,6 +81,7 @@ public struct SimulationReport: Sendable, Encodable {
         try c.encode(finalTrueReservoirMillilitres, forKey: .finalTrueReservoirMillilitres)
         try c.encode(finalEstimatedReservoirMillilitres, forKey: .finalEstimatedReservoirMillilitres)
         try c.encode(steadyStateNgPerMl, forKey: .steadyStateNgPerMl)
+        try c.encode(releasedBoluses, forKey: .releasedBoluses)
     }
 
     public init(_ r: SimulationResult) {
@@ -103,5 +109,7 @@ public struct SimulationReport: Sendable, Encodable {
         refusedCommands = rec.refusals.map { Refused(atSeconds: s($0.at), command: $0.command, reason: $0.reason) }
         finalTrueReservoirMillilitres = r.pump.reservoir.millilitresForDisplay
         finalEstimatedReservoirMillilitres = Double(r.controller.reservoir.estimate.nanolitres) / 1e6
+        releasedBoluses = rec.releases.map { Released(atSeconds: s($0.at), millilitres: $0.volume.millilitresForDisplay,
+                                                      micrograms: $0.toCSF.microgramsForDisplay, pocketMicrograms: $0.toPocket.microgramsForDisplay) }
     }
 }

@@ -25,11 +25,23 @@ public struct WithdrawalEpisode: Hashable, Sendable, Codable {
     public var length: TimeSpan { end - start }
 }
 
+/// The volume held behind an occlusion, released to the patient at once when it cleared.
+public struct ReleasedBolus: Hashable, Sendable, Codable {
+    public var at: Instant
+    public var volume: Picolitres
+    /// Drug that reached the CSF with it (counted in the delivered totals), and drug that went to the
+    /// pocket (a leak or disconnection at the same time).
+    public var toCSF: Femtograms
+    public var toPocket: Femtograms
+}
+
 /// One interval of the time series (kept only when a report needs it).
 public struct SeriesRow: Hashable, Sendable {
     public var start: Instant
     /// Drug that reached the CSF in the interval.
     public var delivered: Femtograms
+    /// The part of `delivered` that came as a released bolus (an occlusion clearing).
+    public var released: Femtograms = .zero
     /// True reservoir and the controller's estimate at the interval's end.
     public var trueReservoir: Picolitres
     public var estimatedReservoir: Volume
@@ -55,9 +67,21 @@ public struct Recorder: Sendable {
     /// Drug that reached the CSF per day of the run (day 0 = the first 24 h).
     public private(set) var dailyFemtograms: [Int64] = []
     public private(set) var totalToPatient = Femtograms.zero
+    /// Boluses released when an occlusion cleared (their drug is in every delivered figure).
+    public private(set) var releases: [ReleasedBolus] = []
+    /// Released drug in the open interval.
+    var binReleasedFg: Int64 = 0
 
     /// The dose whose steady state the withdrawal threshold refers to (nil: no therapy running).
+    ///
+    /// It follows the programmed dose and the steps of a stop taper within the decrease limit (a
+    /// proper taper carries no withdrawal risk), and drops only when such a taper completes. An
+    /// emergency stop — immediate, or a taper shortened past the limits by an override — is a real
+    /// cessation: the reference stays at the last therapeutic dose before it, and the time after the
+    /// stop counts as time at zero delivery.
     public private(set) var reference: DoseRate? { didSet { refreshLevels() } }
+    /// A stop taper an emergency override shortened is in progress (its steps do not move the reference).
+    var emergencyTaper = false
     public private(set) var alarms: [AlarmRecord] = []
     var open: [AlarmKind: Int] = [:]
     public private(set) var refusals: [RefusedCommand] = []
@@ -83,6 +107,14 @@ public struct Recorder: Sendable {
     public private(set) var zeroDelivery = TimeSpan.zero
 
     public let keepSeries: Bool
+    /// The run's end (a whole number of intervals): drug delivered at exactly this instant belongs to
+    /// the last interval, which is closed at both ends (else a stroke due at the end would be counted
+    /// by the pump and by no interval).
+    var endNs = Int64.max
+    /// The interval an instant falls in (the end instant: the last interval).
+    @inline(__always) func binIndex(_ ns: Int64) -> Int64 {
+        ns == endNs && ns > 0 ? (ns - 1) / intervalNs : ns / intervalNs
+    }
     /// Close intervals one `CSFModel.step` at a time (the reference implementation the tests compare
     /// the batched path with).
     var perBinReference = false
@@ -104,14 +136,21 @@ public struct Recorder: Sendable {
     /// Drug that reached the CSF at `t`.
     @inline(__always)
     public mutating func delivered(_ fg: Femtograms, at t: Instant) {
-        if t.nanoseconds >= binEndNs { closeBins(through: t.nanoseconds / intervalNs) }
+        if t.nanoseconds >= binEndNs { closeBins(through: binIndex(t.nanoseconds)) }
         binFg &+= fg.value
+    }
+
+    /// The volume held behind an occlusion reached the patient at `t` when the occlusion cleared.
+    public mutating func released(toCSF: Femtograms, toPocket: Femtograms, volume: Picolitres, at t: Instant) {
+        delivered(toCSF, at: t)
+        binReleasedFg += toCSF.value
+        releases.append(ReleasedBolus(at: t, volume: volume, toCSF: toCSF, toPocket: toPocket))
     }
 
     /// Drug of `count` strokes evenly spaced from `first` to `last`, split between intervals by how many
     /// strokes fall in each.
     public mutating func delivered(_ fg: Femtograms, strokes n: Int64, first: Instant, last: Instant) {
-        let b0 = first.nanoseconds / intervalNs, b1 = last.nanoseconds / intervalNs
+        let b0 = binIndex(first.nanoseconds), b1 = binIndex(last.nanoseconds)
         if b1 == b0 || n <= 1 {
             delivered(fg, at: first)
             return
@@ -133,7 +172,7 @@ public struct Recorder: Sendable {
 
     /// The reference implementation of the split: one `delivered(_:at:)` per interval, in 128 bits.
     mutating func deliveredPerInterval(_ fg: Femtograms, strokes n: Int64, first: Instant, last: Instant) {
-        let b1 = last.nanoseconds / intervalNs
+        let b1 = binIndex(last.nanoseconds)
         var givenFg: Int64 = 0
         let span = Int128(last.nanoseconds - first.nanoseconds)
         var b = first.nanoseconds / intervalNs
@@ -198,6 +237,8 @@ public struct Recorder: Sendable {
         let judged = lv != nil && ref > 0
         var belowTotal: Int64 = 0, severeCount: Int64 = 0, total: Int64 = 0, dayTotal: Int64 = 0
         var peak = peakSeverity
+        var releasedFg = binReleasedFg
+        binReleasedFg = 0
         // C∞ of the last two inputs (delivery alternates between a few stroke counts per interval).
         var (fgA, cssA) = steadyStates.0, (fgB, cssB) = steadyStates.1
         var b = first
@@ -258,9 +299,11 @@ public struct Recorder: Sendable {
             peak = max(peak, sev)
             if sev >= Self.severeLevel { severeCount += 1 }
             if keepSeries {
-                series.append(SeriesRow(start: Instant(nanoseconds: b * iv), delivered: Femtograms(fg), trueReservoir: snapshot.0,
+                series.append(SeriesRow(start: Instant(nanoseconds: b * iv), delivered: Femtograms(fg), released: Femtograms(releasedFg),
+                                        trueReservoir: snapshot.0,
                                         estimatedReservoir: snapshot.1, concentration: CSFConcentration(nanogramsPerMillilitre: c1),
                                         threshold: lv.map { CSFConcentration(nanogramsPerMillilitre: $0.threshold) }, severity: sev))
+                releasedFg = 0
             }
             b += 1
         }
@@ -300,12 +343,14 @@ public struct Recorder: Sendable {
             peakSeverity = max(peakSeverity, model.severity)
             if model.severity >= Self.severeLevel { severe = severe + interval }
             if keepSeries {
-                series.append(SeriesRow(start: start, delivered: fg, trueReservoir: snapshot.0, estimatedReservoir: snapshot.1,
+                series.append(SeriesRow(start: start, delivered: fg, released: Femtograms(binReleasedFg),
+                                        trueReservoir: snapshot.0, estimatedReservoir: snapshot.1,
                                         concentration: model.concentration,
                                         threshold: ref.map { CSFConcentration(nanogramsPerMillilitre: $0.nanogramsPerMillilitre * Double(model.parameters.withdrawalFraction.partsPerMillion) / 1e6) },
                                         severity: model.severity))
             }
             binFg = 0
+            binReleasedFg = 0
             bin += 1
             binEndNs = (bin + 1) * intervalNs
         }
@@ -321,7 +366,7 @@ public struct Recorder: Sendable {
     // MARK: State changes
 
     mutating func setReference(_ dose: DoseRate?, at t: Instant) {
-        closeBins(through: t.nanoseconds / intervalNs)
+        closeBins(through: binIndex(t.nanoseconds))
         reference = dose
     }
 
@@ -365,15 +410,30 @@ public struct Recorder: Sendable {
             // A transfer from a previous pump: the patient arrives at the dose's steady state.
             if startsAtSteadyState { model.start(at: model.parameters.steadyState(dose)) }
             running = true
+            controllerHalted = false
+            emergencyTaper = false
             updateZero(at: t)
         case let .scheduleProgrammed(_, _, to, _): setReference(to, at: t)
-        case let .taperStarted(plan): if plan.kind == .stop { setReference(plan.fromDose, at: t) }
-        case let .taperStep(kind, _, dose): if kind == .stop { setReference(dose, at: t) }
-        case let .taperCancelled(holding): setReference(holding, at: t)
+        case let .taperStarted(plan):
+            if plan.kind == .stop {
+                emergencyTaper = plan.emergency
+                if !plan.emergency { setReference(plan.fromDose, at: t) }
+            }
+        case let .taperStep(kind, _, dose): if kind == .stop && !emergencyTaper { setReference(dose, at: t) }
+        case let .taperCancelled(holding):
+            emergencyTaper = false
+            setReference(holding, at: t)
         case let .fullDoseConfirmed(dose): setReference(dose, at: t)
         case .deliveryHalted(.reservoirEmpty):
             controllerHalted = true
             reservoirRanEmpty(at: t)
+            updateZero(at: t)
+        case .deliveryHalted(.emergencyStop):
+            // The reference stays at the last therapeutic dose: the withdrawal risk is measured.
+            controllerHalted = true
+            updateZero(at: t)
+        case .deliveryHalted(.taperCompleted) where emergencyTaper:
+            controllerHalted = true
             updateZero(at: t)
         case .deliveryHalted:
             setReference(nil, at: t)
@@ -394,6 +454,27 @@ public struct Recorder: Sendable {
         closeBins(through: (end.nanoseconds + intervalNs - 1) / intervalNs)
         if let s = episodeStart { episodes.append(WithdrawalEpisode(start: s, end: end)); episodeStart = nil }
         if let s = zeroSince { zeroDelivery = zeroDelivery + (end - s); zeroSince = nil }
+    }
+}
+
+extension Recorder {
+    /// Drug conservation at the end of a run, one line per violation (empty when it holds): the
+    /// pump's balance (out of the reservoir = CSF + pocket + change of the catheter column, and the
+    /// reservoir's own ledger agrees), and every figure the report shows counts all the drug that
+    /// reached the CSF — the total, the daily figures, the time series when kept — and the released
+    /// boluses are in the pump's total. Exact, in femtograms.
+    public func conservationProblems(pump: SimulatedPump) -> [String] {
+        var out = pump.drugAccount.problems
+        if totalToPatient != pump.toPatient {
+            out.append("the recorder counted \(totalToPatient) delivered but \(pump.toPatient) reached the CSF: \((pump.toPatient - totalToPatient).value) fg missing from the delivered total and the PK")
+        }
+        let daily = Femtograms(dailyFemtograms.reduce(0, +))
+        if daily != totalToPatient { out.append("the daily figures add up to \(daily), the delivered total is \(totalToPatient)") }
+        if keepSeries {
+            let inSeries = Femtograms(series.reduce(0) { $0 + $1.delivered.value })
+            if inSeries != totalToPatient { out.append("the time series adds up to \(inSeries), the delivered total is \(totalToPatient)") }
+        }
+        return out
     }
 }
 

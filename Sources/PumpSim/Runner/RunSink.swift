@@ -8,6 +8,9 @@ struct RunSink: EffectSink {
     let batching: Bool
     var failure: SimulatedPumpError?
     var alerts: Int64 = 0
+    /// A deliberately broken sink for the anti-vacuity tests: the drug released when an occlusion
+    /// clears is not recorded (the defect the run's conservation check exists to catch).
+    var dropsReleasedDrug = false
 
     var acceptsStrokeBatches: Bool { batching }
     /// Only the number of alerts is reported, so the core need not wake for each re-alert.
@@ -36,6 +39,19 @@ struct RunSink: EffectSink {
         do { try pump.perform(batch: b) } catch let e as SimulatedPumpError { failure = e } catch {}
         recorder.delivered(pump.toPatient - before, strokes: b.count, first: b.first, last: b.last)
         checkBlocking(at: b.last)
+    }
+
+    /// Starts or ends a fault. When an occlusion clears, the volume held under pressure reaches the
+    /// patient at once: its drug is recorded as delivered at `change.at` and as a released bolus.
+    mutating func apply(_ change: FaultChange) {
+        let volume = pump.pressurised
+        let csf = pump.toPatient, pocket = pump.toPocket
+        pump.apply(change)
+        let released = pump.pressurised < volume
+        if released && !dropsReleasedDrug {
+            recorder.released(toCSF: pump.toPatient - csf, toPocket: pump.toPocket - pocket, volume: volume - pump.pressurised, at: change.at)
+        }
+        checkBlocking(at: change.at)
     }
 
     @inline(__always)

@@ -1,10 +1,51 @@
 import PumpCore
 
+/// A refill as a physical act: the clinician withdraws the whole residual from the reservoir and puts
+/// in `added` of `concentration`. The simulated pump's true reservoir follows the act, whatever the
+/// programmer is told.
+public struct RefillAct: Hashable, Sendable, Codable, CustomStringConvertible {
+    public var added: Volume
+    public var concentration: Concentration
+    public init(added: Volume, concentration: Concentration) {
+        self.added = added
+        self.concentration = concentration
+    }
+    public var description: String { "\(added) of \(concentration) put in" }
+}
+
+/// A refill as the programmer entry: a record the controller checks and believes (it sees nothing
+/// else of a refill). It may differ from the act, be refused, or never be made.
+public struct RefillEntry: Hashable, Sendable, Codable, CustomStringConvertible {
+    /// Volume entered as added.
+    public var added: Volume
+    /// Concentration entered.
+    public var concentration: Concentration
+    public var confirmConcentrationChange: Bool
+    /// Residual entered as withdrawn (nil: the true residual as a syringe measured it at the act made
+    /// at the same instant, or, for an entry alone, as a syringe would measure it now).
+    public var withdrawn: Volume?
+    public init(added: Volume, concentration: Concentration, confirmConcentrationChange: Bool = false, withdrawn: Volume? = nil) {
+        self.added = added
+        self.concentration = concentration
+        self.confirmConcentrationChange = confirmConcentrationChange
+        self.withdrawn = withdrawn
+    }
+    public var description: String {
+        "\(added) of \(concentration) entered" + (confirmConcentrationChange ? " (change confirmed)" : "") + (withdrawn.map { ", residual entered \($0)" } ?? "")
+    }
+}
+
 /// What a scenario does at an instant of its time line.
 public enum ScenarioAction: Hashable, Sendable, Codable, CustomStringConvertible {
-    /// A refill: the residual is withdrawn and measured (`withdrawn` nil: the true residual as a
-    /// syringe measures it; a volume: what the clinician records instead), then `added` put in.
+    /// A refill done and entered as done: the residual is withdrawn and measured (`withdrawn` nil:
+    /// the true residual as a syringe measures it; a volume: what the clinician records instead),
+    /// `added` put in, and the same entered. The act happens even when the entry is refused.
+    /// Shorthand for `refillDone(act, entered:)` with an entry matching the act.
     case refill(added: Volume, concentration: Concentration, confirmConcentrationChange: Bool, withdrawn: Volume?)
+    /// A refill done (the true reservoir follows `act`) and entered as `entered` (nil: not entered).
+    case refillDone(RefillAct, entered: RefillEntry?)
+    /// A programmer entry with no refill done at that instant (a late or a mistaken entry).
+    case refillEntered(RefillEntry)
     /// Reprogramming.
     case program(Schedule)
     /// A stop request (a taper of `taperDays`, default the minimum).
@@ -21,6 +62,8 @@ public enum ScenarioAction: Hashable, Sendable, Codable, CustomStringConvertible
     public var description: String {
         switch self {
         case let .refill(a, c, _, w): return "refill \(a) at \(c)" + (w.map { ", recorded residual \($0)" } ?? "")
+        case let .refillDone(act, e): return "refill: \(act); " + (e.map(\.description) ?? "not entered")
+        case let .refillEntered(e): return "refill entry with no refill: \(e)"
         case let .program(s): return "program \(s)"
         case let .stop(d, o): return "stop (taper \(d.map { "\($0) days" } ?? "default"))" + (o != nil ? " with override" : "")
         case .resume: return "resume"
@@ -117,7 +160,13 @@ public enum ScenarioError: Error, Hashable, Sendable, CustomStringConvertible {
     case therapyStartTooEarly(Instant, primingEndsAt: Instant)
     case eventAfterEnd(index: Int, at: Instant, end: Instant)
     case setupRefused(step: String, refusal: String)
+    /// A refill act puts in more than the reservoir holds (physically impossible; an entry may say so).
+    case refillOverCapacity(index: Int, added: Volume, capacity: Volume)
     case pump(String)
+    /// The run's end-of-run conservation check failed: drug left the reservoir and is missing from
+    /// the CSF, the pocket, the catheter column or a reported figure. A simulator defect, never a
+    /// scenario's outcome.
+    case drugNotConserved([String])
 
     public var description: String {
         switch self {
@@ -129,8 +178,10 @@ public enum ScenarioError: Error, Hashable, Sendable, CustomStringConvertible {
         case let .initialFillOutOfRange(v, c): return "initial fill \(v) is outside 0 … \(c) (the reservoir's capacity)"
         case let .therapyStartTooEarly(t, p): return "therapy starts at \(t), before the priming bolus ends at \(p); start later"
         case let .eventAfterEnd(i, t, e): return "timeline entry \(i + 1) at \(t) is after the end of the run at \(e); lengthen the duration or remove it"
+        case let .refillOverCapacity(i, v, c): return "timeline entry \(i + 1): a refill cannot put \(v) into a reservoir of \(c); to show an overfilled programmer entry, give the act's real volume and the entered one separately"
         case let .setupRefused(step, r): return "scenario set-up step `\(step)` was refused by the controller: \(r)"
         case let .pump(m): return "simulated pump: \(m)"
+        case let .drugNotConserved(p): return "drug not conserved (a simulator defect; report it with the scenario): " + p.joined(separator: "; ")
         }
     }
 }

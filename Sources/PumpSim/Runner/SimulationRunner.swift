@@ -39,10 +39,12 @@ public struct SimulationRunner {
 
     /// `perBinPK`: close the PK intervals with the per-interval reference implementation;
     /// `bolusByDeadline`: step every bolus stroke on its own (tests compare both with the fast paths).
+    /// `dropsReleasedDrug`: a deliberately broken run for the anti-vacuity tests (see `RunSink`).
     static func run(_ scenario: Scenario, fidelity: Fidelity, keepSeries: Bool, perBinPK: Bool,
-                    bolusByDeadline: Bool = false) throws(ScenarioError) -> SimulationResult {
+                    bolusByDeadline: Bool = false, dropsReleasedDrug: Bool = false) throws(ScenarioError) -> SimulationResult {
         var r = try SimulationRunner(scenario: scenario, fidelity: fidelity, keepSeries: keepSeries)
         r.sink.recorder.perBinReference = perBinPK
+        r.sink.dropsReleasedDrug = dropsReleasedDrug
         r.bolusByDeadline = bolusByDeadline
         try r.runToEnd()
         return SimulationResult(scenario: scenario, fidelity: fidelity, end: r.end, recorder: r.sink.recorder,
@@ -68,7 +70,19 @@ public struct SimulationRunner {
             throw .initialFillOutOfRange(s.initialFill, capacity: s.profile.reservoirCapacity)
         }
         end = .zero + s.duration
-        for (i, e) in s.timeline.enumerated() where e.at > end { throw .eventAfterEnd(index: i, at: e.at, end: end) }
+        sink.recorder.endNs = end.nanoseconds
+        for (i, e) in s.timeline.enumerated() {
+            if e.at > end { throw .eventAfterEnd(index: i, at: e.at, end: end) }
+            var act: RefillAct?
+            switch e.action {
+            case let .refill(added, c, _, _): act = RefillAct(added: added, concentration: c)
+            case let .refillDone(a, _): act = a
+            default: break
+            }
+            if let act, act.added < .zero || act.added > s.profile.reservoirCapacity {
+                throw .refillOverCapacity(index: i, added: act.added, capacity: s.profile.reservoirCapacity)
+            }
+        }
         scenario = s
         self.fidelity = fidelity
     }
@@ -96,7 +110,9 @@ public struct SimulationRunner {
             let tStatic = next < due.count ? due[next].at : .distantFuture
             let t = min(tStatic, nextAutoRefill, nextBoundary, end)
             try advance(to: t)
-            if t == nextBoundary {
+            // The last interval is closed at both ends: what happens at the end instant is in it, so
+            // its snapshot waits for the end's events.
+            if t == nextBoundary && t != end {
                 sink.recorder.snapshot(trueReservoir: sink.pump.reservoir, estimate: controller.reservoir.estimate, at: t)
                 nextBoundary = nextBoundary + s.interval
                 if nextBoundary > end { nextBoundary = .distantFuture }
@@ -110,8 +126,7 @@ public struct SimulationRunner {
                     planAutoRefill(at: t)
                 case let .timeline(i): perform(s.timeline[i].action, at: t)
                 case let .fault(change):
-                    sink.pump.apply(change)
-                    sink.checkBlocking(at: t)
+                    sink.apply(change)
                     pollSensors()
                 }
                 next += 1
@@ -126,10 +141,15 @@ public struct SimulationRunner {
                     planAutoRefill(at: t)
                 }
             }
-            if t == end { break }
+            if t == end {
+                if t == nextBoundary { sink.recorder.snapshot(trueReservoir: sink.pump.reservoir, estimate: controller.reservoir.estimate, at: t) }
+                break
+            }
         }
         sink.recorder.finish(at: end)
         if let f = sink.failure { throw .pump(f.description) }
+        let problems = sink.recorder.conservationProblems(pump: sink.pump)
+        if !problems.isEmpty { throw .drugNotConserved(problems) }
     }
 
     mutating func setup(_ step: String, _ c: Command, at t: Instant) throws(ScenarioError) {
@@ -144,15 +164,14 @@ public struct SimulationRunner {
         let command: Command
         switch action {
         case let .refill(added, c, confirm, withdrawn):
-            let residual = withdrawn ?? sink.pump.measurableResidual
-            let r = controller.handle(.refill(RefillRequest(withdrawn: residual, added: added, concentration: c,
-                                                            confirmConcentrationChange: confirm)), at: t)
-            for e in r.effects { sink.receive(e) }
-            if r.isAccepted {
-                sink.pump.refill(added: added, concentration: c, at: t)
-                sink.checkBlocking(at: t)
-                planAutoRefill(at: t)
-            }
+            refill(RefillAct(added: added, concentration: c),
+                   entered: RefillEntry(added: added, concentration: c, confirmConcentrationChange: confirm, withdrawn: withdrawn), at: t)
+            return
+        case let .refillDone(act, entry):
+            refill(act, entered: entry, at: t)
+            return
+        case let .refillEntered(entry):
+            enter(entry, measuredResidual: sink.pump.measurableResidual, at: t)
             pollSensors()
             return
         case let .program(s): command = .program(s)
@@ -167,6 +186,26 @@ public struct SimulationRunner {
         let r = controller.handle(command, at: t)
         for e in r.effects { sink.receive(e) }
         pollSensors()
+    }
+
+    /// A refill: the act on the simulated pump (the residual measured, withdrawn, `act` put in), then
+    /// the programmer entry if one is made. The act happens whatever becomes of the entry; the
+    /// controller learns of it only through the entry and the pump's sensors.
+    mutating func refill(_ act: RefillAct, entered entry: RefillEntry?, at t: Instant) {
+        let residual = sink.pump.measurableResidual
+        sink.pump.refill(added: act.added, concentration: act.concentration, at: t)
+        sink.checkBlocking(at: t)
+        if let entry { enter(entry, measuredResidual: residual, at: t) }
+        pollSensors()
+    }
+
+    /// A refill entry: the controller's interlock checks it like any command (a refusal is recorded).
+    mutating func enter(_ entry: RefillEntry, measuredResidual: Volume, at t: Instant) {
+        let r = controller.handle(.refill(RefillRequest(withdrawn: entry.withdrawn ?? measuredResidual, added: entry.added,
+                                                        concentration: entry.concentration,
+                                                        confirmConcentrationChange: entry.confirmConcentrationChange)), at: t)
+        for e in r.effects { sink.receive(e) }
+        if r.isAccepted { planAutoRefill(at: t) }
     }
 
     mutating func planAutoRefill(at t: Instant) {
