@@ -11,12 +11,15 @@ struct DrugConservationTests {
     static let c2000 = Concentration(microgramsPerMillilitre: 2_000)
 
     /// bench20 filled with 20 mL at 2000 μg/mL, 1200 μg/day, an occlusion from 1 d to 3 d whose line
-    /// takes up 1 mL before strokes stop moving drug; 4 days.
+    /// takes up 1 mL before strokes stop moving drug; 4 days. The occlusion is a 48 h interruption, so
+    /// delivery would resume at the floor: the clinician confirms the dose as it clears (the timeline runs
+    /// after the fault change at the same instant), which keeps the full rate this test derives by hand.
     static func heldMillilitre() -> Scenario {
         var m = PumpMechanics()
         m.occlusionCompliance = .millilitres(1)
         return Scenario(name: "1 mL held at 2000 ug/mL", profile: .bench20, mechanics: m, concentration: c2000,
                         schedule: .continuous(.microgramsPerDay(1_200)), duration: .days(4),
+                        timeline: [ScenarioEvent(at: .zero + .days(3), action: .confirmResumption(nil))],
                         faults: FaultPlan([Fault(kind: .occlusion, from: .zero + .days(1), until: .zero + .days(3))]))
     }
 

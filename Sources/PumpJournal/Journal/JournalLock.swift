@@ -49,7 +49,9 @@ final class JournalLock {
         self.fd = fd
     }
 
-    deinit { close(fd) }
+    /// Unlocks before closing: a child forked meanwhile (before its exec closes the descriptor) shares
+    /// the open file description, and a plain close would leave the lock held until that exec.
+    deinit { flock(fd, LOCK_UN); close(fd) }
 
     /// True if a writer holds the lock of the journal at `journalPath` now (a reader's test; takes
     /// nothing).
