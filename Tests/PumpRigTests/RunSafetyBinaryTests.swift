@@ -97,9 +97,10 @@ struct RunSafetyBinaryTests {
         let busiest = Self.busiestSecond(instants)
         #expect(busiest <= 4 + 1, "\(busiest) strokes in one second: a catch-up burst")
         #expect((status["late_wakes"] as? Int ?? 0) >= 2, "\(status)")
-        // At most the commit under way when the lock was taken gave its strokes late (usually a commit of
-        // the 10 ms input poll, with none).
-        #expect((status["late_commits"] as? Int ?? 0) <= 1, "\(status)")
+        // At most the commit under way when each stall began (the stop, the lock: two) gave its strokes
+        // late (usually a commit of the 10 ms input poll, with none); the busiest-second check above
+        // bounds what they gave.
+        #expect((status["late_commits"] as? Int ?? 0) <= 2, "\(status)")
         #expect((status["alarms"] as? [[String: Any]])?.contains { $0["alarm"] as? String == "therapyInterruption" } == true)
         #expect(late.count >= 2, "\(late)")
         #expect(try Journal.open(at: dir + "/pump.journal", access: .readOnly).verify().isSound)
