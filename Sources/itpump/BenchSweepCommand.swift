@@ -42,6 +42,6 @@ struct BenchSweep: ParsableCommand {
         print("  rows checksum:       \(String(checksum, radix: 16)) (the same for any --jobs)")
         print(summary.render(threshold: "50 % of the prescribed dose's steady state"))
         let failed = summary.policies.values.reduce(Int64(0)) { $0 + $1.errors }
-        guard failed == 0, summary.runs == Int64(runs) else { throw ValidationError("\(Plural.count(failed, "run")) failed") }
+        guard failed == 0, summary.runs == Int64(runs) else { throw CommandFailure("\(Plural.count(failed, "run")) failed") }
     }
 }
