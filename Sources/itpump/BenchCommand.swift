@@ -34,7 +34,7 @@ struct BenchCore: ParsableCommand {
     var days: Int = 365
 
     func run() throws {
-        guard runs > 0, days > 0 else { throw ValidationError("--runs and --days must be positive") }
+        guard runs > 0, days > 0 else { throw usageError("--runs and --days must be positive", command: "bench core") }
         var times: [Duration] = []
         var last = CountingSink()
         var expectedPg: Int64 = 0

@@ -30,7 +30,7 @@ struct BenchSim: ParsableCommand {
     }
 
     func run() throws {
-        guard runs > 0, (1...3_650).contains(days) else { throw ValidationError("--runs must be positive and --days within 1…3650") }
+        guard runs > 0, (1...3_650).contains(days) else { throw usageError("--runs must be positive and --days within 1…3650", command: "bench sim") }
         let s = Self.scenario(days: days)
         var times: [Duration] = []
         var last: SimulationResult?

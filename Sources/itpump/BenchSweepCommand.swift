@@ -18,7 +18,7 @@ struct BenchSweep: ParsableCommand {
     var jobs: Int?
 
     func run() throws {
-        guard runs > 0, (1...3_650).contains(days) else { throw ValidationError("--runs must be positive and --days within 1…3650") }
+        guard runs > 0, (1...3_650).contains(days) else { throw usageError("--runs must be positive and --days within 1…3650", command: "bench sweep") }
         let jobs = self.jobs ?? ProcessInfo.processInfo.activeProcessorCount
         let c500 = Concentration(microgramsPerMillilitre: 500)
         let base = Scenario(name: "bench", profile: .bench20, concentration: c500, schedule: .continuous(.microgramsPerDay(600)), duration: .days(1))

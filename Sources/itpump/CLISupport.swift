@@ -35,3 +35,11 @@ func writeFile(_ path: String, _ text: String) throws {
 func printError(_ line: String) {
     FileHandle.standardError.write(Data((line + "\n").utf8))
 }
+
+/// A usage error found after parsing (a value out of range, options that do not go together): prints
+/// `Error: <message>` and where to read the command's help on stderr, and exits 64 — without the root
+/// command's usage text, which ArgumentParser would print for a `ValidationError` thrown from `run()`.
+func usageError(_ message: String, command: String) -> ExitCode {
+    printError("Error: \(message)\nSee 'itpump \(command) --help'.")
+    return ExitCode.validationFailure
+}

@@ -109,10 +109,10 @@ struct CtlCommand: ParsableCommand {
     func run() throws {
         let line: String
         if let json { line = json } else {
-            guard let cmd = words.first else { throw ValidationError("give a command (status, program, bolus, refill, acknowledge, stop, resume, …) or --json") }
+            guard let cmd = words.first else { throw usageError("give a command (status, program, bolus, refill, acknowledge, stop, resume, …) or --json", command: "ctl") }
             var o: [String: JSONValue] = ["cmd": .string(cmd)]
             for w in words.dropFirst() {
-                guard let eq = w.firstIndex(of: "=") else { throw ValidationError("\(w): fields are key=value") }
+                guard let eq = w.firstIndex(of: "=") else { throw usageError("`\(w)`: fields are key=value, e.g. `ctl program ug_per_day=550`", command: "ctl") }
                 let k = String(w[..<eq]), v = String(w[w.index(after: eq)...])
                 o[k] = Int64(v).map(JSONValue.int) ?? (v == "true" ? .bool(true) : v == "false" ? .bool(false) : v == "null" ? .null : .string(v))
             }

@@ -59,14 +59,14 @@ struct SweepRun: ParsableCommand {
             throw ExitCode(1)
         }
         if let runs {
-            guard (1...SweepPlan.maximumRuns).contains(runs) else { throw ValidationError("--runs must be within 1…\(SweepPlan.maximumRuns)") }
+            guard (1...SweepPlan.maximumRuns).contains(runs) else { throw usageError("--runs must be within 1…\(SweepPlan.maximumRuns)", command: "sweep run") }
             plan.runs = runs
         }
         if let seed { plan.seed = seed }
         let digests = inputDigests([sweep])
         if let k = replayRun {
-            guard shard == nil else { throw ValidationError("--run replays one run; it does not take --shard") }
-            guard (0..<plan.runs).contains(k) else { throw ValidationError("--run must be within 0…\(plan.runs - 1) (the sweep's runs)") }
+            guard shard == nil else { throw usageError("--run replays one run; it does not take --shard", command: "sweep run") }
+            guard (0..<plan.runs).contains(k) else { throw usageError("--run must be within 0…\(plan.runs - 1) (the sweep's runs)", command: "sweep run") }
             try replay(plan, k, digests: digests)
             return
         }

@@ -117,6 +117,11 @@ struct CLICampaignTests {
         let jobs = try Self.run(["sweep", Self.sweep, "--jobs", "0"])
         #expect(jobs.status == 64 && jobs.err.contains("'--jobs <jobs>'") && jobs.err.contains("1…1024"), "\(jobs.err)")
         #expect(!jobs.err.contains("Usage: itpump <subcommand>"))
+        let ctl = try Self.run(["ctl", "program", "550", "--socket", "/nonexistent/itpump.sock"])
+        #expect(ctl.status == 64 && ctl.err.contains("`550`: fields are key=value") && ctl.err.contains("itpump ctl --help"), "\(ctl.err)")
+        #expect(!ctl.err.contains("Usage: itpump <subcommand>"))
+        let runs = try Self.run(["sweep", Self.sweep, "--runs", "0"])
+        #expect(runs.status == 64 && runs.err.contains("--runs must be within 1…") && !runs.err.contains("Usage: itpump <subcommand>"), "\(runs.err)")
         let d = Self.tempDir("exit")
         defer { try? FileManager.default.removeItem(atPath: d) }
         try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
