@@ -13,17 +13,32 @@ struct SweepCommand: ParsableCommand {
         defaultSubcommand: SweepRun.self)
 }
 
-/// Which runs a shard takes: `I/N` (1-based) is runs ⌊(I−1)·R/N⌋ ..< ⌊I·R/N⌋.
-struct Shard: ExpressibleByArgument, Sendable {
-    var index: Int
-    var count: Int
+/// `--shard`: `I/N` (1-based; runs ⌊(I−1)·R/N⌋ ..< ⌊I·R/N⌋), or `auto` / `auto/N` to take the index
+/// (and count) from a Slurm array task's or a Kubernetes Indexed Job's environment.
+enum ShardOption: ExpressibleByArgument, Sendable {
+    case fixed(SweepShard)
+    case auto(count: Int?)
+
     init?(argument: String) {
-        let p = argument.split(separator: "/")
-        guard p.count == 2, let i = Int(p[0]), let n = Int(p[1]), n >= 1, (1...n).contains(i) else { return nil }
-        index = i
-        count = n
+        if argument == "auto" { self = .auto(count: nil); return }
+        if argument.hasPrefix("auto/") {
+            guard let n = Int(argument.dropFirst(5)), n >= 1 else { return nil }
+            self = .auto(count: n)
+            return
+        }
+        guard let s = SweepShard(argument) else { return nil }
+        self = .fixed(s)
     }
-    func range(runs: Int) -> Range<Int> { ((index - 1) * runs / count)..<(index * runs / count) }
+
+    static var defaultCompletionKind: CompletionKind { .list(["auto", "1/2", "2/2"]) }
+
+    func resolve(_ env: [String: String]) throws -> SweepShard {
+        switch self {
+        case let .fixed(s): return s
+        case let .auto(n):
+            do { return try SweepShard.fromEnvironment(env, count: n) } catch { throw CommandFailure(error.description) }
+        }
+    }
 }
 
 struct SweepRun: ParsableCommand {
@@ -45,8 +60,8 @@ struct SweepRun: ParsableCommand {
     @Option(help: "Directory for runs.csv (or runs-I-of-N.csv), summary.txt, summary.json and report.html (self-contained, with the distributions' figures); with --run, simulate's report files and row.csv.",
             completion: .directory)
     var out: String?
-    @Option(help: "Run one deterministic slice I/N of the runs (1-based), e.g. for an array job.")
-    var shard: Shard?
+    @Option(help: ArgumentHelp("Run one deterministic slice I/N of the runs (1-based), or `auto` in an array job: the index and count from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT (Slurm), or `auto/N` with JOB_COMPLETION_INDEX (Kubernetes Indexed Job, N = completions).", valueName: "I/N|auto|auto/N"))
+    var shard: ShardOption?
     @Option(name: .customLong("run"), help: "Replay run K (0-based, as in the runs.csv `run` column) alone, with the full report of `itpump simulate`.")
     var replayRun: Int?
     @Option(help: "stroke or fast.")
@@ -71,6 +86,7 @@ struct SweepRun: ParsableCommand {
             return
         }
         let jobs = self.jobs ?? ProcessInfo.processInfo.activeProcessorCount
+        let shard = try self.shard?.resolve(ProcessInfo.processInfo.environment)
         let range = shard?.range(runs: plan.runs) ?? 0..<plan.runs
         let header = SweepCSVHeader(plan: plan, sweepSHA256: digests[0].sha256, fidelity: fidelity,
                                     shardIndex: shard?.index ?? 1, shardCount: shard?.count ?? 1)

@@ -7,8 +7,9 @@ import Testing
 struct CLICampaignTests {
     static let sweep = "profiles/sweeps/late-refills-small.yaml"
 
-    static func run(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
+    static func run(_ args: [String], environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
         let p = Process()
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         p.executableURL = URL(fileURLWithPath: CLIOutputTests.itpump)
         p.arguments = args
         p.currentDirectoryURL = URL(fileURLWithPath: CLIOutputTests.root)
@@ -134,5 +135,26 @@ struct CLICampaignTests {
         #expect(v.status == 1)
         #expect(v.out == "profiles/scenarios/occlusion.yaml: ok\n", "\(v.out)")
         #expect(v.err.contains("\(d)/bad.yaml") && v.err.contains("1 of 2 files invalid"), "\(v.err)")
+    }
+
+    @Test("--shard auto takes the shard from a Slurm array task's or a Kubernetes Indexed Job's environment, and the merged shards are the unsharded sweep")
+    func shardAuto() throws {
+        let d = Self.tempDir("auto")
+        defer { try? FileManager.default.removeItem(atPath: d) }
+        #expect(try Self.run(["sweep", Self.sweep, "--runs", "9", "--jobs", "1", "--out", d + "/all"]).status == 0)
+        for id in 0...2 {
+            let env = ["SLURM_ARRAY_TASK_ID": "\(id)", "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_MAX": "2", "SLURM_ARRAY_TASK_COUNT": "3"]
+            let r = try Self.run(["sweep", Self.sweep, "--runs", "9", "--jobs", "1", "--shard", "auto", "--out", d + "/slurm"], environment: env)
+            #expect(r.status == 0, "\(r.err)")
+            let k = try Self.run(["sweep", Self.sweep, "--runs", "9", "--jobs", "1", "--shard", "auto/3", "--out", d + "/k8s"], environment: ["JOB_COMPLETION_INDEX": "\(id)"])
+            #expect(k.status == 0, "\(k.err)")
+        }
+        for dir in ["slurm", "k8s"] {
+            let files = (1...3).map { "\(d)/\(dir)/runs-\($0)-of-3.csv" }
+            #expect(try Self.run(["sweep", "merge"] + files + ["--out", d + "/m-" + dir]).status == 0)
+            #expect(try Self.read(d + "/m-\(dir)/runs.csv") == Self.read(d + "/all/runs.csv"))
+        }
+        let none = try Self.run(["sweep", Self.sweep, "--runs", "9", "--shard", "auto"], environment: ["SLURM_ARRAY_TASK_ID": "", "JOB_COMPLETION_INDEX": ""])
+        #expect(none.status == 1 && none.err.contains("JOB_COMPLETION_INDEX"), "\(none.err)")
     }
 }

@@ -126,4 +126,32 @@ struct SweepTests {
             #expect(!r.result.recorder.series.isEmpty)
         }
     }
+
+    @Test("--shard auto: a Slurm array (from 0 or 1) gives index and count; a Kubernetes Indexed Job needs the count; anything else is refused")
+    func shardFromEnvironment() throws {
+        func slurm(_ id: Int, _ lo: Int, _ hi: Int, step: Int? = nil) -> [String: String] {
+            var e = ["SLURM_ARRAY_TASK_ID": "\(id)", "SLURM_ARRAY_TASK_MIN": "\(lo)", "SLURM_ARRAY_TASK_MAX": "\(hi)", "SLURM_ARRAY_TASK_COUNT": "\(hi - lo + 1)"]
+            if let step { e["SLURM_ARRAY_TASK_STEP"] = "\(step)" }
+            return e
+        }
+        #expect(try SweepShard.fromEnvironment(slurm(1, 1, 4), count: nil) == SweepShard(index: 1, count: 4))
+        #expect(try SweepShard.fromEnvironment(slurm(4, 1, 4, step: 1), count: 4) == SweepShard(index: 4, count: 4))
+        #expect(try SweepShard.fromEnvironment(slurm(0, 0, 2), count: nil) == SweepShard(index: 1, count: 3))
+        #expect(try SweepShard.fromEnvironment(slurm(2, 0, 2), count: nil) == SweepShard(index: 3, count: 3))
+        #expect(throws: SweepShard.AutoError.self) { try SweepShard.fromEnvironment(slurm(2, 1, 4), count: 5) }
+        #expect(throws: SweepShard.AutoError.self) { try SweepShard.fromEnvironment(slurm(3, 1, 7, step: 2), count: nil) }
+        var gappy = slurm(3, 1, 7)
+        gappy["SLURM_ARRAY_TASK_COUNT"] = "4"
+        #expect(throws: SweepShard.AutoError.self) { try SweepShard.fromEnvironment(gappy, count: nil) }
+        #expect(throws: SweepShard.AutoError.self) { try SweepShard.fromEnvironment(["SLURM_ARRAY_TASK_ID": "2"], count: nil) }
+        #expect(throws: SweepShard.AutoError.self) { try SweepShard.fromEnvironment(["SLURM_ARRAY_TASK_ID": "x2"], count: nil) }
+        #expect(try SweepShard.fromEnvironment(["JOB_COMPLETION_INDEX": "0"], count: 5) == SweepShard(index: 1, count: 5))
+        #expect(try SweepShard.fromEnvironment(["JOB_COMPLETION_INDEX": "4"], count: 5) == SweepShard(index: 5, count: 5))
+        #expect(throws: SweepShard.AutoError.self) { try SweepShard.fromEnvironment(["JOB_COMPLETION_INDEX": "5"], count: 5) }
+        #expect(throws: SweepShard.AutoError.self) { try SweepShard.fromEnvironment(["JOB_COMPLETION_INDEX": "1"], count: nil) }
+        #expect(throws: SweepShard.AutoError.self) { try SweepShard.fromEnvironment(["PATH": "/bin"], count: 3) }
+        // Every task of an array covers the runs exactly once.
+        let covered = (1...4).flatMap { try! SweepShard.fromEnvironment(slurm($0, 1, 4), count: nil).range(runs: 10) }
+        #expect(covered == Array(0..<10))
+    }
 }
