@@ -157,4 +157,35 @@ struct CLICampaignTests {
         let none = try Self.run(["sweep", Self.sweep, "--runs", "9", "--shard", "auto"], environment: ["SLURM_ARRAY_TASK_ID": "", "JOB_COMPLETION_INDEX": ""])
         #expect(none.status == 1 && none.err.contains("JOB_COMPLETION_INDEX"), "\(none.err)")
     }
+
+    /// Runs a shipped script with `bash` in the package root, `ITPUMP` pointing at the built binary.
+    static func script(_ args: [String], environment: [String: String]) throws -> Int32 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = args
+        p.currentDirectoryURL = URL(fileURLWithPath: CLIOutputTests.root)
+        p.environment = ProcessInfo.processInfo.environment.merging(environment.merging(["ITPUMP": CLIOutputTests.itpump]) { $1 }) { $1 }
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        return p.terminationStatus
+    }
+
+    @Test("the shipped sbatch scripts, run as Slurm would run each array task and then the merge, give the unsharded sweep's runs.csv")
+    func sbatchScripts() throws {
+        let d = Self.tempDir("sbatch")
+        defer { try? FileManager.default.removeItem(atPath: d) }
+        #expect(try Self.run(["sweep", Self.sweep, "--runs", "7", "--jobs", "1", "--out", d + "/all"]).status == 0)
+        for id in 1...2 {
+            let env = ["SLURM_ARRAY_TASK_ID": "\(id)", "SLURM_ARRAY_TASK_MIN": "1", "SLURM_ARRAY_TASK_MAX": "2", "SLURM_ARRAY_TASK_COUNT": "2",
+                       "SLURM_CPUS_PER_TASK": "1"]
+            #expect(try Self.script(["scripts/slurm/sweep.sbatch", Self.sweep, d + "/arr", "--runs", "7"], environment: env) == 0)
+        }
+        #expect(try Self.script(["scripts/slurm/merge.sbatch", d + "/arr", "2"], environment: [:]) == 0)
+        #expect(try Self.read(d + "/arr/merged/runs.csv") == Self.read(d + "/all/runs.csv"))
+        // A merge job started although a task failed (its CSV absent) fails rather than summarising part of the sweep.
+        try FileManager.default.removeItem(atPath: d + "/arr/runs-2-of-2.csv")
+        #expect(try Self.script(["scripts/slurm/merge.sbatch", d + "/arr", "2"], environment: [:]) == 1)
+    }
 }
