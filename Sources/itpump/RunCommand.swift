@@ -26,9 +26,9 @@ struct RunCommand: ParsableCommand {
             and print the timing against the schedule (p50/p99/max).
             """)
 
-    @Option(help: "sim or gpiod.") var backend: String
-    @Option(help: "Rig file (profiles/rigs/*.yaml); with --backend sim it is checked but no line is used.") var rig: String
-    @Option(help: "Prescription file (kind: prescription, profiles/prescriptions/*.yaml).") var prescription: String
+    @Option(help: "The pump driven: sim (the simulated pump) or gpiod (the bench rig).") var backend: Backend
+    @Option(help: "Rig file (profiles/rigs/*.yaml); with --backend sim it is checked but no line is used.", completion: .file(extensions: ["yaml", "yml"])) var rig: String
+    @Option(help: "Prescription file (kind: prescription, profiles/prescriptions/*.yaml).", completion: .file(extensions: ["yaml", "yml"])) var prescription: String
     @Option(help: "Therapy seconds per wall second (1 … 100000).") var timeScale: Int64 = 1
     @Option(help: "Control socket path (default $XDG_RUNTIME_DIR/itpump/control.sock or /tmp/itpump-UID/control.sock).")
     var socket: String?
@@ -40,23 +40,20 @@ struct RunCommand: ParsableCommand {
     @Option(help: "--backend sim only: append every stroke the simulated pump performs to this file (8 bytes each; the true delivery).")
     var simStrokeLog: String?
     @Option(help: "How far the bring-up goes: therapy (fill, prime, start the prescription's schedule) or screening (fill, prime, then wait for the clinician's test doses: ctl bolus ug=…, test_dose_response, start).")
-    var bringUp: String = "therapy"
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
+    var bringUp: BringUp.Mode = .therapy
+    @Option(help: "Log level (stderr).") var logLevel: Logger.Level = .info
 
     func run() throws {
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         var logger = Logger(label: "itpump.run")
-        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        guard let backend = Backend(rawValue: backend) else {
-            throw ValidationError("--backend must be sim or gpiod, not \(backend)")
-        }
+        logger.logLevel = logLevel
         let rigFile = try RigFile.load(path: rig)
         let p = try PrescriptionFile.load(path: prescription)
         let rx = RunPrescription(concentration: p.concentration, schedule: p.schedule, settings: p.settings)
         if createJournal && journal == nil { throw ValidationError("--create-journal needs --journal PATH") }
         if simStrokeLog != nil && backend != .sim { throw ValidationError("--sim-stroke-log is for --backend sim only") }
         guard strokesPerStep >= 1 else { throw ValidationError("--strokes-per-step must be at least 1") }
-        guard let mode = BringUp.Mode(rawValue: bringUp) else { throw ValidationError("--bring-up must be therapy or screening, not \(bringUp)") }
+        let mode = bringUp
         let setup = journal.map { JournalSetup(path: $0, create: createJournal, strokesPerStep: strokesPerStep) }
         // Signals and the control socket first: a start that cannot open its socket must fail before
         // the runner creates a journal or requests lines, or the next start would resume a journal
@@ -88,6 +85,10 @@ struct RunCommand: ParsableCommand {
         }
     }
 }
+
+extension Backend: ExpressibleByArgument {}
+extension BringUp.Mode: ExpressibleByArgument {}
+extension Logger.Level: @retroactive ExpressibleByArgument {}
 
 /// `itpump ctl`: one request to a running `itpump run`.
 struct CtlCommand: ParsableCommand {

@@ -188,4 +188,22 @@ struct CLICampaignTests {
         try FileManager.default.removeItem(atPath: d + "/arr/runs-2-of-2.csv")
         #expect(try Self.script(["scripts/slurm/merge.sbatch", d + "/arr", "2"], environment: [:]) == 1)
     }
+
+    @Test("enumerated options are typed: help lists their values, a wrong value is a usage error naming them, completions offer them and file arguments complete as paths")
+    func typedOptions() throws {
+        // Help text wraps at 80 columns; compare with runs of white space as one space.
+        func flat(_ s: String) -> String { s.split(whereSeparator: { $0 == " " || $0 == "\n" }).joined(separator: " ") }
+        let help = flat(try Self.run(["run", "--help"]).out)
+        #expect(help.contains("(values: sim, gpiod)") && help.contains("(values: therapy, screening; default: therapy)"), "\(help)")
+        #expect(help.contains("(values: trace, debug, info, notice, warning, error, critical; default: info)"))
+        #expect(flat(try Self.run(["history", "--help"]).out).contains("(values: text, json, csv; default: text)"))
+        #expect(flat(try Self.run(["simulate", "--help"]).out).contains("(values: text, json, csv; default: text)"))
+        let level = try Self.run(["run", "--backend", "sim", "--rig", "r.yaml", "--prescription", "p.yaml", "--log-level", "loud"])
+        #expect(level.status == 64 && level.err.contains("'--log-level <log-level>'") && level.err.contains("- critical"), "\(level.err)")
+        let bash = try Self.run(["--generate-completion-script", "bash"]).out
+        for values in ["'sim'$'\\n''gpiod'", "'therapy'$'\\n''screening'", "'text'$'\\n''json'$'\\n''csv'", "'trace'$'\\n''debug'"] {
+            #expect(bash.contains(values), "\(values)")
+        }
+        #expect(bash.contains("-fX '!*.@(yaml|yml)'") && bash.contains("-fX '!*.@(csv)'"))
+    }
 }
