@@ -100,7 +100,7 @@ struct CtlCommand: ParsableCommand {
             itpump ctl refill withdrawn_ul=1500 added_ul=20000 ug_per_ml=500 · itpump ctl acknowledge alarm=occlusion ·
             itpump ctl stop taper_days=21 · itpump ctl resume · itpump ctl --json '{"cmd":"status"}'.
             Values that are whole numbers, true, false or null are sent as such; others as text.
-            Exits 0 when accepted, 2 when refused, 1 on an error.
+            Exits 0 when accepted, 2 when refused, 1 on an error, 64 on a usage error (e.g. a field not key=value).
             """)
 
     @Option(help: "Control socket path.") var socket: String?
