@@ -34,7 +34,7 @@ struct BenchCore: ParsableCommand {
     var days: Int = 365
 
     func run() throws {
-        guard runs > 0, days > 0 else { throw ValidationError("--runs and --days must be positive") }
+        guard runs > 0, days > 0 else { throw usageError("--runs and --days must be positive", command: "bench core") }
         var times: [Duration] = []
         var last = CountingSink()
         var expectedPg: Int64 = 0
@@ -64,7 +64,7 @@ struct BenchCore: ParsableCommand {
         print("  per stroke:          \(String(format2: nsPerStroke)) ns")
         print("  delivered:           \(Mass(nanograms: deliveredPg / 1000)) vs prescribed integral \(Mass(nanograms: expectedPg / 1000)) (difference \(diff) pg; one stroke = \(strokePg) pg)")
         guard abs(diff) <= strokePg else {
-            throw ValidationError("delivered total is off the prescription by more than one stroke")
+            throw CommandFailure("delivered total is off the prescription by more than one stroke")
         }
         print("  check:               delivered within one stroke of the prescription: OK")
     }
@@ -76,7 +76,7 @@ struct BenchCore: ParsableCommand {
         let c500 = Concentration(microgramsPerMillilitre: 500)
         var t = Instant.zero
         func must(_ r: CommandResponse) throws {
-            if let refusal = r.refusal { throw ValidationError("bench setup refused: \(refusal)") }
+            if let refusal = r.refusal { throw CommandFailure("bench setup refused: \(refusal)") }
             for e in r.effects { sink.receive(e) }
         }
         try must(c.handle(.refill(RefillRequest(withdrawn: .zero, added: .millilitres(40), concentration: c500)), at: t))

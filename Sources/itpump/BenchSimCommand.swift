@@ -30,7 +30,7 @@ struct BenchSim: ParsableCommand {
     }
 
     func run() throws {
-        guard runs > 0, (1...3_650).contains(days) else { throw ValidationError("--runs must be positive and --days within 1…3650") }
+        guard runs > 0, (1...3_650).contains(days) else { throw usageError("--runs must be positive and --days within 1…3650", command: "bench sim") }
         let s = Self.scenario(days: days)
         var times: [Duration] = []
         var last: SimulationResult?
@@ -55,7 +55,7 @@ struct BenchSim: ParsableCommand {
         print("  median wall time:    \(String(format2: times[times.count / 2].ms)) ms  (min \(String(format2: times[0].ms)) ms, max \(String(format2: times[times.count - 1].ms)) ms)")
         print("  per stroke:          \(String(format2: times[times.count / 2].ms * 1e6 / Double(max(strokes, 1)))) ns")
         print("  delivered to CSF:    \(r.recorder.totalToPatient) (prescribed integral differs by \(diff) fg; one stroke = \(strokeFg) fg)")
-        guard diff <= 0, -diff <= strokeFg else { throw ValidationError("delivered total is off the prescription by more than one stroke") }
+        guard diff <= 0, -diff <= strokeFg else { throw CommandFailure("delivered total is off the prescription by more than one stroke") }
         print("  check:               delivered within one stroke of the prescription: OK")
     }
 }

@@ -18,7 +18,7 @@ struct BenchSweep: ParsableCommand {
     var jobs: Int?
 
     func run() throws {
-        guard runs > 0, (1...3_650).contains(days) else { throw ValidationError("--runs must be positive and --days within 1…3650") }
+        guard runs > 0, (1...3_650).contains(days) else { throw usageError("--runs must be positive and --days within 1…3650", command: "bench sweep") }
         let jobs = self.jobs ?? ProcessInfo.processInfo.activeProcessorCount
         let c500 = Concentration(microgramsPerMillilitre: 500)
         let base = Scenario(name: "bench", profile: .bench20, concentration: c500, schedule: .continuous(.microgramsPerDay(600)), duration: .days(1))
@@ -42,6 +42,6 @@ struct BenchSweep: ParsableCommand {
         print("  rows checksum:       \(String(checksum, radix: 16)) (the same for any --jobs)")
         print(summary.render(threshold: "50 % of the prescribed dose's steady state"))
         let failed = summary.policies.values.reduce(Int64(0)) { $0 + $1.errors }
-        guard failed == 0, summary.runs == Int64(runs) else { throw ValidationError("\(Plural.count(failed, "run")) failed") }
+        guard failed == 0, summary.runs == Int64(runs) else { throw CommandFailure("\(Plural.count(failed, "run")) failed") }
     }
 }

@@ -14,7 +14,7 @@ struct Demo: ParsableCommand {
     var events = false
 
     func run() throws {
-        guard (0...60).contains(lateDays) else { throw ValidationError("--late-days must be within 0…60, got \(lateDays)") }
+        guard (0...60).contains(lateDays) else { throw usageError("--late-days must be within 0…60, got \(lateDays)", command: "demo") }
         var course = try DemoCourse(lateDays: lateDays)
         try course.run()
         print(course.report(showEvents: events))

@@ -30,9 +30,9 @@ struct RunCommand: ParsableCommand {
             downtime (missed, not caught up, therapy-interruption alarm).
             """)
 
-    @Option(help: "sim or gpiod.") var backend: String
-    @Option(help: "Rig file (profiles/rigs/*.yaml); with --backend sim it is checked but no line is used.") var rig: String
-    @Option(help: "Prescription file (kind: prescription, profiles/prescriptions/*.yaml).") var prescription: String
+    @Option(help: "The pump driven: sim (the simulated pump) or gpiod (the bench rig).") var backend: Backend
+    @Option(help: "Rig file (profiles/rigs/*.yaml); with --backend sim it is checked but no line is used.", completion: .file(extensions: ["yaml", "yml"])) var rig: String
+    @Option(help: "Prescription file (kind: prescription, profiles/prescriptions/*.yaml).", completion: .file(extensions: ["yaml", "yml"])) var prescription: String
     @Option(help: "Therapy seconds per wall second (1 … 100000).") var timeScale: Int64 = 1
     @Option(help: "Control socket path (default $XDG_RUNTIME_DIR/itpump/control.sock or /tmp/itpump-UID/control.sock).")
     var socket: String?
@@ -48,8 +48,8 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Milliseconds (wall) a stroke may be reached after it was due before the gap counts as downtime (1 … 10000).")
     var maxStrokeLateness: Int64 = Int64(Runner.defaultMaxStrokeLateness / 1_000_000)
     @Option(help: "How far the bring-up goes: therapy (fill, prime, start the prescription's schedule) or screening (fill, prime, then wait for the clinician's test doses: ctl bolus ug=…, test_dose_response, start).")
-    var bringUp: String = "therapy"
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
+    var bringUp: BringUp.Mode = .therapy
+    @Option(help: "Log level (stderr).") var logLevel: Logger.Level = .info
     @Option(help: "Close a control connection with no request in progress after this many seconds (a request must complete within 2 s).")
     var controlIdleTimeout: UInt64 = 30
     @Option(help: ArgumentHelp("Run the loop under SCHED_FIFO at PRIORITY (1 … 99, default 50 when given as plain --realtime) with its memory locked; needs CAP_SYS_NICE or RLIMIT_RTPRIO (and CAP_IPC_LOCK or RLIMIT_MEMLOCK).", valueName: "priority"))
@@ -60,10 +60,7 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         LoggingSystem.bootstrap(EscapingLogHandler.standardError)
         var logger = Logger(label: "itpump.run")
-        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        guard let backend = Backend(rawValue: backend) else {
-            throw ValidationError("--backend must be sim or gpiod, not \(backend)")
-        }
+        logger.logLevel = logLevel
         let rigFile = try RigFile.load(path: rig)
         let p = try PrescriptionFile.load(path: prescription)
         let rx = RunPrescription(concentration: p.concentration, schedule: p.schedule, settings: p.settings)
@@ -72,7 +69,7 @@ struct RunCommand: ParsableCommand {
         if simStrokeTimes != nil && backend != .sim { throw ValidationError("--sim-stroke-times is for --backend sim only") }
         guard (1...10_000).contains(maxStrokeLateness) else { throw ValidationError("--max-stroke-lateness \(maxStrokeLateness) is outside 1 … 10000 ms") }
         guard strokesPerStep >= 1 else { throw ValidationError("--strokes-per-step must be at least 1") }
-        guard let mode = BringUp.Mode(rawValue: bringUp) else { throw ValidationError("--bring-up must be therapy or screening, not \(bringUp)") }
+        let mode = bringUp
         guard (1...86_400).contains(controlIdleTimeout) else { throw ValidationError("--control-idle-timeout must be 1 … 86400 seconds, not \(controlIdleTimeout)") }
         let setup = journal.map { JournalSetup(path: $0, create: createJournal, strokesPerStep: strokesPerStep) }
         // Signals and the control socket first: a start that cannot open its socket must fail before
@@ -121,6 +118,10 @@ struct RunCommand: ParsableCommand {
     }
 }
 
+extension Backend: ExpressibleByArgument {}
+extension BringUp.Mode: ExpressibleByArgument {}
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
 /// `itpump ctl`: one request to a running `itpump run`.
 struct CtlCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -131,7 +132,7 @@ struct CtlCommand: ParsableCommand {
             itpump ctl refill withdrawn_ul=1500 added_ul=20000 ug_per_ml=500 · itpump ctl acknowledge alarm=occlusion ·
             itpump ctl stop taper_days=21 · itpump ctl resume · itpump ctl --json '{"cmd":"status"}'.
             Values that are whole numbers, true, false or null are sent as such; others as text.
-            Exits 0 when accepted, 2 when refused, 1 on an error.
+            Exits 0 when accepted, 2 when refused, 1 on an error, 64 on a usage error (e.g. a field not key=value).
             """)
 
     @Option(help: "Control socket path.") var socket: String?
@@ -141,10 +142,10 @@ struct CtlCommand: ParsableCommand {
     func run() throws {
         let line: String
         if let json { line = json } else {
-            guard let cmd = words.first else { throw ValidationError("give a command (status, program, bolus, refill, acknowledge, stop, resume, …) or --json") }
+            guard let cmd = words.first else { throw usageError("give a command (status, program, bolus, refill, acknowledge, stop, resume, …) or --json", command: "ctl") }
             var o: [String: JSONValue] = ["cmd": .string(cmd)]
             for w in words.dropFirst() {
-                guard let eq = w.firstIndex(of: "=") else { throw ValidationError("\(w): fields are key=value") }
+                guard let eq = w.firstIndex(of: "=") else { throw usageError("`\(w)`: fields are key=value, e.g. `ctl program ug_per_day=550`", command: "ctl") }
                 let k = String(w[..<eq]), v = String(w[w.index(after: eq)...])
                 o[k] = Int64(v).map(JSONValue.int) ?? (v == "true" ? .bool(true) : v == "false" ? .bool(false) : v == "null" ? .null : .string(v))
             }

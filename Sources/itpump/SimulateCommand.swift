@@ -12,11 +12,11 @@ struct Simulate: ParsableCommand {
 
     enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case text, json, csv }
 
-    @Argument(help: "Scenario file (kind: scenario).")
+    @Argument(help: "Scenario file (kind: scenario).", completion: .file(extensions: ["yaml", "yml"]))
     var scenario: String
-    @Option(help: "Report format: text, json or csv (the per-interval time series).")
+    @Option(help: "Report format (json and csv carry the version, the inputs' SHA-256 and the seed).")
     var format: OutputFormat = .text
-    @Option(help: "Directory for report.html (self-contained), report.json, report.txt, series.csv and plot.svg.")
+    @Option(help: "Directory for report.html (self-contained), report.json, report.txt, series.csv and plot.svg.", completion: .directory)
     var out: String?
     @Option(help: "stroke (every stroke an event, as on the rig) or fast (batched delivery in closed form).")
     var fidelity: Fidelity = .fast
@@ -24,38 +24,44 @@ struct Simulate: ParsableCommand {
     func run() throws {
         let s: Scenario
         do { s = try ScenarioFile.load(path: scenario) } catch {
-            FileHandle.standardError.write(Data((error.description + "\n").utf8))
+            printError(error.description)
             throw ExitCode(1)
         }
         let keepSeries = out != nil || format == .csv
         let result: SimulationResult
         do { result = try SimulationRunner.run(s, fidelity: fidelity, keepSeries: keepSeries) } catch {
-            FileHandle.standardError.write(Data("\(scenario): \(error.description)\n".utf8))
+            printError("\(scenario): \(error.description)")
             throw ExitCode(1)
         }
+        let provenance = ReportProvenance(inputs: inputDigests([scenario]), seed: s.mechanics.seed, command: commandLine())
+        try Self.report(result, format: format, out: out, provenance: provenance)
+    }
+
+    /// Prints `r` in `format` and, with `out`, writes every report file there (shared with
+    /// `itpump sweep SWEEP --run K`, so a replayed run gets exactly `simulate`'s report).
+    static func report(_ r: SimulationResult, format: OutputFormat, out: String?, provenance: ReportProvenance) throws {
+        if let out { try makeOutputDirectory(out) }
         switch format {
-        case .text: print(TextReport.render(result))
-        case .json: print(try Self.json(result))
-        case .csv: SeriesCSV.write(result) { print($0) }
+        case .text: print(TextReport.render(r))
+        case .json: print(try json(r, provenance: provenance))
+        case .csv: SeriesCSV.write(r, provenance: provenance) { print($0) }
         }
         if let out {
-            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-            try Data(TextReport.render(result).utf8).write(to: URL(fileURLWithPath: out + "/report.txt"))
-            try Data(Self.json(result).utf8).write(to: URL(fileURLWithPath: out + "/report.json"))
+            try writeFile(out + "/report.txt", TextReport.render(r))
+            try writeFile(out + "/report.json", json(r, provenance: provenance))
             var csv = ""
-            SeriesCSV.write(result) { csv += $0 + "\n" }
-            try Data(csv.utf8).write(to: URL(fileURLWithPath: out + "/series.csv"))
-            try Data(SVGPlot.render(result).utf8).write(to: URL(fileURLWithPath: out + "/plot.svg"))
-            let provenance = ReportProvenance(inputs: inputDigests([scenario]), seed: s.mechanics.seed, command: commandLine())
-            try Data(HTMLReport.simulation(result, provenance: provenance).utf8).write(to: URL(fileURLWithPath: out + "/report.html"))
+            SeriesCSV.write(r, provenance: provenance) { csv += $0 + "\n" }
+            try writeFile(out + "/series.csv", csv)
+            try writeFile(out + "/plot.svg", SVGPlot.render(r))
+            try writeFile(out + "/report.html", HTMLReport.simulation(r, provenance: provenance))
             if format == .text { print("\nwrote \(out)/report.html, report.txt, report.json, series.csv, plot.svg") }
         }
     }
 
-    static func json(_ r: SimulationResult) throws -> String {
+    static func json(_ r: SimulationResult, provenance: ReportProvenance) throws -> String {
         let e = JSONEncoder()
         e.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return String(decoding: try e.encode(SimulationReport(r)), as: UTF8.self)
+        return String(decoding: try e.encode(SimulationReport(r, provenance: provenance)), as: UTF8.self)
     }
 }
 

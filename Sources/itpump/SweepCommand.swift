@@ -13,59 +13,91 @@ struct SweepCommand: ParsableCommand {
         defaultSubcommand: SweepRun.self)
 }
 
-/// Which runs a shard takes: `I/N` (1-based) is runs ⌊(I−1)·R/N⌋ ..< ⌊I·R/N⌋.
-struct Shard: ExpressibleByArgument, Sendable {
-    var index: Int
-    var count: Int
+/// `--shard`: `I/N` (1-based; runs ⌊(I−1)·R/N⌋ ..< ⌊I·R/N⌋), or `auto` / `auto/N` to take the index
+/// (and count) from a Slurm array task's or a Kubernetes Indexed Job's environment.
+enum ShardOption: ExpressibleByArgument, Sendable {
+    case fixed(SweepShard)
+    case auto(count: Int?)
+
     init?(argument: String) {
-        let p = argument.split(separator: "/")
-        guard p.count == 2, let i = Int(p[0]), let n = Int(p[1]), n >= 1, (1...n).contains(i) else { return nil }
-        index = i
-        count = n
+        if argument == "auto" { self = .auto(count: nil); return }
+        if argument.hasPrefix("auto/") {
+            guard let n = Int(argument.dropFirst(5)), n >= 1 else { return nil }
+            self = .auto(count: n)
+            return
+        }
+        guard let s = SweepShard(argument) else { return nil }
+        self = .fixed(s)
     }
-    func range(runs: Int) -> Range<Int> { ((index - 1) * runs / count)..<(index * runs / count) }
+
+    static var defaultCompletionKind: CompletionKind { .list(["auto", "1/2", "2/2"]) }
+
+    func resolve(_ env: [String: String]) throws -> SweepShard {
+        switch self {
+        case let .fixed(s): return s
+        case let .auto(n):
+            do { return try SweepShard.fromEnvironment(env, count: n) } catch { throw CommandFailure(error.description) }
+        }
+    }
 }
 
 struct SweepRun: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "run", abstract: "Run a sweep file (the default).")
+    static let configuration = CommandConfiguration(commandName: "run", abstract: "Run a sweep file (the default).",
+        discussion: "With --run K, replays run K alone and writes the full report of `itpump simulate` (and row.csv, the sweep's row for K, bit-identical).")
 
-    @Argument(help: "Sweep file (kind: sweep).")
+    @Argument(help: "Sweep file (kind: sweep).", completion: .file(extensions: ["yaml", "yml"]))
     var sweep: String
     @Option(help: "Runs (default: the file's).")
     var runs: Int?
-    @Option(help: "Worker threads (default: every core). Results do not depend on it.")
+    @Option(help: "Worker threads, 1…1024 (default: every core). Results do not depend on it.",
+            transform: { text in
+                guard let n = Int(text), (1...1_024).contains(n) else { throw ValidationError("the number of worker threads must be a whole number within 1…1024") }
+                return n
+            })
     var jobs: Int?
     @Option(help: "Seed (default: the file's).")
     var seed: UInt64?
-    @Option(help: "Directory for runs.csv (or runs-I-of-N.csv), summary.txt, summary.json and report.html (self-contained, with the distributions' figures).")
+    @Option(help: "Directory for runs.csv (or runs-I-of-N.csv), summary.txt, summary.json and report.html (self-contained, with the distributions' figures); with --run, simulate's report files and row.csv.",
+            completion: .directory)
     var out: String?
-    @Option(help: "Run one deterministic slice I/N of the runs (1-based), e.g. for an array job.")
-    var shard: Shard?
+    @Option(help: ArgumentHelp("Run one deterministic slice I/N of the runs (1-based), or `auto` in an array job: the index and count from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT (Slurm), or `auto/N` with JOB_COMPLETION_INDEX (Kubernetes Indexed Job, N = completions).", valueName: "I/N|auto|auto/N"))
+    var shard: ShardOption?
+    @Option(name: .customLong("run"), help: "Replay run K (0-based, as in the runs.csv `run` column) alone, with the full report of `itpump simulate`.")
+    var replayRun: Int?
     @Option(help: "stroke or fast.")
     var fidelity: Fidelity = .fast
 
     func run() throws {
         var plan: SweepPlan
         do { plan = try SweepFile.load(path: sweep) } catch {
-            FileHandle.standardError.write(Data((error.description + "\n").utf8))
+            printError(error.description)
             throw ExitCode(1)
         }
         if let runs {
-            guard (1...SweepPlan.maximumRuns).contains(runs) else { throw ValidationError("--runs must be within 1…\(SweepPlan.maximumRuns)") }
+            guard (1...SweepPlan.maximumRuns).contains(runs) else { throw usageError("--runs must be within 1…\(SweepPlan.maximumRuns)", command: "sweep run") }
             plan.runs = runs
         }
         if let seed { plan.seed = seed }
+        let digests = inputDigests([sweep])
+        if let k = replayRun {
+            guard shard == nil else { throw usageError("--run replays one run; it does not take --shard", command: "sweep run") }
+            guard (0..<plan.runs).contains(k) else { throw usageError("--run must be within 0…\(plan.runs - 1) (the sweep's runs)", command: "sweep run") }
+            try replay(plan, k, digests: digests)
+            return
+        }
         let jobs = self.jobs ?? ProcessInfo.processInfo.activeProcessorCount
-        guard (1...1_024).contains(jobs) else { throw ValidationError("--jobs must be within 1…1024") }
+        let shard = try self.shard?.resolve(ProcessInfo.processInfo.environment)
         let range = shard?.range(runs: plan.runs) ?? 0..<plan.runs
+        let header = SweepCSVHeader(plan: plan, sweepSHA256: digests[0].sha256, fidelity: fidelity,
+                                    shardIndex: shard?.index ?? 1, shardCount: shard?.count ?? 1)
         var csv: FileHandle?
         if let out {
-            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            try makeOutputDirectory(out)
             let name = shard.map { "runs-\($0.index)-of-\($0.count).csv" } ?? "runs.csv"
             let path = out + "/" + name
-            FileManager.default.createFile(atPath: path, contents: nil)
+            try writeFile(path, header.text)
             csv = FileHandle(forWritingAtPath: path)
-            csv?.write(Data((SweepRow.header + "\n").utf8))
+            try csv?.seekToEnd()
         }
         let progress = Progress(total: range.count)
         let clock = ContinuousClock()
@@ -80,19 +112,34 @@ struct SweepRun: ParsableCommand {
         try csv?.close()
         let elapsed = clock.now - started
         let thr = plan.base.pk.withdrawalFraction.description + " of the prescribed dose's steady state"
-        var text = "\(plan.name): runs \(range.lowerBound)..<\(range.upperBound) of \(plan.runs), seed \(plan.seed), \(plan.duration) each, \(fidelity.rawValue) fidelity, \(Plural.count(jobs, "job")), \(String(format2: elapsed.ms / 1_000)) s\n"
+        var text = "\(plan.name): runs \(range.lowerBound)..<\(range.upperBound) of \(plan.runs), seed \(plan.seed), \(plan.duration) each, \(fidelity.rawValue) fidelity, \(Plural.count(jobs, "job")), \(String(format2: elapsed.ms / 1_000)) s, itpump \(ITPumpVersion.current)\n"
         text += summary.render(threshold: thr)
         print(text)
         if let out {
-            try Data((text + "\n").utf8).write(to: URL(fileURLWithPath: out + "/summary.txt"))
-            let provenance = ReportProvenance(inputs: inputDigests([sweep]), seed: plan.seed, command: commandLine())
+            try writeFile(out + "/summary.txt", text + "\n")
+            let provenance = ReportProvenance(inputs: digests, seed: plan.seed, command: commandLine())
             let report = SweepSummaryReport(plan: plan, runs: range, fidelity: fidelity, summary: summary, figures: figures, provenance: provenance)
             let e = JSONEncoder()
             e.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try e.encode(report).write(to: URL(fileURLWithPath: out + "/summary.json"))
+            try writeFile(out + "/summary.json", String(decoding: try e.encode(report), as: UTF8.self))
             let html = HTMLReport.sweep(plan, runs: range, fidelity: fidelity, summary: summary, figures: figures, provenance: provenance)
-            try Data(html.utf8).write(to: URL(fileURLWithPath: out + "/report.html"))
+            try writeFile(out + "/report.html", html)
         }
+    }
+
+    /// Run `k` alone: simulate's report (provenance: the sweep file's SHA-256 and the run's own seed)
+    /// and, with --out, row.csv — the sweep's header and the row the sweep writes for run `k`.
+    func replay(_ plan: SweepPlan, _ k: Int, digests: [ReportProvenance.Input]) throws {
+        let replayed: (result: SimulationResult, row: SweepRow)
+        do { replayed = try plan.replay(k, fidelity: fidelity) } catch {
+            printError("\(sweep): run \(k): \(error.description)")
+            throw ExitCode(1)
+        }
+        let provenance = ReportProvenance(inputs: digests, seed: replayed.row.seed, command: commandLine())
+        try Simulate.report(replayed.result, format: .text, out: out, provenance: provenance)
+        let header = SweepCSVHeader(plan: plan, sweepSHA256: digests[0].sha256, fidelity: fidelity)
+        print("\nsweep row of run \(k) (seed \(replayed.row.seed)):\n\(SweepRow.header)\n\(replayed.row.csv)")
+        if let out { try writeFile(out + "/row.csv", header.text + replayed.row.csv + "\n") }
     }
 }
 
@@ -117,48 +164,30 @@ final class Progress {
 
 struct SweepMerge: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "merge",
-        abstract: "Merge per-run CSVs of shards (in any order) into one summary and, with --out, one runs.csv.")
+        abstract: "Merge the per-run CSVs of every shard of one sweep (in any order) into one summary and, with --out, one runs.csv.",
+        discussion: "Refuses (exit 1, naming the file or shard) a missing, duplicate or foreign shard, or one cut short. The merged runs.csv is byte-identical to the unsharded sweep's.")
 
-    @Argument(help: "Per-run CSV files written by `itpump sweep --shard I/N --out DIR`.")
+    @Argument(help: "Per-run CSV files written by `itpump sweep SWEEP --shard I/N --out DIR`.", completion: .file(extensions: ["csv"]))
     var files: [String]
-    @Option(help: "Directory for the merged runs.csv and summary.txt.")
+    @Option(help: "Directory for the merged runs.csv and summary.txt.", completion: .directory)
     var out: String?
 
     func run() throws {
-        // Files in order of their first run, so the merged CSV is in run order when shards are contiguous.
-        var tables: [(first: Int, path: String, lines: [Substring])] = []
+        var inputs: [(path: String, text: String)] = []
         for path in files {
-            guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-                throw ValidationError("\(path): cannot be read")
-            }
-            var lines = text.split(separator: "\n")
-            guard lines.first == Substring(SweepRow.header) else { throw ValidationError("\(path): not a sweep per-run CSV (header differs)") }
-            lines.removeFirst()
-            let first = lines.first.flatMap { Int($0.prefix { $0 != "," }) } ?? Int.max
-            tables.append((first, path, lines))
+            guard let data = FileManager.default.contents(atPath: path) else { throw CommandFailure("\(path): cannot be read (missing, or not a readable file)") }
+            inputs.append((path, String(decoding: data, as: UTF8.self)))
         }
-        tables.sort { $0.first < $1.first }
-        var summary = SweepSummary()
-        var seen = Set<Int>()
-        var merged = SweepRow.header + "\n"
-        for t in tables {
-            for (n, line) in t.lines.enumerated() {
-                let row: SweepRow
-                do { row = try SweepRow(csv: line) } catch { throw ValidationError("\(t.path):\(n + 2): \(error.description)") }
-                guard seen.insert(row.run).inserted else { throw ValidationError("\(t.path):\(n + 2): run \(row.run) appears twice; merge each shard once") }
-                summary.add(row)
-                if out != nil { merged += line + "\n" }
-            }
-        }
-        if let lo = seen.min(), let hi = seen.max(), hi - lo + 1 != seen.count {
-            print("warning: runs \(lo)…\(hi) have \(Plural.count(hi - lo + 1 - seen.count, "run")) missing; a shard may be absent")
-        }
-        let text = "merged \(Plural.count(files.count, "file"))\n" + summary.render(threshold: "as in the sweep's scenario (default 50 % of the prescribed dose's steady state)")
+        let merged: PumpSim.SweepMerge
+        do { merged = try PumpSim.SweepMerge(files: inputs) } catch { throw CommandFailure(error.description) }
+        let h = merged.header
+        var text = "\(h.name): runs 0..<\(h.runs) of \(h.runs), seed \(h.seed), \(h.duration) each, \(h.fidelity) fidelity, merged from \(Plural.count(files.count, "shard")), itpump \(h.version)\n"
+        text += merged.summary.render(threshold: h.withdrawalThreshold + " of the prescribed dose's steady state")
         print(text)
         if let out {
-            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-            try Data(merged.utf8).write(to: URL(fileURLWithPath: out + "/runs.csv"))
-            try Data((text + "\n").utf8).write(to: URL(fileURLWithPath: out + "/summary.txt"))
+            try makeOutputDirectory(out)
+            try writeFile(out + "/runs.csv", merged.csv)
+            try writeFile(out + "/summary.txt", text + "\n")
         }
     }
 }

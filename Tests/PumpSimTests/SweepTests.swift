@@ -45,4 +45,113 @@ struct SweepTests {
         #expect((TimeSpan.days(-3)...TimeSpan.days(6)).contains(d.refillDelay))
         #expect((DoseRate.microgramsPerDay(300)...DoseRate.microgramsPerDay(900)).contains(d.dailyDose))
     }
+
+    /// The per-run CSV of shard `i` of `n` of `p`, as `itpump sweep --shard i/n --out` writes it.
+    func shardCSV(_ p: SweepPlan, _ i: Int, of n: Int, sha: String = "abc") -> String {
+        let h = SweepCSVHeader(plan: p, sweepSHA256: sha, fidelity: .fast, shardIndex: i, shardCount: n)
+        return h.text + rows(p, h.range, jobs: 1).map { $0 + "\n" }.joined()
+    }
+
+    @Test("merging every shard, in any order, gives the unsharded CSV byte for byte, header (name, seed, duration) kept")
+    func mergeWhole() throws {
+        let p = Self.plan(runs: 11)
+        let whole = shardCSV(p, 1, of: 1)
+        let m = try SweepMerge(files: [("c", shardCSV(p, 3, of: 3)), ("a", shardCSV(p, 1, of: 3)), ("b", shardCSV(p, 2, of: 3))])
+        #expect(m.csv == whole)
+        #expect(m.header.name == "t" && m.header.seed == 99 && m.header.duration == TimeSpan.days(40).description && m.header.runs == 11)
+        #expect(m.summary.runs == 11)
+    }
+
+    @Test("a missing shard is refused, naming it (the middle one, and the last one)")
+    func mergeMissing() {
+        let p = Self.plan(runs: 11)
+        #expect(throws: SweepMerge.Failure.missing(shards: ["2/3 (runs-2-of-3.csv, runs 3..<7)"])) {
+            try SweepMerge(files: [("a", shardCSV(p, 1, of: 3)), ("c", shardCSV(p, 3, of: 3))])
+        }
+        #expect(throws: SweepMerge.Failure.missing(shards: ["3/3 (runs-3-of-3.csv, runs 7..<11)"])) {
+            try SweepMerge(files: [("a", shardCSV(p, 1, of: 3)), ("b", shardCSV(p, 2, of: 3))])
+        }
+    }
+
+    @Test("a duplicate shard is refused, naming both files")
+    func mergeDuplicate() {
+        let p = Self.plan(runs: 11)
+        #expect(throws: SweepMerge.Failure.duplicate(file: "b2", shard: "2/3", other: "b")) {
+            try SweepMerge(files: [("a", shardCSV(p, 1, of: 3)), ("b", shardCSV(p, 2, of: 3)), ("b2", shardCSV(p, 2, of: 3)), ("c", shardCSV(p, 3, of: 3))])
+        }
+    }
+
+    @Test("a foreign shard (another seed, sweep file, shard count or run count) is refused, naming it and the field")
+    func mergeForeign() {
+        let p = Self.plan(runs: 11)
+        var q = p
+        q.seed = 100
+        #expect(throws: SweepMerge.Failure.foreign(file: "x", field: "seed", value: "100", expected: "99", reference: "a")) {
+            try SweepMerge(files: [("a", shardCSV(p, 1, of: 2)), ("x", shardCSV(q, 2, of: 2))])
+        }
+        #expect(throws: SweepMerge.Failure.foreign(file: "x", field: "sweep_sha256", value: "def", expected: "abc", reference: "a")) {
+            try SweepMerge(files: [("a", shardCSV(p, 1, of: 2)), ("x", shardCSV(p, 2, of: 2, sha: "def"))])
+        }
+        #expect(throws: SweepMerge.Failure.foreign(file: "x", field: "shards", value: "3", expected: "2", reference: "a")) {
+            try SweepMerge(files: [("a", shardCSV(p, 1, of: 2)), ("x", shardCSV(p, 2, of: 3))])
+        }
+        var r = p
+        r.runs = 12
+        #expect(throws: SweepMerge.Failure.foreign(file: "x", field: "runs", value: "12", expected: "11", reference: "a")) {
+            try SweepMerge(files: [("a", shardCSV(p, 1, of: 2)), ("x", shardCSV(r, 2, of: 2))])
+        }
+    }
+
+    @Test("a shard cut short, a CSV without the sweep header, and a row out of its shard are refused")
+    func mergeDamaged() {
+        let p = Self.plan(runs: 11)
+        let b = shardCSV(p, 2, of: 2)
+        let cut = b.split(separator: "\n").dropLast().joined(separator: "\n") + "\n"
+        #expect(throws: SweepMerge.Failure.self) { try SweepMerge(files: [("a", shardCSV(p, 1, of: 2)), ("b", cut)]) }
+        let bare = b.split(separator: "\n").filter { !$0.hasPrefix("#") }.joined(separator: "\n")
+        #expect(throws: SweepMerge.Failure.self) { try SweepMerge(files: [("a", shardCSV(p, 1, of: 2)), ("b", bare)]) }
+        let a = shardCSV(p, 1, of: 2)
+        let swapped = a + rows(p, 10..<11, jobs: 1)[0] + "\n"
+        #expect(throws: SweepMerge.Failure.self) { try SweepMerge(files: [("a", swapped), ("b", b)]) }
+    }
+
+    @Test("each row carries its run's seed, and a replay of run K gives the sweep's row bit for bit")
+    func replay() throws {
+        let p = Self.plan(runs: 6)
+        for k in [0, 3, 5] {
+            let row = p.run(k)
+            #expect(row.seed == p.draw(k).pumpSeed && row.seed == p.scenario(p.draw(k)).mechanics.seed)
+            let r = try p.replay(k)
+            #expect(r.row.csv == row.csv)
+            #expect(!r.result.recorder.series.isEmpty)
+        }
+    }
+
+    @Test("--shard auto: a Slurm array (from 0 or 1) gives index and count; a Kubernetes Indexed Job needs the count; anything else is refused")
+    func shardFromEnvironment() throws {
+        func slurm(_ id: Int, _ lo: Int, _ hi: Int, step: Int? = nil) -> [String: String] {
+            var e = ["SLURM_ARRAY_TASK_ID": "\(id)", "SLURM_ARRAY_TASK_MIN": "\(lo)", "SLURM_ARRAY_TASK_MAX": "\(hi)", "SLURM_ARRAY_TASK_COUNT": "\(hi - lo + 1)"]
+            if let step { e["SLURM_ARRAY_TASK_STEP"] = "\(step)" }
+            return e
+        }
+        #expect(try SweepShard.fromEnvironment(slurm(1, 1, 4), count: nil) == SweepShard(index: 1, count: 4))
+        #expect(try SweepShard.fromEnvironment(slurm(4, 1, 4, step: 1), count: 4) == SweepShard(index: 4, count: 4))
+        #expect(try SweepShard.fromEnvironment(slurm(0, 0, 2), count: nil) == SweepShard(index: 1, count: 3))
+        #expect(try SweepShard.fromEnvironment(slurm(2, 0, 2), count: nil) == SweepShard(index: 3, count: 3))
+        #expect(throws: SweepShard.AutoError.self) { try SweepShard.fromEnvironment(slurm(2, 1, 4), count: 5) }
+        #expect(throws: SweepShard.AutoError.self) { try SweepShard.fromEnvironment(slurm(3, 1, 7, step: 2), count: nil) }
+        var gappy = slurm(3, 1, 7)
+        gappy["SLURM_ARRAY_TASK_COUNT"] = "4"
+        #expect(throws: SweepShard.AutoError.self) { try SweepShard.fromEnvironment(gappy, count: nil) }
+        #expect(throws: SweepShard.AutoError.self) { try SweepShard.fromEnvironment(["SLURM_ARRAY_TASK_ID": "2"], count: nil) }
+        #expect(throws: SweepShard.AutoError.self) { try SweepShard.fromEnvironment(["SLURM_ARRAY_TASK_ID": "x2"], count: nil) }
+        #expect(try SweepShard.fromEnvironment(["JOB_COMPLETION_INDEX": "0"], count: 5) == SweepShard(index: 1, count: 5))
+        #expect(try SweepShard.fromEnvironment(["JOB_COMPLETION_INDEX": "4"], count: 5) == SweepShard(index: 5, count: 5))
+        #expect(throws: SweepShard.AutoError.self) { try SweepShard.fromEnvironment(["JOB_COMPLETION_INDEX": "5"], count: 5) }
+        #expect(throws: SweepShard.AutoError.self) { try SweepShard.fromEnvironment(["JOB_COMPLETION_INDEX": "1"], count: nil) }
+        #expect(throws: SweepShard.AutoError.self) { try SweepShard.fromEnvironment(["PATH": "/bin"], count: 3) }
+        // Every task of an array covers the runs exactly once.
+        let covered = (1...4).flatMap { try! SweepShard.fromEnvironment(slurm($0, 1, 4), count: nil).range(runs: 10) }
+        #expect(covered == Array(0..<10))
+    }
 }

@@ -1,7 +1,7 @@
 import PumpCore
 
 /// Where a report came from: the input files with their SHA-256, the seed, the command line, and the
-/// program's version when one is known.
+/// program's version (`ITPumpVersion.current` unless told otherwise).
 public struct ReportProvenance: Sendable, Encodable {
     public struct Input: Sendable, Encodable {
         public var path: String
@@ -13,7 +13,7 @@ public struct ReportProvenance: Sendable, Encodable {
     public var version: String?
     public var command: String
 
-    public init(inputs: [Input], seed: UInt64?, version: String? = nil, command: String) {
+    public init(inputs: [Input], seed: UInt64?, version: String? = ITPumpVersion.current, command: String) {
         self.inputs = inputs
         self.seed = seed
         self.version = version

@@ -1,11 +1,18 @@
 import PumpCore
 
-/// The per-interval time series as CSV: one row per interval, units in the header.
+/// The per-interval time series as CSV: one row per interval, units in the header; with a provenance,
+/// `# key: value` lines first (version, seed, each input's SHA-256).
 public enum SeriesCSV {
     public static let header = "start_s,delivered_ug,delivery_rate_ug_per_day,true_reservoir_ml,estimated_reservoir_ml,csf_ng_per_ml,withdrawal_threshold_ng_per_ml,withdrawal_severity,released_bolus_ug"
 
     /// Writes each line through `emit` (streamed; nothing accumulates).
-    public static func write(_ r: SimulationResult, _ emit: (String) -> Void) {
+    public static func write(_ r: SimulationResult, provenance: ReportProvenance? = nil, _ emit: (String) -> Void) {
+        if let p = provenance {
+            emit("# itpump series")
+            emit("# version: \(p.version ?? "not recorded")")
+            emit("# seed: \(p.seed.map(String.init) ?? "")")
+            for i in p.inputs { emit("# sha256 \(i.path.replacingNewlines()): \(i.sha256)") }
+        }
         emit(header)
         let perDay = Double(TimeConstants.nanosecondsPerDay) / Double(r.recorder.interval.nanoseconds)
         for row in r.recorder.series {

@@ -51,12 +51,14 @@ public struct SimulationReport: Sendable, Encodable {
     public var finalEstimatedReservoirMillilitres: Double
     public var steadyStateNgPerMl: Double
     public var releasedBoluses: [Released]
+    /// The program's version, the inputs' SHA-256 and the seed (absent when the caller gives none).
+    public var provenance: ReportProvenance?
 
     enum K: String, CodingKey {
         case scenario, fidelity, durationSeconds, deliveredMicrograms, commandedMicrograms, pocketMicrograms, dailyDelivery, alarms
         case reservoirEmptyAtSeconds, withdrawalRiskSeconds, withdrawalRiskThresholdFraction, withdrawalRiskThresholdNgPerMl
         case withdrawalEpisodes, peakWithdrawalSeverity, severeWithdrawalSeconds, hoursAtZeroDelivery, refusedCommands
-        case finalTrueReservoirMillilitres, finalEstimatedReservoirMillilitres, steadyStateNgPerMl, releasedBoluses
+        case finalTrueReservoirMillilitres, finalEstimatedReservoirMillilitres, steadyStateNgPerMl, releasedBoluses, provenance
     }
 
     public func encode(to e: Encoder) throws {
@@ -82,9 +84,11 @@ public struct SimulationReport: Sendable, Encodable {
         try c.encode(finalEstimatedReservoirMillilitres, forKey: .finalEstimatedReservoirMillilitres)
         try c.encode(steadyStateNgPerMl, forKey: .steadyStateNgPerMl)
         try c.encode(releasedBoluses, forKey: .releasedBoluses)
+        try c.encodeIfPresent(provenance, forKey: .provenance)
     }
 
-    public init(_ r: SimulationResult) {
+    public init(_ r: SimulationResult, provenance: ReportProvenance? = nil) {
+        self.provenance = provenance
         let rec = r.recorder
         func s(_ t: Instant) -> Double { Double(t.nanoseconds) / 1e9 }
         scenario = r.scenario.name

@@ -94,6 +94,15 @@ public struct SweepPlan: Hashable, Sendable {
         return s
     }
 
+    /// Replays run `index` alone with its time series kept, for the full report of `itpump simulate`:
+    /// the row it gives is the one the sweep wrote for that run, bit for bit (the series only adds
+    /// records; it never changes what the run computes).
+    public func replay(_ index: Int, fidelity: Fidelity = .fast) throws(ScenarioError) -> (result: SimulationResult, row: SweepRow) {
+        let d = draw(index)
+        let r = try SimulationRunner.run(scenario(d), fidelity: fidelity, keepSeries: true)
+        return (r, SweepRow(draw: d, result: r))
+    }
+
     /// Runs `index` and summarises it as one row.
     public func run(_ index: Int, fidelity: Fidelity = .fast) -> SweepRow {
         let d = draw(index)

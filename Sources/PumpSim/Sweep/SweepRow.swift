@@ -4,6 +4,9 @@ import PumpCore
 /// summaries are exact integer sums, whatever the order rows are merged in.
 public struct SweepRow: Hashable, Sendable {
     public var run: Int
+    /// The run's own seed (its simulated pump's mechanics seed, drawn from the sweep's seed and the
+    /// run's index): the seed `itpump sweep SWEEP --run K` reports for the replay.
+    public var seed: UInt64
     public var policy: ReservoirPolicy
     public var refillDelaySeconds: Int64
     public var dailyDoseMicrograms: Int64
@@ -20,10 +23,11 @@ public struct SweepRow: Hashable, Sendable {
     public var zeroDeliverySeconds: Int64
     public var error: String?
 
-    public static let header = "run,policy,refill_delay_s,daily_dose_ug,concentration_ug_per_ml,reservoir_ml,delivered_ug,low_reservoir_lead_s,refill_due_lead_s,reservoir_empty_at_s,withdrawal_risk_s,peak_severity,zero_delivery_s,error"
+    public static let header = "run,seed,policy,refill_delay_s,daily_dose_ug,concentration_ug_per_ml,reservoir_ml,delivered_ug,low_reservoir_lead_s,refill_due_lead_s,reservoir_empty_at_s,withdrawal_risk_s,peak_severity,zero_delivery_s,error"
 
     init(draw d: SweepPlan.Draw) {
         run = d.index
+        seed = d.pumpSeed
         policy = d.policy
         refillDelaySeconds = d.refillDelay.nanoseconds / TimeConstants.nanosecondsPerSecond
         dailyDoseMicrograms = d.dailyDose.nanogramsPerDay / 1_000
@@ -56,7 +60,7 @@ public struct SweepRow: Hashable, Sendable {
     public var csv: String {
         func o(_ v: Int64?) -> String { v.map(String.init) ?? "" }
         let e = (error ?? "").replacingCommas()
-        return "\(run),\(policy.rawValue),\(refillDelaySeconds),\(dailyDoseMicrograms),\(concentration),\(reservoirMillilitres),\(deliveredMicrograms),"
+        return "\(run),\(seed),\(policy.rawValue),\(refillDelaySeconds),\(dailyDoseMicrograms),\(concentration),\(reservoirMillilitres),\(deliveredMicrograms),"
             + "\(o(lowReservoirLeadSeconds)),\(o(refillDueLeadSeconds)),\(o(reservoirEmptyAtSeconds)),\(withdrawalRiskSeconds),\(peakSeverity),\(zeroDeliverySeconds),\(e)"
     }
 
@@ -68,27 +72,29 @@ public struct SweepRow: Hashable, Sendable {
     /// Parses a line written by `csv`.
     public init(csv line: Substring) throws(ParseError) {
         let f = line.split(separator: ",", omittingEmptySubsequences: false)
-        guard f.count == 14 else { throw ParseError(description: "expected 14 fields, found \(f.count)") }
+        guard f.count == 15 else { throw ParseError(description: "expected 15 fields, found \(f.count)") }
         func int(_ i: Int) throws(ParseError) -> Int64 {
             guard let v = Int64(f[i]) else { throw ParseError(description: "field \(i + 1) `\(f[i])` is not a whole number") }
             return v
         }
         func opt(_ i: Int) throws(ParseError) -> Int64? { f[i].isEmpty ? nil : try int(i) }
-        guard let p = ReservoirPolicy(rawValue: String(f[1])) else { throw ParseError(description: "unknown policy `\(f[1])`") }
+        guard let s = UInt64(f[1]) else { throw ParseError(description: "field 2 (seed) `\(f[1])` is not a whole number") }
+        guard let p = ReservoirPolicy(rawValue: String(f[2])) else { throw ParseError(description: "unknown policy `\(f[2])`") }
         run = Int(try int(0))
+        seed = s
         policy = p
-        refillDelaySeconds = try int(2)
-        dailyDoseMicrograms = try int(3)
-        concentration = try int(4)
-        reservoirMillilitres = try int(5)
-        deliveredMicrograms = String(f[6])
-        lowReservoirLeadSeconds = try opt(7)
-        refillDueLeadSeconds = try opt(8)
-        reservoirEmptyAtSeconds = try opt(9)
-        withdrawalRiskSeconds = try int(10)
-        peakSeverity = String(f[11])
-        zeroDeliverySeconds = try int(12)
-        error = f[13].isEmpty ? nil : String(f[13])
+        refillDelaySeconds = try int(3)
+        dailyDoseMicrograms = try int(4)
+        concentration = try int(5)
+        reservoirMillilitres = try int(6)
+        deliveredMicrograms = String(f[7])
+        lowReservoirLeadSeconds = try opt(8)
+        refillDueLeadSeconds = try opt(9)
+        reservoirEmptyAtSeconds = try opt(10)
+        withdrawalRiskSeconds = try int(11)
+        peakSeverity = String(f[12])
+        zeroDeliverySeconds = try int(13)
+        error = f[14].isEmpty ? nil : String(f[14])
     }
 }
 
