@@ -46,42 +46,88 @@ struct HILTrace: ParsableCommand {
     }
 }
 
-/// Judges one scenario run directory written by the HIL guest (`HIL/run`): writes `junit.xml`,
-/// `summary.json` and, for accuracy scenarios, `trumpet.csv` and `trumpet.svg` into it. Exit 1 when a
-/// check failed or none ran.
+/// Judges HIL scenario run directories written by the HIL guest (`HIL/run`): writes `junit.xml`,
+/// `summary.json` and, for accuracy scenarios, `trumpet.csv` and `trumpet.svg` into each, and with
+/// `--junit FILE` one aggregated JUnit file with a suite per directory (the guest log as `<system-out>`).
+/// A directory without `meta.txt` is a failed scenario ("the guest produced no results"). Exit 1 when
+/// any scenario failed, ran no check or produced nothing.
 struct HILReport: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "Evaluate a HIL scenario run directory: JUnit XML, JSON summary, trumpet curve, step timing.")
+        abstract: "Evaluate HIL scenario run directories: JUnit XML (per scenario and aggregated), JSON summary with measurements, trumpet curve, step timing.")
 
-    @Argument(help: "The scenario's output directory (meta.txt, checks.txt, trace-checks.txt, lines.txt, trace.txt).")
-    var directory: String
-    @Option(help: "ISO 8601 timestamp for the JUnit suite.") var timestamp: String?
+    @Argument(help: "Scenario output directories (…/GEN/NAME: meta.txt, checks.txt, trace-checks.txt, lines.txt, trace.txt).")
+    var directories: [String]
+    @Option(help: "ISO 8601 timestamp for suites whose guest recorded no start time.") var timestamp: String?
+    @Option(help: "Also write one aggregated JUnit file with every directory's suite.") var junit: String?
+
+    /// Largest part of each log kept in `<system-out>` (its tail), bytes.
+    static let logLimit = 64 * 1024
+
+    func validate() throws {
+        guard !directories.isEmpty else { throw ValidationError("give at least one scenario directory") }
+    }
 
     func run() throws {
-        // A file the guest did not write reads as empty; the evaluation then fails the checks it needed.
-        func read(_ name: String) -> String {
-            FileManager.default.contents(atPath: directory + "/" + name).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        var suites: [JUnitReport] = []
+        var failed: [String] = []
+        for directory in directories {
+            let (suite, passed, label) = try report(directory)
+            suites.append(suite)
+            if !passed { failed.append(label) }
         }
-        let run = ScenarioRun(meta: read("meta.txt"), guestChecks: read("checks.txt"), traceChecks: read("trace-checks.txt"),
-                              lineMap: read("lines.txt"), trace: read("trace.txt"))
+        if let junit {
+            try writeWholeFile(junit, JUnitDocument(name: "hil", suites: suites).xml)
+            print("aggregated JUnit: \(junit) (\(suites.count) suites)")
+        }
+        if directories.count > 1 {
+            print("report: \(directories.count - failed.count) passed, \(failed.count) failed\(failed.isEmpty ? "" : ": " + failed.joined(separator: " "))")
+        }
+        if !failed.isEmpty { throw ExitCode(1) }
+    }
+
+    private func report(_ directory: String) throws -> (JUnitReport, Bool, String) {
+        // A file the guest did not write reads as empty; the evaluation then fails the checks it needed.
+        func read(_ name: String) -> String? {
+            FileManager.default.contents(atPath: directory + "/" + name).map { String(decoding: $0, as: UTF8.self) }
+        }
+        let parts = directory.split(separator: "/").map(String.init)
+        guard let metaText = read("meta.txt") else {
+            let name = parts.last ?? directory, gen = parts.count > 1 ? parts[parts.count - 2] : "?"
+            let label = "\(gen)/\(name)"
+            print("== \(label)\nFAIL \(label): the guest produced no results (no \(directory)/meta.txt)")
+            var suite = JUnitReport(suite: "hil.\(gen).\(name)", properties: [("scenario", name), ("libgpiod", gen)], timestamp: timestamp)
+            suite.cases.append(.init(name: "results produced", className: suite.suite, failure: "the guest produced no results (no meta.txt)"))
+            return (suite, false, label)
+        }
+        let run = ScenarioRun(meta: metaText, guestChecks: read("checks.txt") ?? "", traceChecks: read("trace-checks.txt") ?? "",
+                              lineMap: read("lines.txt") ?? "", trace: read("trace.txt") ?? "")
         let result = run.evaluate()
         let name = run.metaValue("scenario") ?? "unnamed"
         let gen = run.metaValue("generation") ?? "?"
-        var props = run.meta.filter { ["scenario", "generation", "rig", "seed", "scale", "prescription", "kind"].contains($0.0) }
-        props = props.map { $0.0 == "generation" ? ("libgpiod", $0.1) : $0 }
-        var junit = JUnitReport(suite: "hil.\(gen).\(name)", properties: props, timestamp: timestamp)
-        for c in result.checks {
-            junit.cases.append(.init(name: c.name, className: "hil.\(gen).\(name)", failure: c.passed ? nil : c.detail))
+        print("== \(gen)/\(name)")
+        var log = ""
+        for (file, title) in [("guest.log", "guest log (console)"), ("run.err", "runner events (run.err)"), ("run.out", "runner output (run.out)")] {
+            guard let text = read(file) else { continue }
+            let tail = text.utf8.count > Self.logLimit ? "… (first \(text.utf8.count - Self.logLimit) bytes left out)\n" + String(decoding: text.utf8.suffix(Self.logLimit), as: UTF8.self) : text
+            log += "== \(title)\n" + tail + (tail.hasSuffix("\n") || tail.isEmpty ? "" : "\n")
         }
-        if result.checks.isEmpty { junit.cases.append(.init(name: "checks ran", className: "hil.\(gen).\(name)", failure: "no check ran")) }
-        try writeWholeFile(directory + "/junit.xml", junit.xml)
+        let suite = result.junit(run: run, timestamp: timestamp, systemOut: log.isEmpty ? nil : log)
+        try writeWholeFile(directory + "/junit.xml", suite.xml)
         try writeWholeFile(directory + "/summary.json", result.json(meta: run.meta))
         if let t = result.trumpet {
             try writeWholeFile(directory + "/trumpet.csv", t.csv)
             try writeWholeFile(directory + "/trumpet.svg", t.svg(title: result.trumpetTitle, limitPercent: result.trumpetLimitPercent))
         }
-        for c in result.checks { print("  \(c.passed ? "PASS" : "FAIL") \(c.name) — \(c.detail)") }
+        for c in result.checks {
+            var m = ""
+            if let x = c.measurement {
+                m = " [\(x.value.map(fmt) ?? "none") \(x.unit)"
+                if x.lower != nil || x.upper != nil { m += "; limits \(x.lower.map(fmt) ?? "-∞") … \(x.upper.map(fmt) ?? "+∞")" }
+                m += "]"
+            }
+            print("  \(c.outcome) \(c.name) — \(c.detail)\(m)")
+        }
         if let t = result.trumpet {
             print("  trumpet: A = \(fmt(t.overallPercent))%; " + t.points.map { "\($0.windowMinutes) min: \(fmt($0.minPercent))…\(fmt($0.maxPercent))%" }.joined(separator: ", "))
         }
@@ -89,7 +135,7 @@ struct HILReport: ParsableCommand {
         if let s = result.pulseWidth { print("  STEP pulse width: \(s)") }
         if let s = result.strokeLateness { print("  stroke time error (vs ideal schedule): \(s)") }
         print("\(result.passed ? "PASS" : "FAIL") \(gen)/\(name)")
-        if !result.passed { throw ExitCode(1) }
+        return (suite, result.passed, "\(gen)/\(name)")
     }
 
     private func fmt(_ v: Double) -> String { "\((v * 100).rounded() / 100)" }

@@ -135,7 +135,7 @@ struct JUnitReportTests {
         r.cases.append(.init(name: "v1 only", className: "gpio", skipped: "v2 build"))
         let x = r.xml
         #expect(r.failures == 1)
-        #expect(x.contains("<testsuite name=\"hil-accuracy\" tests=\"3\" failures=\"1\" errors=\"0\" skipped=\"1\" time=\"2.0\""))
+        #expect(x.contains("<testsuite name=\"hil-accuracy\" tests=\"3\" failures=\"1\" errors=\"0\" skipped=\"1\" time=\"2.000\""))
         #expect(x.contains("<property name=\"seed\" value=\"42\"/>"))
         #expect(x.contains("name=\"alarm &lt;high&gt;\""))
         #expect(x.contains("no alarm within 60 s &amp; &quot;more&quot;</failure>"))

@@ -3,7 +3,7 @@
 # (GEN = v1 or v2: which payload's itpump runs). For each scenario file in $HIL_PAYLOAD/scenarios it
 # creates a fresh gpio-sim chip (or, with HIL_BOARD_MAP set, uses a real board's loopback harness:
 # hardware/loopback-harness.md), records the kernel GPIO trace, executes the directives (HIL/README.md,
-# "Scenario files") and writes /out/GEN/NAME/: meta.txt, checks.txt (guest checks: PASS|FAIL <tab> NAME <tab> DETAIL),
+# "Scenario files") and writes /out/GEN/NAME/: meta.txt, checks.txt (guest checks: PASS|FAIL <tab> NAME <tab> DETAIL <tab> UPTIME_MS),
 # trace-checks.txt (assertions the host evaluates on the trace), trace.txt, lines.txt, run.out, run.err
 # (the runner's event log), ctl-*.json, status-*.json. Exit 0 (the host decides pass/fail from the files).
 . "$HIL_GUEST_LIB/guest-gpiosim.sh"
@@ -43,7 +43,7 @@ else
 fi
 
 log() { echo "[$GEN/$SC] $*"; }
-check() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >> "$D/checks.txt"; log "$1 $2 — $3"; }
+check() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$(uptime_ms)" >> "$D/checks.txt"; log "$1 $2 — $3"; }
 meta() { echo "$1 $2" >> "$D/meta.txt"; }
 mark() { echo "hil-mark $1" > /sys/kernel/tracing/trace_marker; }
 uptime_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
@@ -196,7 +196,7 @@ run_scenario() {
     RIG=full; RX=; SCALE=1; SEED=0; BRINGUP=therapy
     : > "$D/checks.txt"; : > "$D/trace-checks.txt"; meta generation "$GEN"; meta file "$(basename "$1")"
     target_setup || { check FAIL target "GPIO chip/trace not set up"; return; }
-    t0=$(uptime_ms)
+    t0=$(uptime_ms); meta started_uptime_ms "$t0"; meta started_utc "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
     while IFS= read -r line || [ -n "$line" ]; do
         line="${line%%#*}"
         # shellcheck disable=SC2086 # words are split on purpose, never globbed (trace * …)
