@@ -119,6 +119,7 @@ extension PumpController {
                     try schedule.validate(concentration: c, profile: profile, maximumSteps: settings.maximumFlexSteps)
                 } catch { return .failure(.invalidSchedule(error)) }
             }
+            if case let .failure(r) = checkTaperFloor(concentration: c) { return .failure(r) }
         }
         let record = RefillRecord(withdrawn: r.withdrawn, estimated: reservoir.estimate, added: r.added, concentration: c,
                                   previousConcentration: previous, deliveredSincePrevious: reservoir.pumpedSinceFill,
@@ -285,17 +286,17 @@ extension PumpController {
         return .success(())
     }
 
+    /// Commits a schedule the pure `checkProgram` accepted.
     mutating func program(_ s: Schedule, at t: Instant, log: inout EffectLog) -> Result<Acceptance, Refusal> {
-        guard case .running = phase else { return .failure(.therapyNotRunning(phase: phase.description)) }
-        if let plan = taper { return .failure(plan.kind == .reserve ? .reserveTaperInProgress(level: deliveringDose) : .taperInProgress(endsAt: plan.endsAt)) }
-        if let since = awaitingConfirmationSince { return .failure(.deliveryAwaitsConfirmation(since: since)) }
-        do throws(ScheduleError) {
-            try s.validate(concentration: reservoir.concentration, profile: profile, maximumSteps: settings.maximumFlexSteps)
-        } catch { return .failure(.invalidSchedule(error)) }
-        if case let .failure(r) = checkDoseChange(to: s.dailyDose, at: t) { return .failure(r) }
+        let plan: ProgramPlan
+        switch checkProgram(s, at: t) {
+        case let .failure(r): return .failure(r)
+        case let .success(p): plan = p
+        }
         let from = doseHistory.current ?? .zero
-        schedule = s
+        schedule = plan.schedule
         doseHistory.record(s.dailyDose, at: t)
+        if plan.raisesWindow { doseHistory.markIncrease(at: t) }
         log.event(.scheduleProgrammed(schedule: s, from: from, to: s.dailyDose, volumeRate: s.dailyDose.volumeRate(at: reservoir.concentration)), at: t)
         if alarms.isActive(.refillDue) { alarms.clear(.refillDue, at: t, log: &log) }
         applyRate(at: t, log: &log)
@@ -314,7 +315,8 @@ extension PumpController {
         }
         guard days >= 0 else { return .failure(.taperTooShort(requestedDays: days, minimumDays: minimum)) }
         let emergency = override != nil && days < minimum
-        let plan = TaperPlan.stop(from: current, days: days, limit: emergency ? nil : settings.decreaseLimit, at: t, emergency: emergency)
+        let plan = TaperPlan.stop(from: current, days: days, limit: emergency ? nil : settings.decreaseLimit, at: t, emergency: emergency,
+                                  floor: taperFloor)
         if let o = override {
             log.event(.emergencyOverride(reason: o.reason, clinician: o.clinician,
                                          detail: days == 0 ? "immediate stop from \(current)" : "taper of \(days) days from \(current)"), at: t)

@@ -63,8 +63,8 @@ extension PumpController {
         if reservoir.filledAt != nil, reservoir.estimate <= threshold {
             alarms.raise(.lowReservoir, detail: "reservoir estimate \(reservoir.estimate) ≤ \(threshold)", at: t, settings: settings.alarms, log: &log)
             if settings.reservoirPolicy == .reserveTaper, taper == nil, case .running = phase, haltedSince == nil,
-               awaitingConfirmationSince == nil, let current = doseHistory.current, current > .floor {
-                let plan = TaperPlan.reserve(from: current, limit: settings.decreaseLimit, at: t)
+               awaitingConfirmationSince == nil, let current = doseHistory.current, current > taperFloor {
+                let plan = TaperPlan.reserve(from: current, limit: settings.decreaseLimit, at: t, floor: taperFloor)
                 taper = plan
                 taperLevelIndex = 0
                 log.event(.taperStarted(plan), at: t)

@@ -29,12 +29,14 @@ public enum TherapyPhase: Hashable, Sendable, Codable, CustomStringConvertible {
 ///
 /// Safety invariants the interlock keeps whatever commands arrive: the programmed daily dose is never
 /// outside 50–1200 μg/day; it falls by at most the decrease limit (default 20 %) per 24 h and rises by
-/// at most the titration limit once per 24 h, never in the first 24 h; a stop becomes a taper of at
-/// least 14 days unless an emergency override is given; sensor faults never stop delivery; missed
+/// at most the titration limit once per 24 h, never in the first 24 h; the same limits hold on the drug
+/// delivered in rolling 24 h windows around a programmed change, and a change that raises any window is
+/// an increase (see `checkWindows`); a stop becomes a taper of at least 14 days, to max(50 μg/day, the
+/// patency minimum), unless an emergency override is given; sensor faults never stop delivery; missed
 /// drug is never caught up in a burst; an interruption runs from the earliest evidence that delivery
 /// stopped (empty switch, calculated empty, stall, occlusion, downtime) and, over the limit, resumes
 /// at the floor until a clinician confirms; with an empty switch in the profile, the estimate alone
-/// never stops delivery.
+/// never stops delivery. `check(_:at:)` previews any command without changing anything.
 public struct PumpController: Hashable, Sendable, Codable {
     public let profile: PumpProfile
     public internal(set) var settings: ControllerSettings

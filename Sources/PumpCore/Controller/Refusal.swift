@@ -11,6 +11,17 @@ public enum Refusal: Error, Hashable, Sendable, Codable, CustomStringConvertible
     case increaseTooLarge(requested: DoseRate, reference: DoseRate, limit: Fraction, largestAllowed: DoseRate)
     case increaseDuringFirstDay(requested: DoseRate, current: DoseRate, allowedFrom: Instant)
     case increaseTooSoon(requested: DoseRate, current: DoseRate, lastIncreaseAt: Instant, allowedFrom: Instant)
+    /// A 24 h window after the change would hold more than the titration limit over the drug delivered
+    /// in the 24 h before it (`reference`), and more than it would without the change.
+    case windowAboveTitrationLimit(window: DeliveryWindow, reference: DeliveryWindow, limit: Fraction, largestAllowed: Mass)
+    /// A 24 h window after the change would hold less than the decrease limit below `reference`, and
+    /// less than it would without the change.
+    case windowBelowDecreaseLimit(window: DeliveryWindow, reference: DeliveryWindow, limit: Fraction, smallestAllowed: Mass)
+    /// The change raises a 24 h window (`without`: the same window with no change) within 24 h of the
+    /// last increase: an increase whatever the daily dose says.
+    case windowIncreaseTooSoon(window: DeliveryWindow, without: DeliveryWindow, lastIncreaseAt: Instant, allowedFrom: Instant)
+    /// The change raises a 24 h window during the first 24 h of therapy.
+    case windowIncreaseDuringFirstDay(window: DeliveryWindow, without: DeliveryWindow, allowedFrom: Instant)
     case therapyNotRunning(phase: String)
     case therapyAlreadyStarted
     case taperInProgress(endsAt: Instant?)
@@ -62,6 +73,14 @@ public enum Refusal: Error, Hashable, Sendable, Codable, CustomStringConvertible
             return "no increase during the first 24 h of therapy: \(requested) > \(current); increases are allowed from \(from)"
         case let .increaseTooSoon(requested, current, last, from):
             return "one increase per 24 h: \(requested) > \(current), last increase at \(last); the next is allowed from \(from)"
+        case let .windowAboveTitrationLimit(window, reference, limit, largest):
+            return "the 24 h window \(window.start)–\(window.end) would deliver \(window.amount), more than the \(limit) titration limit over the \(reference.amount) delivered in the 24 h before the change (at most \(largest) in that window); program a smaller or later increase (preview each window with check)"
+        case let .windowBelowDecreaseLimit(window, reference, limit, smallest):
+            return "the 24 h window \(window.start)–\(window.end) would deliver \(window.amount), more than \(limit) below the \(reference.amount) delivered in the 24 h before the change (at least \(smallest) in that window); decrease in smaller steps, or stop with a taper"
+        case let .windowIncreaseTooSoon(window, without, last, from):
+            return "one increase per 24 h: this change raises the 24 h window \(window.start)–\(window.end) from \(without.amount) to \(window.amount) (an increase whatever the daily dose), and the last increase was at \(last); the next is allowed from \(from), or program a schedule that raises no window"
+        case let .windowIncreaseDuringFirstDay(window, without, from):
+            return "no increase during the first 24 h of therapy: this change raises the 24 h window \(window.start)–\(window.end) from \(without.amount) to \(window.amount); increases are allowed from \(from), or program a schedule that raises no window"
         case let .therapyNotRunning(phase): return "therapy is not running (\(phase)); start therapy first"
         case .therapyAlreadyStarted: return "therapy has already started; use program to change the schedule"
         case let .taperInProgress(endsAt):

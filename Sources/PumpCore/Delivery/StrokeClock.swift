@@ -22,6 +22,9 @@ public struct StrokeClock: Hashable, Sendable, Codable {
     // Cost of one stroke = quotient × rate + remainder (valid while rate > 0).
     private var quotient: Int64 = 0
     private var remainder: Int64 = 0
+    /// The rate credit accrued at over the last 24 h (zero where credit was forgotten), which the
+    /// interlock reads to know the drug delivered in any 24 h window reaching into the past.
+    public private(set) var history = DeliveryRateHistory()
 
     public init(at t: Instant) { anchor = t }
 
@@ -39,12 +42,18 @@ public struct StrokeClock: Hashable, Sendable, Codable {
         accrue(to: t)
         picogramsPerDay = max(0, rate)
         strokePicograms = max(1, mass)
+        history.record(picogramsPerDay: picogramsPerDay, at: anchor)
         recompute()
     }
 
     /// Forgets all credit at `t` (after an empty reservoir or a halt: missed drug is never caught up
     /// in a burst).
     public mutating func resetCredit(at t: Instant) {
+        if t > anchor {
+            // Nothing accrues between the last stroke (or rate change) and `t`.
+            history.record(picogramsPerDay: 0, at: anchor)
+            history.record(picogramsPerDay: picogramsPerDay, at: t)
+        }
         anchor = max(anchor, t)
         credit = 0
         recompute()

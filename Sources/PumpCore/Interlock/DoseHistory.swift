@@ -25,6 +25,10 @@ public struct DoseHistory: Hashable, Sendable, Codable {
         }
     }
 
+    /// Records an increase at `t` that the daily dose does not show (a reshaped schedule that raises a
+    /// 24 h window of delivered drug).
+    mutating func markIncrease(at t: Instant) { lastIncreaseAt = t }
+
     /// Every daily dose in force at some instant of the window (t − 24 h, t].
     public func doses(inWindowEndingAt t: Instant) -> [DoseRate] {
         let windowStart = t - .hours(24)

@@ -1,9 +1,10 @@
 /// A planned step-down of the daily dose.
 ///
 /// Level `k` (0-based) is in force from `startedAt + k × 24 h`; each level is at most the decrease
-/// limit below the one before. A stop taper reaches the 50 μg/day floor on its last level, holds it
-/// for 24 h, and delivery ends at `endsAt`. A reserve taper (low reservoir, `reserveTaper` policy)
-/// holds the floor until a refill.
+/// limit below the one before. A stop taper reaches its floor on its last level, holds it for 24 h,
+/// and delivery ends at `endsAt`. A reserve taper (low reservoir, `reserveTaper` policy) holds the
+/// floor until a refill. The floor is `TaperPlan.floor(patencyMinimum:concentration:)`: 50 μg/day, or
+/// the catheter patency minimum at the concentration when that is more.
 public struct TaperPlan: Hashable, Sendable, Codable {
     public enum Kind: String, Hashable, Sendable, Codable {
         /// A clinician's stop request.
@@ -41,14 +42,14 @@ public struct TaperPlan: Hashable, Sendable, Codable {
         return next
     }
 
-    /// A stop taper from `dose` to the floor over `days` days (first cut after 24 h at `dose`... see
+    /// A stop taper from `dose` to `floor` over `days` days (first cut after 24 h at `dose`... see
     /// below), each daily cut at most `limit`, lengthened when `days` is too short for the limit.
     ///
     /// Level 0 is `dose` itself (a stop request changes nothing for 24 h, so a mistaken stop can be
     /// resumed with no loss); levels 1… fall geometrically, rounded up to the ng/day, to the floor on
     /// the last level. `limit == nil` (emergency override) removes the per-day cap.
-    public static func stop(from dose: DoseRate, days: Int, limit: Fraction?, at t: Instant, emergency: Bool) -> TaperPlan {
-        let floor = DoseRate.floor
+    public static func stop(from dose: DoseRate, days: Int, limit: Fraction?, at t: Instant, emergency: Bool,
+                            floor: DoseRate = .floor) -> TaperPlan {
         guard days > 0 else {
             return TaperPlan(kind: .stop, startedAt: t, fromDose: dose, levels: [], emergency: emergency)
         }
@@ -68,12 +69,21 @@ public struct TaperPlan: Hashable, Sendable, Codable {
         return TaperPlan(kind: .stop, startedAt: t, fromDose: dose, levels: levels, emergency: emergency)
     }
 
-    /// A reserve taper: cut by `limit` every 24 h from `dose` down to the floor, then hold.
-    public static func reserve(from dose: DoseRate, limit: Fraction, at t: Instant) -> TaperPlan {
+    /// The lowest daily dose a taper may hold: the 50 μg/day floor, or the dose whose volume rate at
+    /// `concentration` is the catheter patency minimum when that is more (96 μg/day at 2000 μg/mL with a
+    /// 0.048 mL/day minimum), rounded up to the ng/day so the volume rate is never below the minimum.
+    public static func floor(patencyMinimum: VolumeRate, concentration: Concentration) -> DoseRate {
+        // ng/day = nL/day × μg/mL / 1000 (1 nL at 1 μg/mL holds 1 pg).
+        let pg = Int128(patencyMinimum.nanolitresPerDay) * Int128(concentration.microgramsPerMillilitre)
+        return max(.floor, DoseRate(nanogramsPerDay: Int64((pg + 999) / 1_000)))
+    }
+
+    /// A reserve taper: cut by `limit` every 24 h from `dose` down to `floor`, then hold.
+    public static func reserve(from dose: DoseRate, limit: Fraction, at t: Instant, floor: DoseRate = .floor) -> TaperPlan {
         var levels = [dose]
         var level = dose
-        while level > .floor {
-            level = max(.floor, level.scaled(numerator: 1_000_000 - limit.partsPerMillion, denominator: 1_000_000))
+        while level > floor {
+            level = max(floor, level.scaled(numerator: 1_000_000 - limit.partsPerMillion, denominator: 1_000_000))
             levels.append(level)
         }
         return TaperPlan(kind: .reserve, startedAt: t, fromDose: dose, levels: levels, emergency: false)
@@ -97,5 +107,25 @@ public struct TaperPlan: Hashable, Sendable, Codable {
             if reaches(mid) { hi = mid } else { lo = mid + 1 }
         }
         return lo
+    }
+}
+
+extension PumpController {
+    /// The floor a taper started now holds: 50 μg/day, or the catheter patency minimum at the
+    /// reservoir's concentration when that is more.
+    public var taperFloor: DoseRate {
+        reservoir.concentration.microgramsPerMillilitre > 0
+            ? TaperPlan.floor(patencyMinimum: profile.minimumPatencyRate, concentration: reservoir.concentration) : .floor
+    }
+
+    /// A refill to `concentration` during a stop taper must keep every remaining level at or above the
+    /// patency minimum there: refused otherwise, naming the lowest level and its volume rate.
+    func checkTaperFloor(concentration c: Concentration) -> Result<Void, Refusal> {
+        guard let plan = taper, plan.kind == .stop, c.microgramsPerMillilitre > 0, let lowest = plan.levels.min() else { return .success(()) }
+        let needed = TaperPlan.floor(patencyMinimum: profile.minimumPatencyRate, concentration: c)
+        guard lowest < needed else { return .success(()) }
+        let exact = Int128(lowest.nanogramsPerDay) * 1_000 / Int128(c.microgramsPerMillilitre)
+        return .failure(.invalidSchedule(.belowPatencyRate(step: nil, rate: lowest, volumeRate: VolumeRate(nanolitresPerDay: Int64(exact)),
+                                                           concentration: c, minimum: profile.minimumPatencyRate)))
     }
 }

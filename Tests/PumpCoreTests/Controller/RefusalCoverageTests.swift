@@ -46,6 +46,10 @@ extension Refusal {
         case .concentrationChangeNotConfirmed: "concentrationChangeNotConfirmed"
         case .refillDateInPast: "refillDateInPast"
         case .alarmNotActive: "alarmNotActive"
+        case .windowAboveTitrationLimit: "windowAboveTitrationLimit"
+        case .windowBelowDecreaseLimit: "windowBelowDecreaseLimit"
+        case .windowIncreaseTooSoon: "windowIncreaseTooSoon"
+        case .windowIncreaseDuringFirstDay: "windowIncreaseDuringFirstDay"
         }
     }
 
@@ -58,6 +62,7 @@ extension Refusal {
         "screeningComplete", "notACandidate", "noEffectiveTestDose", "startDoseAboveOffer", "startDoseAbovePreviousPump",
         "screeningConcentrationForTherapy", "insufficientDrug", "reservoirNotFilled", "overfill", "residualOutOfRange",
         "concentrationNotAllowed", "concentrationChangeNotConfirmed", "refillDateInPast", "alarmNotActive",
+        "windowAboveTitrationLimit", "windowBelowDecreaseLimit", "windowIncreaseTooSoon", "windowIncreaseDuringFirstDay",
     ]
 }
 
@@ -222,6 +227,30 @@ let refusalCases: [RefusalCase] = [
     RefusalCase(name: "refillDateInPast", setup: { (try running(), .setRefillDate(start), start + .hours(1)) },
                 expected: .refillDateInPast(date: start, now: start + .hours(1))),
     RefusalCase(name: "alarmNotActive", setup: { (try running(), .acknowledge(.motorStall), start) }, expected: .alarmNotActive(.motorStall)),
+    // The rolling-window rules (amounts derived in RollingWindowTests).
+    RefusalCase(name: "windowAboveTitrationLimit", setup: {
+        (try running(RollingWindowTests.highFirst), .program(RollingWindowTests.highSecond), at(.days(2) + .hours(12)))
+    }, expected: .windowAboveTitrationLimit(window: deliveryWindow(ending: at(.days(3)), drugPicograms(1200, minutes: 1_440)),
+                                            reference: deliveryWindow(ending: at(.days(2) + .hours(12)), drugPicograms(625, minutes: 1_440)),
+                                            limit: .percent(30), largestAllowed: Mass(nanograms: 812_500))),
+    RefusalCase(name: "windowBelowDecreaseLimit", setup: {
+        (try running(), .program(.flex([step(0, 0, ug(50)), step(12, 0, ug(1150))])), at(.days(2)))
+    }, expected: .windowBelowDecreaseLimit(window: deliveryWindow(ending: at(.days(2) + .hours(12)), drugPicograms(600, minutes: 720) + drugPicograms(50, minutes: 720)),
+                                           reference: deliveryWindow(ending: at(.days(2)), drugPicograms(600, minutes: 1_440)),
+                                           limit: .percent(20), smallestAllowed: .micrograms(480))),
+    RefusalCase(name: "windowIncreaseTooSoon", setup: {
+        var c = try running()
+        try c.handle(.program(.continuous(ug(700))), at: start + .days(1)).accepted()
+        return (c, .program(.flex([step(0, 0, ug(800)), step(12, 0, ug(600))])), start + .days(1) + .hours(2))
+    }, expected: .windowIncreaseTooSoon(
+        window: deliveryWindow(ending: at(.days(1) + .hours(12)), drugPicograms(600, minutes: 780) + drugPicograms(700, minutes: 120) + drugPicograms(800, minutes: 540)),
+        without: deliveryWindow(ending: at(.days(1) + .hours(12)), drugPicograms(600, minutes: 780) + drugPicograms(700, minutes: 120) + drugPicograms(700, minutes: 540)),
+        lastIncreaseAt: start + .days(1), allowedFrom: start + .days(2))),
+    RefusalCase(name: "windowIncreaseDuringFirstDay", setup: {
+        (try running(), .program(.flex([step(0, 0, ug(800)), step(12, 0, ug(400))])), at(.hours(3)))
+    }, expected: .windowIncreaseDuringFirstDay(window: deliveryWindow(ending: at(.hours(12)), drugPicograms(600, minutes: 120) + drugPicograms(800, minutes: 540)),
+                                               without: deliveryWindow(ending: at(.hours(12)), drugPicograms(600, minutes: 660)),
+                                               allowedFrom: start + .days(1))),
 ]
 
 @Suite("Every refusal path")

@@ -146,6 +146,12 @@ struct StrokeRecorder: EffectSink {
         times.append(s.at.nanoseconds)
         cumulative.append(total)
     }
+    /// The index of the first stroke after `t` (`times.count` if none).
+    func firstIndex(after t: Instant) -> Int {
+        var lo = 0, hi = times.count
+        while lo < hi { let mid = (lo + hi) / 2; if times[mid] <= t.nanoseconds { lo = mid + 1 } else { hi = mid } }
+        return lo
+    }
     /// Basal drug delivered in (a, b], pg.
     func delivered(after a: Instant, upTo b: Instant) -> Int64 { cumulativeAt(b) - cumulativeAt(a) }
     func cumulativeAt(_ t: Instant) -> Int64 {

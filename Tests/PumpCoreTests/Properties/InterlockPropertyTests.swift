@@ -46,25 +46,46 @@ struct Harness {
     var trace: [String] = []
     var refusals = 0
 
-    init(setupSeed: UInt64, generousRefills: Bool) throws {
+    /// A deliberately broken controller for the anti-vacuity tests: `program` is judged on daily totals
+    /// only (the rolling-window rule skipped), as the interlock once did.
+    var dailyTotalsOnly = false
+    /// Each accepted `program`, for the rolling-window check on delivered strokes.
+    var programs: [ProgramRecord] = []
+    /// Instants the prescription changed (program, start, stop, resume): a program's windows are judged
+    /// up to the next one, which the interlock judges in its turn.
+    var modelChanges: [Instant] = []
+    /// The oracle's last increase (daily dose up, or any 24 h window raised) and course start.
+    var lastIncrease: Instant?
+    var courseStart: Instant
+
+    struct ProgramRecord {
+        var at: Instant
+        var without: PrescribedRate
+        var increaseLimitPpm: Int64
+        var decreaseLimitPpm: Int64
+    }
+
+    init(setupSeed: UInt64, generousRefills: Bool, schedule: Schedule? = nil) throws {
         var profile = PumpProfile.bench20
         profile.strokeVolume = Self.strokeVolume
         var settings = ControllerSettings(patientGroup: PatientGroup.allCases[Int(setupSeed % 3)])
         settings.clock = ClockReference(timeOfDayAtOrigin: TimeOfDay(nanosecondsAfterMidnight: Int64((setupSeed >> 2) % 1440) * TimeConstants.nanosecondsPerMinute)!)
         let conc = Concentration(microgramsPerMillilitre: [500, 1000, 2000][Int((setupSeed >> 13) % 3)])
-        let dose = DoseRate(nanogramsPerDay: 100_000 + Int64((setupSeed >> 16) % 1_100_001))
+        let schedule = schedule ?? .continuous(DoseRate(nanogramsPerDay: 100_000 + Int64((setupSeed >> 16) % 1_100_001)))
+        let dose = schedule.dailyDose
         var c = try PumpController(profile: profile, settings: settings)
         let fill = c.handle(.refill(RefillRequest(withdrawn: .zero, added: .millilitres(20), concentration: conc)), at: .zero)
         let prime = c.handle(.prime(confirmVolume: c.primingVolume), at: .zero)
         let t0 = Instant.zero + .hours(1)
-        let startR = c.handle(.startTherapy(.continuous(dose), basis: .transfer(previousDailyDose: dose)), at: t0)
+        let startR = c.handle(.startTherapy(schedule, basis: .transfer(previousDailyDose: dose)), at: t0)
         guard fill.isAccepted, prime.isAccepted, startR.isAccepted else {
             throw HarnessError.setup("\(fill.refusal.map(\.description) ?? "") \(prime.refusal.map(\.description) ?? "") \(startR.refusal.map(\.description) ?? "")")
         }
         self.c = c
         self.start = t0
         self.generousRefills = generousRefills
-        self.model = PrescribedRate(schedule: .continuous(dose), taper: nil, clock: settings.clock)
+        self.model = PrescribedRate(schedule: schedule, taper: nil, clock: settings.clock)
+        self.courseStart = t0
         doseChanges = [change(t0, dose.nanogramsPerDay, restart: true)]
     }
 
@@ -77,8 +98,13 @@ struct Harness {
             }
             apply(Action(seed: seed, now: c.now, estimate: c.reservoir.estimate, generousRefills: generousRefills))
         }
+        checkAll()
+    }
+
+    mutating func checkAll() {
         checkWindows()
         checkDoseChanges()
+        checkRollingWindows()
     }
 
     mutating func apply(_ action: Action) {
@@ -100,7 +126,9 @@ struct Harness {
             var expected = c
             expected.advance(to: c.now, into: &rec)
             let planBefore = c.taper
-            let response = c.handle(command, at: c.now)
+            let modelBefore = model
+            let response: CommandResponse
+            if dailyTotalsOnly, case let .program(s) = command { response = brokenProgram(s) } else { response = c.handle(command, at: c.now) }
             for e in response.effects { rec.receive(e) }
             switch response.result {
             case .failure:
@@ -113,6 +141,7 @@ struct Harness {
                 if actual != expected { failures.append("refused \(command) changed the controller's state") }
             case let .success(acceptance):
                 update(model: command, acceptance, planBefore: planBefore)
+                if case .program = command { judgeIncrease(without: modelBefore) }
             }
         }
         let e = c.reservoir.estimate
@@ -151,6 +180,11 @@ struct Harness {
 
     mutating func update(model command: Command, _ acceptance: Acceptance, planBefore: TaperPlan?) {
         let t = c.now
+        switch command {
+        case .program, .startTherapy, .stop, .resume: modelChanges.append(t)
+        default: break
+        }
+        if case .startTherapy = command { courseStart = t; lastIncrease = nil }
         switch (command, acceptance) {
         case (.refill, _):
             if sensors.contains("switch") { switchAnsweredByRefill = true }
@@ -276,5 +310,259 @@ struct InterlockPropertyTests {
         h.doseChanges.append(h.change(h.c.now, h.doseChanges[0].dose / 2))
         h.checkDoseChanges()
         #expect(h.failures.contains { $0.contains("decrease") })
+    }
+}
+
+// MARK: - The rolling-window titration invariant, on delivered strokes
+
+extension Harness {
+    /// The broken controller's `program`: the daily-total rules (`checkDoseChange`) and nothing about
+    /// 24 h windows of delivered drug. Commits with the real controller's own steps.
+    mutating func brokenProgram(_ s: Schedule) -> CommandResponse {
+        let t = c.now
+        var refused: Refusal?
+        if case .running = c.phase, c.taper == nil, c.awaitingConfirmationSince == nil {
+            do throws(ScheduleError) {
+                try s.validate(concentration: c.reservoir.concentration, profile: c.profile, maximumSteps: c.settings.maximumFlexSteps)
+            } catch { refused = .invalidSchedule(error) }
+            if refused == nil, case let .failure(r) = c.checkDoseChange(to: s.dailyDose, at: t) { refused = r }
+        } else {
+            refused = .therapyNotRunning(phase: c.phase.description)
+        }
+        if let refused { return CommandResponse(result: .failure(refused), effects: []) }
+        c.schedule = s
+        c.doseHistory.record(s.dailyDose, at: t)
+        var log = EffectLog()
+        c.applyRate(at: t, log: &log)
+        return CommandResponse(result: .success(.programmed(ProgramSummary(schedule: s, dailyDose: s.dailyDose, concentration: c.reservoir.concentration))),
+                               effects: log.effects)
+    }
+
+    /// After an accepted `program` at `c.now` (the model already updated): it is an increase if its
+    /// daily dose rises or it puts more drug into any 24 h window ending in the next 24 h than the
+    /// prescription it replaced would have; increases come none in the first 24 h of a course and at
+    /// most one per 24 h. Judged on the test's own model of the prescription, exactly.
+    mutating func judgeIncrease(without old: PrescribedRate) {
+        let t = c.now
+        programs.append(ProgramRecord(at: t, without: old, increaseLimitPpm: c.settings.titrationIncreaseLimit.partsPerMillion,
+                                      decreaseLimitPpm: c.settings.decreaseLimit.partsPerMillion))
+        // ∫(new − old) from t to w is piecewise linear in w: its maximum is at a rate change of either.
+        var ends: [Instant] = [t + .hours(24)]
+        for m in [old, model] {
+            var x = t
+            while true {
+                let next = m.rate(at: x).1
+                if next >= t + .hours(24) { break }
+                ends.append(next)
+                x = next
+            }
+        }
+        let raised = ends.contains { model.integral(from: t, to: $0) > old.integral(from: t, to: $0) }
+        let dailyUp = model.schedule.dailyDose > old.schedule.dailyDose
+        guard raised || dailyUp else { return }
+        if t < courseStart + .hours(24) { failures.append("program at \(t) raises delivery in the first 24 h of therapy") }
+        if let last = lastIncrease, t < last + .hours(24) {
+            failures.append("program at \(t) raises delivery \(raised ? "(a 24 h window)" : "(daily dose)") within 24 h of the increase at \(last)")
+        }
+        lastIncrease = t
+    }
+
+    /// Rolling windows on delivered strokes: after each accepted `program` at t, with R the drug
+    /// delivered in (t − 24 h, t], every 24 h window ending in (t, t + 24 h] (until the next change of
+    /// prescription) holds at most max(the titration limit over R, what it would hold without the
+    /// change) and, with drug in the reservoir, at least min(R less the decrease limit, what it would
+    /// hold without the change). The amounts are strokes actually given; the bounds allow four strokes
+    /// (each window and R differ from the exact integral by under one stroke).
+    mutating func checkRollingWindows() {
+        let tolerance = 4 * Int128(Self.maxStrokePicograms)
+        let day = TimeSpan.hours(24)
+        for p in programs {
+            let t = p.at
+            let next = modelChanges.first { $0 > t } ?? .distantFuture
+            let horizon = min(t + day, next, c.now)
+            guard horizon > t else { continue }
+            let r = Int128(rec.delivered(after: t - day, upTo: t))
+            let upper = r * Int128(1_000_000 + p.increaseLimitPpm) / 1_000_000
+            let lower = r * Int128(1_000_000 - p.decreaseLimitPpm) / 1_000_000
+            // A window's stroke count rises only where its end meets a stroke and falls only where its
+            // (exclusive) start reaches one, so its extremes are at those ends.
+            var ends: Set<Int64> = [horizon.nanoseconds]
+            var i = rec.firstIndex(after: t - day)
+            while i < rec.times.count, rec.times[i] <= horizon.nanoseconds {
+                let x = rec.times[i]
+                if x > t.nanoseconds { ends.insert(x) } else if x + day.nanoseconds <= horizon.nanoseconds { ends.insert(x + day.nanoseconds) }
+                i += 1
+            }
+            let exempt = floorExempt.contains { $0.from < horizon && t - day < $0.to }
+            for e in ends.sorted() {
+                let w = Instant(nanoseconds: e)
+                let m = Int128(rec.delivered(after: w - day, upTo: w))
+                let without = Int128(rec.delivered(after: w - day, upTo: t)) + p.without.integral(from: t, to: w) / Self.day
+                if m > max(upper, without) + tolerance {
+                    failures.append("program at \(t): window ending \(w) delivered \(m) pg > max(\(upper) pg = \(p.increaseLimitPpm) ppm over the \(r) pg of the 24 h before, \(without) pg without the change)")
+                    break
+                }
+                if generousRefills && !exempt && m + tolerance < min(lower, without) {
+                    failures.append("program at \(t): window ending \(w) delivered \(m) pg < min(\(lower) pg = \(p.decreaseLimitPpm) ppm under the \(r) pg of the 24 h before, \(without) pg without the change)")
+                    break
+                }
+            }
+        }
+    }
+}
+
+/// A random reprogramming sequence aimed at the rolling windows: flex reshapes around the current
+/// dose, a 1200 μg/day pulse starting now, the current schedule's halves swapped, small continuous
+/// changes, and time steps.
+enum ReshapeAction {
+    static func decode(_ seed: UInt64, _ h: Harness) -> Action {
+        var bits = seed >> 8
+        func take(_ n: UInt64) -> Int64 { let v = bits % n; bits /= n; return Int64(v) }
+        let current = h.c.schedule?.dailyDose.nanogramsPerDay ?? 600_000
+        func clamp(_ v: Int64) -> DoseRate { DoseRate(nanogramsPerDay: min(1_200_000, max(50_000, v))) }
+        let hour = Int(h.c.settings.clock.nanosecondsAfterMidnight(at: h.c.now) / TimeConstants.nanosecondsPerHour)
+        switch seed % 8 {
+        case 0, 1, 2:
+            return .advance(.minutes(10 + take(30 * 60)))
+        case 3:
+            var steps: [FlexStep] = []
+            var minute: Int64 = take(2) == 0 ? 0 : take(180)
+            for _ in 0...(1 + take(4)) {
+                guard minute < 24 * 60 else { break }
+                steps.append(FlexStep(start: TimeOfDay(nanosecondsAfterMidnight: minute * TimeConstants.nanosecondsPerMinute)!,
+                                      rate: clamp(current * (30 + take(220)) / 100)))
+                minute += 30 + take(10 * 60)
+            }
+            return .command(.program(.flex(steps)))
+        case 4:
+            var steps = [FlexStep(start: TimeOfDay(hour: hour)!, rate: .ceiling)]
+            if hour < 23 { steps.append(FlexStep(start: TimeOfDay(hour: hour + 1)!, rate: .floor)) }
+            if hour > 0 { steps.insert(FlexStep(start: .midnight, rate: .floor), at: 0) }
+            return .command(.program(.flex(steps)))
+        case 5:
+            guard let s = h.c.schedule else { return .advance(.hours(1)) }
+            let half = TimeConstants.nanosecondsPerDay / 2
+            var rotated: [FlexStep] = []
+            for step in s.steps {
+                let ns: Int64 = (step.start.nanosecondsAfterMidnight + half) % TimeConstants.nanosecondsPerDay
+                rotated.append(FlexStep(start: TimeOfDay(nanosecondsAfterMidnight: ns)!, rate: step.rate))
+            }
+            rotated.sort { $0.start < $1.start }
+            return .command(.program(.flex(rotated)))
+        default:
+            return .command(.program(.continuous(clamp(current * (70 + take(71)) / 100))))
+        }
+    }
+}
+
+@Suite("Interlock properties: rolling 24 h windows", .shrinking(false))
+struct InterlockWindowPropertyTests {
+    static let actions = Gen.uint64(in: 0...UInt64.max).array(of: 5...60)
+
+    static func run(_ h: inout Harness, _ seeds: [UInt64]) {
+        for seed in seeds {
+            // Drug always remains: refill before the estimate falls below 10 mL, as `Harness.run` does.
+            if h.c.reservoir.estimate < .millilitres(10) {
+                h.apply(.command(.refill(RefillRequest(withdrawn: h.c.reservoir.estimate, added: .millilitres(20), concentration: h.c.reservoir.concentration))))
+            }
+            h.apply(ReshapeAction.decode(seed, h))
+        }
+        h.apply(.advance(.hours(30)))
+        h.checkAll()
+    }
+
+    @Test("titration limits on rolling 24 h windows of delivered strokes hold over random flex reprogramming")
+    func rollingWindowTitrationInvariant() async {
+        await propertyCheck(count: 120, input: Gen.uint64(in: 0...UInt64.max), Self.actions) { setup, seeds in
+            // Start on a flex schedule half the time, so reshaping starts from one.
+            let shape: UInt64 = setup &* 0x9E37_79B9_7F4A_7C15
+            let first: Int64 = 100_000 + Int64(shape % 1_100_000)
+            let second: Int64 = 100_000 + Int64((shape / 2_000_000) % 1_100_000)
+            var start: Schedule?
+            if shape % 2 == 1 {
+                let a = FlexStep(start: .midnight, rate: DoseRate(nanogramsPerDay: first))
+                let b = FlexStep(start: TimeOfDay(hour: 12)!, rate: DoseRate(nanogramsPerDay: second))
+                start = .flex([a, b])
+            }
+            guard var h = try? Harness(setupSeed: setup, generousRefills: true, schedule: start) else { return }
+            Self.run(&h, seeds)
+            #expect(h.failures.isEmpty, "\(h.failures.prefix(5).joined(separator: "\n"))\ntrace:\n\(h.trace.joined(separator: "\n"))")
+        }
+    }
+
+    /// Flex 1200 μg/day 00:00–12:00 and 50 μg/day 12:00–24:00 (625 μg/day); at 2d+12:00 the same steps
+    /// swapped; then three days.
+    static func swappedHalves(dailyTotalsOnly: Bool) throws -> Harness {
+        let highFirst = Schedule.flex([FlexStep(start: .midnight, rate: .ceiling), FlexStep(start: TimeOfDay(hour: 12)!, rate: .floor)])
+        let highSecond = Schedule.flex([FlexStep(start: .midnight, rate: .floor), FlexStep(start: TimeOfDay(hour: 12)!, rate: .ceiling)])
+        // Setup seed 0: spinal, 500 μg/mL, wall clock 00:00 at instant zero.
+        var h = try Harness(setupSeed: 0, generousRefills: true, schedule: highFirst)
+        h.dailyTotalsOnly = dailyTotalsOnly
+        h.apply(.advance(at(.days(2) + .hours(12)) - h.c.now))
+        h.apply(.command(.program(highSecond)))
+        h.apply(.advance(.days(3)))
+        h.checkAll()
+        return h
+    }
+
+    /// A one-hour 1200 μg/day pulse (50 μg/day otherwise, 97.917 μg/day), reprogrammed every hour for
+    /// three days so that it always starts now.
+    static func hourlyPulse(dailyTotalsOnly: Bool) throws -> Harness {
+        func pulse(_ hour: Int) -> Schedule {
+            var steps = [FlexStep(start: TimeOfDay(hour: hour)!, rate: .ceiling)]
+            if hour < 23 { steps.append(FlexStep(start: TimeOfDay(hour: hour + 1)!, rate: .floor)) }
+            if hour > 0 { steps.insert(FlexStep(start: .midnight, rate: .floor), at: 0) }
+            return .flex(steps)
+        }
+        var h = try Harness(setupSeed: 0, generousRefills: true, schedule: pulse(0))
+        h.dailyTotalsOnly = dailyTotalsOnly
+        h.apply(.advance(at(.days(2)) - h.c.now))
+        for k in 1...72 {
+            h.apply(.advance(.hours(1)))
+            h.apply(.command(.program(pulse(k % 24))))
+        }
+        h.apply(.advance(.days(1)))
+        h.checkAll()
+        return h
+    }
+
+    @Test("titration limits on rolling windows: the swapped-halves and hourly-pulse reproductions hold the invariant")
+    func reproductionsHoldTheInvariant() throws {
+        for h in [try Self.swappedHalves(dailyTotalsOnly: false), try Self.hourlyPulse(dailyTotalsOnly: false)] {
+            #expect(h.failures.isEmpty, "\(h.failures.prefix(5).joined(separator: "\n"))")
+        }
+    }
+
+    @Test("anti-vacuity: a controller that checks only daily totals fails the rolling-window invariant on both reproductions")
+    func dailyTotalsOnlyControllerFails() throws {
+        let swapped = try Self.swappedHalves(dailyTotalsOnly: true)
+        #expect(swapped.failures.contains { $0.contains("window ending") && $0.contains("program at 2d+12:00:00") })
+        let pulse = try Self.hourlyPulse(dailyTotalsOnly: true)
+        #expect(pulse.failures.contains { $0.contains("window ending") })
+        #expect(pulse.failures.contains { $0.contains("within 24 h of the increase") })
+    }
+
+    @Test("anti-vacuity: the broken controller also fails the random property")
+    func dailyTotalsOnlyControllerFailsRandomly() throws {
+        // Random reprogramming from a fixed set of seeds: the daily-totals-only controller lets some
+        // 24 h window exceed its limit in at least one of them.
+        var state: UInt64 = 20_261_128
+        func next() -> UInt64 { // SplitMix64
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        var caught = 0
+        for _ in 0..<20 {
+            guard var h = try? Harness(setupSeed: next(), generousRefills: true) else { continue }
+            h.dailyTotalsOnly = true
+            var seeds: [UInt64] = []
+            for _ in 0..<60 { seeds.append(next()) }
+            Self.run(&h, seeds)
+            if !h.failures.isEmpty { caught += 1 }
+        }
+        #expect(caught > 0)
     }
 }
