@@ -51,6 +51,12 @@ func advice(for refusal: Refusal, refusing command: Command, at t: Instant, on c
     case let .increaseTooLarge(_, _, _, largest):
         return Advice(words: "the highest dose allowed now is \(largest)", command: command.with(.continuous(largest)), at: t)
     case let .increaseDuringFirstDay(_, _, from): return Advice(words: "allowed from \(from)", command: command, at: from)
+    case .windowAboveTitrationLimit:
+        // "A smaller increase": the smallest is none, the schedule as it is (it raises no window).
+        return Advice(words: "program a smaller or later increase", command: c.schedule.map(Command.program), at: t)
+    case .windowBelowDecreaseLimit: return Advice(words: "stop with a taper", command: .stop(taperDays: nil, override: nil), at: t)
+    case let .windowIncreaseTooSoon(_, _, _, from): return Advice(words: "allowed from \(from)", command: command, at: from)
+    case let .windowIncreaseDuringFirstDay(_, _, from): return Advice(words: "allowed from \(from)", command: command, at: from)
     case let .increaseTooSoon(_, _, _, from): return Advice(words: "allowed from \(from)", command: command, at: from)
     case .therapyNotRunning:
         let s = command.carriedSchedule ?? .continuous(ug(600))
