@@ -184,10 +184,11 @@ struct InterruptionTests {
 
     /// 600 μg/day at 2000 μg/mL: 500 ng a stroke, one every 72 s. A 5 mL fill leaves 4.664 mL after
     /// priming; 0.664 mL = 2,656 strokes to the 4 mL low-reservoir alarm, at start + 191,232 s, which
-    /// starts the reserve taper: 600, then from +1 d 480, 384, 307.2, … down to 50 μg/day on day 12.
+    /// starts the reserve taper: 600, then from +1 d 480, 384, 307.2, … down to its floor, max(50 μg/day,
+    /// the patency minimum 0.048 mL/day × 2000 μg/mL = 96 μg/day) = 96 μg/day (100.7 → 96 on day 9).
     static let reserveFrom = start + .seconds(191_232)
 
-    static let reserveRefills: [(hours: Int64, held: Int64?)] = [(48, nil), (49, 384_000), (12 * 24, 50_000)]
+    static let reserveRefills: [(hours: Int64, held: Int64?)] = [(48, nil), (49, 384_000), (12 * 24, 96_000)]
 
     @Test("more than 24 h at a reserve taper's reduced dose holds that level after the refill until a clinician confirms", arguments: reserveRefills)
     func reserveTaperHoldsAfterRefill(hours: Int64, held: Int64?) throws {
@@ -204,7 +205,7 @@ struct InterruptionTests {
             #expect(c.awaitingConfirmationSince == Self.reserveFrom + .days(1))
             #expect(c.deliveringDose == ngPerDay(held) && c.alarms.isActive(.therapyInterruption))
             #expect(r.events.contains(.taperCancelled(holding: ngPerDay(held))))
-            // Held level, in strokes of 500 ng: 384 μg/day = 768 a day; 50 μg/day = 100 a day.
+            // Held level, in strokes of 500 ng: 384 μg/day = 768 a day; 96 μg/day = 192 a day.
             #expect(c.advance(to: t + .days(1)).strokes.count == Int(held / 500))
             #expect(expectRefusal(&c, .program(.continuous(ug(600))), at: t + .days(1)) == .deliveryAwaitsConfirmation(since: Self.reserveFrom + .days(1)))
             try c.handle(.confirmResumption(.continuous(ug(600))), at: t + .days(1)).accepted()
