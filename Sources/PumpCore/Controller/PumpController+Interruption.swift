@@ -107,6 +107,21 @@ extension PumpController {
         interruption = nil
     }
 
+    /// A halt (no strokes at all) ends at `t` while other evidence persists (a stall or occlusion
+    /// reading, which never stops strokes), so the interruption goes on: if it already lasted over the
+    /// limit, strokes resume at the floor until a clinician confirms, as when it ends.
+    mutating func floorIfHaltEndsLong(at t: Instant, log: inout EffectLog) {
+        guard case .running = phase, let i = interruption, awaitingConfirmationSince == nil,
+              t - i.since > settings.interruptionLimit else { return }
+        awaitingConfirmationSince = i.since
+        confirmationHold = nil
+        let causes = i.evidence.map(\.description).joined(separator: ", ")
+        alarms.clear(.therapyInterruption, at: t, log: &log)
+        alarms.raise(.therapyInterruption,
+                     detail: "delivery was interrupted for \((t - i.since).roundedDescription) from \(i.since) to \(t) (first evidence: \(i.firstEvidence); evidence: \(causes)), longer than the \(settings.interruptionLimit) limit; delivering \(DoseRate.floor) until a clinician confirms the dose",
+                     at: t, settings: settings.alarms, log: &log)
+    }
+
     /// The estimate has fallen below one stroke at `t`. Returns true when delivery continues: the pump
     /// has an empty switch that still says drug remains, so the estimate alone does not stop delivery;
     /// the programmed rate is kept and the critical `calculatedEmptySensorDisagrees` alarm raised.
@@ -142,6 +157,7 @@ extension PumpController {
                 basal.resetCredit(at: t)
                 if case .running = phase {
                     endInterruptionIfResumed(at: t, log: &log)
+                    floorIfHaltEndsLong(at: t, log: &log)
                     applyRate(at: t, log: &log)
                     log.event(.deliveryResumed(dose: resumedDose(at: t)), at: t)
                 }
@@ -190,6 +206,7 @@ extension PumpController {
         if wasHalted { basal.resetCredit(at: t) }
         guard case .running = phase else { interruption = nil; return }
         let ended = endInterruptionIfResumed(at: t, log: &log)
+        if wasHalted { floorIfHaltEndsLong(at: t, log: &log) }
         if wasHalted || ended.map({ t - $0.since > settings.interruptionLimit }) == true {
             log.event(.deliveryResumed(dose: resumedDose(at: t)), at: t)
         }

@@ -180,6 +180,22 @@ struct InterruptionTests {
         #expect(c.interruption == nil)
     }
 
+    @Test("a halt over the limit that ends while a stall or occlusion reading persists resumes strokes at the floor until confirmResumption")
+    func haltEndingUnderPersistingEvidence() throws {
+        var c = try Fixture.onTherapy(profile: Self.switchProfile)
+        let occluded = Self.start + .hours(2)
+        _ = c.sense(.occlusion(true), at: occluded)
+        _ = c.sense(.reservoirEmpty(true), at: Self.start + .hours(4))
+        #expect(c.haltedSince == Self.start + .hours(4))
+        let refill = Self.start + .hours(40)
+        try Self.emptyRefill(&c, at: refill)
+        _ = c.sense(.reservoirEmpty(false), at: refill)
+        // The occlusion reading goes on (the interruption is not over) but 38 h passed without a stroke.
+        #expect(c.haltedSince == nil && c.interruption?.since == occluded)
+        #expect(c.awaitingConfirmationSince == occluded && c.deliveringDose == .floor)
+        #expect(c.alarms.isActive(.therapyInterruption))
+    }
+
     // MARK: - The empty switch governs when the profile has one
 
     @Test("with an empty switch the calculated empty alone does not stop delivery: programmed rate, critical alarm, stop on the switch")
