@@ -18,6 +18,8 @@ public enum Invariant: String, Hashable, Sendable, CaseIterable, CustomStringCon
     case rollingTitration
     /// While therapy runs, the reservoir-empty switch is off and the true reservoir holds at least a
     /// stroke, the controller is delivering: it never falls to zero on its own decision (an estimate).
+    /// Where the profile has no empty switch, the halt at the calculated empty is the rule and exempt
+    /// (from `hardFloor` too); any other zero is not.
     case noSoftwareZero
     /// A refused command leaves therapy as it was: schedule, taper, reservoir, catheter, dose history,
     /// phase, settings; only the refusal event and the interlock-refusal alarm are added.

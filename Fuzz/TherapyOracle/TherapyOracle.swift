@@ -39,6 +39,9 @@ public struct TherapyOracle: Sendable {
     var lastDeliveryAt: Instant?
     var evidenceOnset: Instant?
     var floorRequiredSince: Instant?
+    /// The last accepted `confirmResumption`: a clinician's confirmation before the first resumed
+    /// stroke discharges the interruption up to it.
+    var confirmedAt: Instant?
 
     // Drug and estimate.
     var drugIn = Femtograms.zero
@@ -63,7 +66,7 @@ public struct TherapyOracle: Sendable {
         log.append(first: first, last: last, count: count, picogramsEach: picogramsEach)
         guard delivered else { return }
         if let onset = evidenceOnset {
-            let start = max(onset, lastDeliveryAt ?? onset)
+            let start = max(onset, lastDeliveryAt ?? onset, confirmedAt ?? onset)
             if first - start > interruptionLimit, floorRequiredSince == nil { floorRequiredSince = first }
             if !evidenceActive { evidenceOnset = nil }
         }
@@ -84,6 +87,7 @@ public struct TherapyOracle: Sendable {
                                   decreasePpm: c.settings.decreaseLimit.partsPerMillion))
         case .confirmResumption:
             floorRequiredSince = nil
+            confirmedAt = t
             changeBreaks.append(t)
         case .startTherapy:
             courseStart = t
@@ -131,7 +135,10 @@ public struct TherapyOracle: Sendable {
         let stroke = max(log.heaviestStroke, Int64(c.profile.strokeVolume.nanolitres) * 2_000)
         let running: Bool = { if case .running = c.phase { return true } else { return false } }()
         let drugRemains = !p.emptySensor && p.emptySince == nil && p.reservoir.value >= 2 * p.maximumStroke.value
-        let normal = running && c.taper == nil && c.awaitingConfirmationSince == nil && drugRemains
+        // Without an empty switch in the profile, the halt at the calculated empty is the rule
+        // (README): it is no software zero and no breach of the floor, whatever the pump holds.
+        let haltAllowed = !c.profile.hasEmptySwitch && c.haltedSince != nil
+        let normal = running && c.taper == nil && c.awaitingConfirmationSince == nil && drugRemains && !haltAllowed
         if !normal || courseStart == nil { lowerExempt.append((stepStart, now)) }
         if now > stepStart {
             let dt = Int128((now - stepStart).nanoseconds)
@@ -150,7 +157,7 @@ public struct TherapyOracle: Sendable {
                 }
             }
         }
-        if running && drugRemains && !c.isDelivering && c.bolus == nil {
+        if running && drugRemains && !c.isDelivering && c.bolus == nil && !haltAllowed {
             fail(.noSoftwareZero, at: now, "not delivering (halted since \(c.haltedSince.map(\.description) ?? "–")) with \(p.reservoir) truly in the reservoir, the empty switch off; estimate \(c.reservoir.estimate)")
         }
         checkWindows(upTo: now, stroke: stroke)
@@ -165,7 +172,8 @@ public struct TherapyOracle: Sendable {
         }
         // Conservation.
         let column = p.catheter.segments.reduce(Femtograms.zero) { $0 + $1.volume.femtograms(at: $1.concentration) }
-        let held = p.pressurised.femtograms(at: p.reservoirConcentration)
+        // Held behind an occlusion: each part at the concentration it was pumped at.
+        let held = p.held.reduce(Femtograms.zero) { $0 + $1.volume.femtograms(at: $1.concentration) }
         let inSystem = p.reservoir.femtograms(at: p.reservoirConcentration) + column + held + p.toPatient + p.toPocket
         let expected = drugIn - drugWithdrawn
         if inSystem != expected {

@@ -6,7 +6,7 @@ import PumpSim
 /// decodes to a valid script (out-of-range values are left in on purpose where the interlock must
 /// refuse them), so libFuzzer's mutations always reach the controller.
 ///
-/// Layout: 7 set-up bytes, then steps of one opcode byte and its operands (see `Step`). A script
+/// Layout: 7 set-up bytes (the first also says whether the pump profile has an empty switch), then steps of one opcode byte and its operands (see `Step`). A script
 /// stops after `maximumSteps` steps or `maximumDuration` of therapy.
 public struct TherapyScript: Sendable, CustomStringConvertible {
     public static let maximumSteps = 48
@@ -20,6 +20,11 @@ public struct TherapyScript: Sendable, CustomStringConvertible {
     public var dose: DoseRate
     public var patientGroup: PatientGroup
     public var policy: ReservoirPolicy
+    /// Whether the controller's pump profile has an empty switch (`PumpProfile.hasEmptySwitch`): with
+    /// one the switch governs and the calculated empty alone never stops delivery; without, delivery
+    /// stops at the calculated empty and a switch reading is only evidence. The simulated pump always
+    /// has its switch.
+    public var hasEmptySwitch: Bool
     public var bias: Fraction
     public var emptySensorLevel: Volume
     public var clockHour: Int64
@@ -65,6 +70,7 @@ public struct TherapyScript: Sendable, CustomStringConvertible {
         concentration = Concentration(microgramsPerMillilitre: Self.concentrations[Int(b0 % 3)])
         patientGroup = PatientGroup.allCases[Int(b0 / 3 % 3)]
         policy = (b0 / 9) % 2 == 0 ? .alarmOnly : .reserveTaper
+        hasEmptySwitch = (b0 / 18) % 2 == 0
         dose = .microgramsPerDay(r.int(in: 50...1200))
         let b3 = r.byte()
         bias = Fraction(partsPerMillion: Self.biases[Int(b3 % 5)])
@@ -154,13 +160,15 @@ public struct TherapyScript: Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        "\(concentration), \(dose) \(patientGroup), \(policy), bias \(bias), empty switch at \(emptySensorLevel), clock \(clockHour):00, stall after \(stallTripStrokes), occlusion after \(occlusionTripStrokes) strokes, fill \(fill)"
+        "\(concentration), \(dose) \(patientGroup), \(policy), \(hasEmptySwitch ? "profile with" : "profile without") empty switch, bias \(bias), empty switch at \(emptySensorLevel), clock \(clockHour):00, stall after \(stallTripStrokes), occlusion after \(occlusionTripStrokes) strokes, fill \(fill)"
     }
 
-    /// The pump: bench20 with 1 μL strokes (fewer strokes per simulated day, the same rules).
+    /// The pump: bench20 with 1 μL strokes (fewer strokes per simulated day, the same rules), with or
+    /// without an empty switch.
     public var profile: PumpProfile {
         var p = PumpProfile.bench20
         p.strokeVolume = .microlitres(1)
+        p.hasEmptySwitch = hasEmptySwitch
         return p
     }
 

@@ -52,6 +52,21 @@ import Testing
         #expect(r.lateWakes == 0)
     }
 
+    @Test("a refill is a physical act on the sim backend: a refused entry still refills the simulated pump, and the controller keeps its estimate")
+    func aRefusedRefillEntryStillRefillsThePump() throws {
+        let (r, _, _) = try Self.runningSim()
+        let estimate = r.controller.reservoir
+        #expect(estimate.concentration == Concentration(microgramsPerMillilitre: 500))
+        // A new concentration entered without confirming the change: the entry is refused.
+        let reply = r.handle(line: Array(#"{"cmd":"refill","withdrawn_ul":1000,"added_ul":10000,"ug_per_ml":1000}"#.utf8))
+        #expect(reply.contains("\"refused\""), "\(reply)")
+        #expect(r.controller.reservoir == estimate)
+        // The drug is in the pump all the same.
+        let pump = try RunnerJournalTests.sim(r)
+        #expect(pump.reservoir == Picolitres(.millilitres(10)))
+        #expect(pump.reservoirConcentration == Concentration(microgramsPerMillilitre: 1000))
+    }
+
     @Test("a wake-up within the bound gives its stroke: scheduler jitter is not downtime")
     func aWakeWithinTheBoundIsNotDowntime() throws {
         let (r, clock, _) = try Self.runningSim()

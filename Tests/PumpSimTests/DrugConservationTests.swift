@@ -11,15 +11,12 @@ struct DrugConservationTests {
     static let c2000 = Concentration(microgramsPerMillilitre: 2_000)
 
     /// bench20 filled with 20 mL at 2000 μg/mL, 1200 μg/day, an occlusion from 1 d to 3 d whose line
-    /// takes up 1 mL before strokes stop moving drug; 4 days. The occlusion is a 48 h interruption, so
-    /// delivery would resume at the floor: the clinician confirms the dose as it clears (the timeline runs
-    /// after the fault change at the same instant), which keeps the full rate this test derives by hand.
+    /// takes up 1 mL before strokes stop moving drug; 4 days.
     static func heldMillilitre() -> Scenario {
         var m = PumpMechanics()
         m.occlusionCompliance = .millilitres(1)
         return Scenario(name: "1 mL held at 2000 ug/mL", profile: .bench20, mechanics: m, concentration: c2000,
                         schedule: .continuous(.microgramsPerDay(1_200)), duration: .days(4),
-                        timeline: [ScenarioEvent(at: .zero + .days(3), action: .confirmResumption(nil))],
                         faults: FaultPlan([Fault(kind: .occlusion, from: .zero + .days(1), until: .zero + .days(3))]))
     }
 
@@ -30,31 +27,33 @@ struct DrugConservationTests {
         // 1200 μg/day at 2000 μg/mL = 0.6 mL/day: one 0.25 μL stroke (0.5 μg) every 36 s, at 3,600 + 36k s
         // for k = 1 … 9,500 (the last at the end, 4 d = 345,600 s). The occlusion starts after the stroke
         // due at 1 d (k = 2,300) and clears after the one due at 3 d (k = 7,100): 4,800 occluded strokes.
-        // The first 4,000 fill the 1 mL the line takes up; the other 800 move nothing.
-        #expect(r.controller.ledger.basalStrokes == 9_500)
+        // The first 4,000 fill the 1 mL the line takes up; the other 800 move nothing. The occlusion
+        // lasted 48 h, over the 24 h interruption limit: from 3 d the 50 μg/day floor until a clinician
+        // confirms, one stroke every 864 s, 100 on the last day (the last at 4 d).
+        #expect(r.controller.ledger.basalStrokes == 7_200)
         let ug: Int64 = 1_000_000_000
         #expect(r.recorder.releases.count == 1)
         let release = try #require(r.recorder.releases.first)
         #expect(release.at == .zero + .days(3))
         #expect(release.volume == Picolitres(.millilitres(1)))
         #expect(release.toCSF == Femtograms(2_000 * ug) && release.toPocket == .zero)
-        // Delivered: (9,500 − 800) strokes × 0.5 μg = 4,350 μg, the 2,000 μg bolus included.
-        #expect(r.recorder.totalToPatient == Femtograms(4_350 * ug))
+        // Delivered: (7,200 − 800) strokes × 0.5 μg = 3,200 μg, the 2,000 μg bolus included.
+        #expect(r.recorder.totalToPatient == Femtograms(3_200 * ug))
         #expect(r.pump.toPatient == r.recorder.totalToPatient)
-        // Day 4 ([3 d, 4 d], the run's last day ends with it) holds the bolus and strokes k = 7,101 … 9,500:
-        // 2,000 + 2,400 × 0.5 μg.
+        // Day 4 ([3 d, 4 d], the run's last day ends with it) holds the bolus and the floor's 100 strokes:
+        // 2,000 + 100 × 0.5 μg.
         // Day 1: k = 1 … 2,299; day 2: only the stroke due at 1 d (k = 2,300, before the occlusion); day 3:
         // nothing (the line is filling).
-        #expect(r.recorder.dailyFemtograms == [2_299 * ug / 2, ug / 2, 0, 3_200 * ug])
-        // The series interval from 3 d holds the bolus and 24 strokes (3 d + 36 s … 3 d + 864 s).
+        #expect(r.recorder.dailyFemtograms == [2_299 * ug / 2, ug / 2, 0, 2_050 * ug])
+        // The series interval from 3 d holds the bolus and one stroke (3 d + 864 s).
         let row = try #require(r.recorder.series.first { $0.start == .zero + .days(3) })
         #expect(row.released == Femtograms(2_000 * ug))
-        #expect(row.delivered == Femtograms(2_012 * ug))
+        #expect(row.delivered == Femtograms(2_000 * ug + ug / 2))
         // PK: two days without drug leave the CSF near zero (e^(−30/65 × 48) ≈ 2·10⁻¹⁰ of Css); the
-        // interval's 2,012 μg over 0.25 h is a constant input of 8,048 μg/h, whose steady state is
-        // 8,048 / 30 μg/mL; after 0.25 h the level is that × (1 − e^(−30/65 × 0.25)).
+        // interval's 2,000.5 μg over 0.25 h is a constant input of 8,002 μg/h, whose steady state is
+        // 8,002 / 30 μg/mL; after 0.25 h the level is that × (1 − e^(−30/65 × 0.25)).
         let k = 30.0 / 65.0
-        let expected = 8_048.0 / 30.0 * 1_000 * (1 - exp(-k * 0.25))   // ng/mL
+        let expected = 8_002.0 / 30.0 * 1_000 * (1 - exp(-k * 0.25))   // ng/mL
         #expect(abs(row.concentration.nanogramsPerMillilitre - expected) < 1, "CSF \(row.concentration.nanogramsPerMillilitre) vs \(expected) ng/mL")
         #expect(r.pump.drugAccount.isBalanced)
     }

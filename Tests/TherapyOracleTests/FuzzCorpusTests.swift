@@ -67,6 +67,9 @@ struct CoreFuzzFindingTests {
     @Test("Two downtimes back to back (6 h 33 min and 19 h 21 min, no stroke between) are one interruption over 24 h")
     func floorAfterBackToBackDowntimes() throws { try Self.expectHolds(.interruptionFloor, seed: "back-to-back-downtimes") }
 
+    @Test("A pump halted dry for 3 days while a spurious occlusion reading persists resumes at the floor after the refill")
+    func floorAfterHaltUnderPersistingEvidence() throws { try Self.expectHolds(.interruptionFloor, seed: "halt-ends-under-spurious-occlusion") }
+
     @Test("A pump run dry (empty switch on) for 3 days and refilled without an entry resumes at the floor")
     func floorAfterSwitchEmpty() throws { try Self.expectHolds(.interruptionFloor, seed: "unentered-refill-after-empty") }
 

@@ -67,6 +67,27 @@ struct OracleAntiVacuityTests {
         #expect(Set(oracle.violations.map(\.invariant)) == [.noSoftwareZero], "\(oracle.violations)")
     }
 
+    @Test("noSoftwareZero catches a halt at the calculated empty with drug left where the profile has an empty switch, and lets it stand without one",
+          arguments: [true, false])
+    func haltOnEstimate(hasEmptySwitch: Bool) throws {
+        var p = PumpProfile.bench20
+        p.strokeVolume = .microlitres(1)
+        p.hasEmptySwitch = hasEmptySwitch
+        var b = try TherapyBench(profile: p, mechanics: PumpMechanics(), settings: ControllerSettings(),
+                                 concentration: Concentration(microgramsPerMillilitre: 500), fill: .millilitres(18),
+                                 schedule: .continuous(.microgramsPerDay(600)))
+        b.advance(by: .hours(30))
+        // A controller halted on its estimate (the empty-reservoir halt) while the pump holds 17 mL.
+        var json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(b.controller)) as! [String: Any]
+        json["deliveringDose"] = ["nanogramsPerDay": 0]
+        json["haltedSince"] = try JSONSerialization.jsonObject(with: JSONEncoder().encode(b.controller.now))
+        let halted = try JSONDecoder().decode(PumpController.self, from: JSONSerialization.data(withJSONObject: json))
+        #expect(halted.haltedSince == b.controller.now && halted.profile.hasEmptySwitch == hasEmptySwitch)
+        var oracle = b.oracle
+        oracle.stepEnded(from: halted.now, controller: halted, pump: b.pump, envelope: DoseRate.ceiling.picogramsPerDay)
+        #expect(Set(oracle.violations.map(\.invariant)) == (hasEmptySwitch ? [.noSoftwareZero] : []), "\(oracle.violations)")
+    }
+
     @Test("refusalChangesNothing catches a refusal that changed the schedule")
     func refusalThatChanges() throws {
         var b = try Self.bench()

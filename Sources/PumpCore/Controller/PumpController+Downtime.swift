@@ -37,7 +37,8 @@ extension PumpController {
     /// - While therapy runs and is not halted for an empty reservoir, the interruption raises the
     ///   high-priority `therapyInterruption` alarm with the gap and the missed drug. The interruption
     ///   runs from the earliest evidence that delivery stopped: `now`, or earlier when a stall, an
-    ///   occlusion or the empty switch had already stopped it. One longer than
+    ///   occlusion, the empty switch or an earlier downtime had stopped it and no stroke came since
+    ///   (back-to-back downtimes are one interruption). One longer than
     ///   `settings.interruptionLimit` (24 h by default), or a gap that could not be measured
     ///   (`durationKnown == false`), makes delivery run at the 50 μg/day floor until a clinician's
     ///   `confirmResumption`. A shorter one resumes the programmed dose; acknowledging the alarm then
@@ -75,18 +76,23 @@ extension PumpController {
 
         var requiresConfirmation = awaitingConfirmationSince != nil
         // The downtime is evidence that delivery stopped at `lastSeen`; an interruption already in
-        // progress (stall, occlusion, switch) started earlier and the downtime adds to it.
+        // progress (stall, occlusion, switch, or an earlier downtime with no stroke since) started
+        // earlier and the downtime adds to it.
         if gap > .zero || !durationKnown { noteStoppage(.downtime, at: lastSeen) }
         if case .running = phase, haltedSince == nil, gap > .zero || !durationKnown {
             let since = min(interruption?.since ?? lastSeen, lastSeen)
             let first = interruption?.firstEvidence ?? .downtime
             let long = !durationKnown || t - since > settings.interruptionLimit
             if long {
+                // An earlier short interruption's alarm still active is re-raised with this one's detail
+                // (the floor until confirmed), not left saying the programmed dose resumed.
+                if awaitingConfirmationSince == nil { alarms.clear(.therapyInterruption, at: t, log: &log) }
                 awaitingConfirmationSince = min(awaitingConfirmationSince ?? since, since)
                 confirmationHold = nil
             }
-            // Delivery resumes now unless other evidence persists (the interruption then goes on).
-            if stoppageEvidence.isEmpty { interruption = nil }
+            // Delivery resumes now unless other evidence persists (the interruption then goes on);
+            // until the first stroke, a further downtime or other evidence continues it.
+            if stoppageEvidence.isEmpty { closeInterruption(at: t) }
             requiresConfirmation = awaitingConfirmationSince != nil
             let measured = durationKnown ? "for \(gap.roundedDescription)" : "for an unknown time (the wall clock went backwards)"
             var detail = "controller was down \(measured) from \(lastSeen) to \(t); \(Mass(nanograms: missed / 1_000)) not delivered and not caught up"

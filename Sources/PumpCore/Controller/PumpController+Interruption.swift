@@ -35,6 +35,18 @@ public struct Interruption: Hashable, Sendable, Codable {
     public var evidence: [StoppageEvidence]
 }
 
+/// An interruption whose evidence has cleared, with the basal stroke count at that instant. Delivery
+/// has resumed only at the first basal stroke after it: evidence that comes before that stroke (a
+/// second downtime, a stall, the switch) continues this interruption, timed from its earliest
+/// evidence, instead of starting a new, shorter one.
+struct EndedInterruption: Hashable, Sendable, Codable {
+    var interruption: Interruption
+    /// When the last evidence cleared.
+    var at: Instant
+    /// `DeliveryLedger.basalStrokes` then.
+    var basalStrokes: Int64
+}
+
 extension PumpController {
     /// Evidence in force now that drug is not reaching the patient. On a pump without an empty switch
     /// a switch reading still counts (it is evidence), until the switch opens or a refill.
@@ -49,8 +61,14 @@ extension PumpController {
 
     /// Records evidence that delivery stopped at `t` (only while therapy runs). The interruption keeps
     /// the earliest instant of any evidence.
+    /// Evidence before the first basal stroke after an interruption ended continues that interruption:
+    /// no drug has been delivered since its earliest evidence.
     mutating func noteStoppage(_ evidence: StoppageEvidence, at t: Instant) {
-        guard case .running = phase else { return }
+        guard case let .running(runningSince) = phase else { return }
+        if interruption == nil, let e = endedInterruption, e.basalStrokes == ledger.basalStrokes, e.at >= runningSince {
+            interruption = e.interruption
+        }
+        endedInterruption = nil
         guard var i = interruption else {
             interruption = Interruption(since: t, firstEvidence: evidence, evidence: [evidence])
             return
@@ -69,7 +87,7 @@ extension PumpController {
         guard let i = interruption else { return nil }
         guard case .running = phase else { interruption = nil; return nil }
         guard stoppageEvidence.isEmpty else { return nil }
-        interruption = nil
+        closeInterruption(at: t)
         let length = t - i.since
         guard unknownLength || length > settings.interruptionLimit else { return i }
         awaitingConfirmationSince = min(awaitingConfirmationSince ?? i.since, i.since)
@@ -80,6 +98,28 @@ extension PumpController {
                      detail: "delivery was interrupted \(span) from \(i.since) to \(t) (first evidence: \(i.firstEvidence); evidence: \(causes)), longer than the \(settings.interruptionLimit) limit; delivering \(DoseRate.floor) until a clinician confirms the dose",
                      at: t, settings: settings.alarms, log: &log)
         return i
+    }
+
+    /// The last evidence of the interruption in progress cleared at `t`: it is kept as ended until the
+    /// next basal stroke (see `EndedInterruption`).
+    mutating func closeInterruption(at t: Instant) {
+        if let i = interruption { endedInterruption = EndedInterruption(interruption: i, at: t, basalStrokes: ledger.basalStrokes) }
+        interruption = nil
+    }
+
+    /// A halt (no strokes at all) ends at `t` while other evidence persists (a stall or occlusion
+    /// reading, which never stops strokes), so the interruption goes on: if it already lasted over the
+    /// limit, strokes resume at the floor until a clinician confirms, as when it ends.
+    mutating func floorIfHaltEndsLong(at t: Instant, log: inout EffectLog) {
+        guard case .running = phase, let i = interruption, awaitingConfirmationSince == nil,
+              t - i.since > settings.interruptionLimit else { return }
+        awaitingConfirmationSince = i.since
+        confirmationHold = nil
+        let causes = i.evidence.map(\.description).joined(separator: ", ")
+        alarms.clear(.therapyInterruption, at: t, log: &log)
+        alarms.raise(.therapyInterruption,
+                     detail: "delivery was interrupted for \((t - i.since).roundedDescription) from \(i.since) to \(t) (first evidence: \(i.firstEvidence); evidence: \(causes)), longer than the \(settings.interruptionLimit) limit; delivering \(DoseRate.floor) until a clinician confirms the dose",
+                     at: t, settings: settings.alarms, log: &log)
     }
 
     /// The estimate has fallen below one stroke at `t`. Returns true when delivery continues: the pump
@@ -117,6 +157,7 @@ extension PumpController {
                 basal.resetCredit(at: t)
                 if case .running = phase {
                     endInterruptionIfResumed(at: t, log: &log)
+                    floorIfHaltEndsLong(at: t, log: &log)
                     applyRate(at: t, log: &log)
                     log.event(.deliveryResumed(dose: resumedDose(at: t)), at: t)
                 }
@@ -165,6 +206,7 @@ extension PumpController {
         if wasHalted { basal.resetCredit(at: t) }
         guard case .running = phase else { interruption = nil; return }
         let ended = endInterruptionIfResumed(at: t, log: &log)
+        if wasHalted { floorIfHaltEndsLong(at: t, log: &log) }
         if wasHalted || ended.map({ t - $0.since > settings.interruptionLimit }) == true {
             log.event(.deliveryResumed(dose: resumedDose(at: t)), at: t)
         }

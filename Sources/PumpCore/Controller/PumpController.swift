@@ -66,6 +66,9 @@ public struct PumpController: Hashable, Sendable, Codable {
     /// The interruption in progress: the earliest evidence that delivery stopped (empty switch,
     /// calculated empty, motor stall, occlusion, controller downtime), while delivery has not resumed.
     public internal(set) var interruption: Interruption?
+    /// The interruption that ended last, until the first basal stroke after it (evidence before that
+    /// stroke continues it).
+    var endedInterruption: EndedInterruption?
     /// When the empty switch closed, while that is still evidence that delivery stopped: until the
     /// switch opens, or (on a pump whose profile has no switch, so the switch governs nothing) until a
     /// refill.

@@ -140,7 +140,7 @@ public final class Runner {
             controller = next
             b.record(r)
             bringUp = b
-            mirrorPhysically(cmd, r)
+            mirrorPhysically(cmd)
             logger.info("bring-up: \(cmd) → \(r.refusal.map { "REFUSED: \($0)" } ?? "accepted")")
             try perform(r.effects)
         }
@@ -267,7 +267,7 @@ public final class Runner {
             return JSONValue.object(["ok": .bool(false), "command": .string(c.description), "error": .string("not applied: \(detail)")]).line
         }
         controller = next
-        mirrorPhysically(c, r)
+        mirrorPhysically(c)
         // A journaled command's reply names its journal row, so a client can find it in `history`.
         var reply: [String: JSONValue] = ["command": .string(c.description)]
         if let seq = commit.seq { reply["journal_seq"] = .int(seq) }
@@ -309,10 +309,13 @@ public final class Runner {
 
     // MARK: Internals
 
-    /// What a clinician does by hand alongside an accepted command: on the simulated pump, an accepted
-    /// refill puts the drug into its reservoir (on the bench rig the operator fills it).
-    private func mirrorPhysically(_ c: Command, _ r: CommandResponse) {
-        guard r.isAccepted, case let .refill(req) = c, var sim = driver as? SimulatedPump else { return }
+    /// What a clinician does by hand alongside a command: on the simulated pump, a refill entry puts
+    /// its drug into the reservoir whether the entry is accepted or refused. The refill is a physical
+    /// act; the entry is only the controller's record of it, and a refused entry does not take the
+    /// drug back out (the controller then knows less than the pump holds, as on a real pump). On the
+    /// bench rig the operator fills it.
+    private func mirrorPhysically(_ c: Command) {
+        guard case let .refill(req) = c, var sim = driver as? SimulatedPump else { return }
         sim.refill(added: req.added, concentration: req.concentration, at: controller.now)
         driver = sim
     }

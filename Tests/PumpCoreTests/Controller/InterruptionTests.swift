@@ -129,6 +129,73 @@ struct InterruptionTests {
         #expect(!report.requiresConfirmation && c.deliveringDose == ug(600) && c.interruption == nil)
     }
 
+    // MARK: - Until the first resumed stroke
+
+    /// What comes before the second downtime: nothing, a wait, or a motor stall that cleared.
+    struct BeforeSecondDowntime: Sendable, CustomTestStringConvertible {
+        var name: String
+        /// Time after the first downtime ends before the second starts (the first stroke is due 18 s
+        /// after a resumption).
+        var wait: TimeSpan
+        var stallFirst: Bool
+        var oneInterruption: Bool
+        var testDescription: String { name }
+    }
+
+    static let secondDowntimes: [BeforeSecondDowntime] = [
+        BeforeSecondDowntime(name: "downtime 6 h 33 min, then at once 19 h 21 min: one interruption of 25 h 54 min", wait: .zero, stallFirst: false, oneInterruption: true),
+        BeforeSecondDowntime(name: "17 s between, no stroke yet: still one interruption", wait: .seconds(17), stallFirst: false, oneInterruption: true),
+        BeforeSecondDowntime(name: "18 s between, the first stroke given: two short interruptions", wait: .seconds(18), stallFirst: false, oneInterruption: false),
+        BeforeSecondDowntime(name: "a stall that cleared, then a downtime before any stroke: one interruption", wait: .zero, stallFirst: true, oneInterruption: true),
+    ]
+
+    @Test("an interruption runs to the first resumed stroke: evidence before that stroke (a second downtime) continues it from its earliest evidence", arguments: secondDowntimes)
+    func interruptionRunsToFirstResumedStroke(_ k: BeforeSecondDowntime) throws {
+        var c = try Fixture.onTherapy()
+        let first = Self.start + .hours(20)
+        let resumed = first + .hours(6) + .minutes(33)
+        if k.stallFirst {
+            _ = c.sense(.motorStall(true), at: first)
+            _ = c.sense(.motorStall(false), at: resumed)
+        } else {
+            _ = c.advance(to: first)
+            let report = c.recoverAfterDowntime(until: resumed)
+            #expect(!report.requiresConfirmation && c.deliveringDose == ug(600))
+        }
+        #expect(c.interruption == nil && c.awaitingConfirmationSince == nil)
+        let before = c.ledger.basalStrokes
+        _ = c.advance(to: resumed + k.wait)
+        #expect(c.ledger.basalStrokes - before == (k.wait >= .seconds(18) ? 1 : 0))
+        let secondStart = c.now
+        let report = c.recoverAfterDowntime(until: secondStart + .hours(19) + .minutes(21))
+        if k.oneInterruption {
+            // 6 h 33 min + 19 h 21 min (+ less than a stroke interval) > 24 h: the floor until confirmed.
+            #expect(report.requiresConfirmation && c.awaitingConfirmationSince == first)
+            #expect(c.deliveringDose == .floor)
+            #expect(c.alarms[.therapyInterruption]?.detail.contains("delivery had stopped since \(first)") == true)
+            #expect(expectRefusal(&c, .program(.continuous(ug(600))), at: c.now) == .deliveryAwaitsConfirmation(since: first))
+        } else {
+            #expect(!report.requiresConfirmation && c.awaitingConfirmationSince == nil && c.deliveringDose == ug(600))
+        }
+        #expect(c.interruption == nil)
+    }
+
+    @Test("a halt over the limit that ends while a stall or occlusion reading persists resumes strokes at the floor until confirmResumption")
+    func haltEndingUnderPersistingEvidence() throws {
+        var c = try Fixture.onTherapy(profile: Self.switchProfile)
+        let occluded = Self.start + .hours(2)
+        _ = c.sense(.occlusion(true), at: occluded)
+        _ = c.sense(.reservoirEmpty(true), at: Self.start + .hours(4))
+        #expect(c.haltedSince == Self.start + .hours(4))
+        let refill = Self.start + .hours(40)
+        try Self.emptyRefill(&c, at: refill)
+        _ = c.sense(.reservoirEmpty(false), at: refill)
+        // The occlusion reading goes on (the interruption is not over) but 38 h passed without a stroke.
+        #expect(c.haltedSince == nil && c.interruption?.since == occluded)
+        #expect(c.awaitingConfirmationSince == occluded && c.deliveringDose == .floor)
+        #expect(c.alarms.isActive(.therapyInterruption))
+    }
+
     // MARK: - The empty switch governs when the profile has one
 
     @Test("with an empty switch the calculated empty alone does not stop delivery: programmed rate, critical alarm, stop on the switch")
