@@ -206,7 +206,10 @@ public struct TherapyOracle: Sendable {
             }
             for c in changes where c.at < w && w <= c.at + Self.day {
                 if changeBreaks.contains(where: { $0 > c.at && $0 <= w }) { continue }
-                let up = Int128(c.baseline) * Int128(1_000_000 + c.increasePpm) / 1_000_000 + Int128(2 * stroke)
+                // The floor aside: a window holding no more than the floor's 24 h amount is never an
+                // increase past the limit (resuming at 50 μg/day after a stop or a gap with no drug).
+                let up = max(Int128(c.baseline) * Int128(1_000_000 + c.increasePpm) / 1_000_000,
+                             Int128(DoseRate.floor.picogramsPerDay)) + Int128(2 * stroke)
                 if c.at >= start + Self.day, Int128(held) > up {
                     fail(.rollingTitration, at: w, "after the change at \(c.at) (\(c.baseline) pg in the 24 h before), the window ending \(w) holds \(held) pg, above the +\(Fraction(partsPerMillion: c.increasePpm)) limit (\(up) pg)")
                 }
