@@ -151,9 +151,12 @@ public struct TherapyOracle: Sendable {
             if let since = floorRequiredSince, since < now {
                 let from = max(since, stepStart)
                 let got = log.delivered(after: from, upTo: now)
-                let floor = Int128(DoseRate.floor.picogramsPerDay) * Int128((now - from).nanoseconds) / Int128(TimeConstants.nanosecondsPerDay) + Int128(2 * stroke)
+                // The floor: 50 μg/day, or the catheter's patency minimum at this concentration if higher
+                // (the taper floor, which a reserve taper's held level may sit at).
+                let floorRate = max(DoseRate.floor, c.taperFloor)
+                let floor = Int128(floorRate.picogramsPerDay) * Int128((now - from).nanoseconds) / Int128(TimeConstants.nanosecondsPerDay) + Int128(2 * stroke)
                 if Int128(got) > floor {
-                    fail(.interruptionFloor, at: now, "an interruption over the limit ended at \(since), but \(got) pg were commanded from \(from) to \(now) before any confirmation (the 50 μg/day floor allows \(floor) pg)")
+                    fail(.interruptionFloor, at: now, "an interruption over the limit ended at \(since), but \(got) pg were commanded from \(from) to \(now) before any confirmation (the \(floorRate) floor allows \(floor) pg)")
                 }
             }
         }

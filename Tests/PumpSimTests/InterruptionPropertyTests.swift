@@ -37,6 +37,7 @@ struct InterruptionRig {
     let blindToFaults: Bool
     let therapyStart: Instant
     var lastDelivery: Instant
+    var deliveredSinceStart = false
     var pendingChecks: [(resumed: Instant, since: Instant)] = []
     /// Drug delivered to the patient per delivery instant (fg), for the window checks.
     var deliveries: [(Instant, Int64)] = []
@@ -116,13 +117,16 @@ struct InterruptionRig {
 
     mutating func noteDelivered(_ fg: Int64, at t: Instant) {
         deliveries.append((t, fg))
-        if t >= therapyStart, case .running = controller.phase, t - lastDelivery > .hours(24) + Self.latency {
+        // A cessation needs drug delivered before it: after the start the catheter's dead volume of
+        // saline goes first (0.29 mL: over a day at low rates at 2000 μg/mL), which is no interruption.
+        if t >= therapyStart, deliveredSinceStart, case .running = controller.phase, t - lastDelivery > .hours(24) + Self.latency {
             pendingChecks.append((t, lastDelivery))
             if controller.awaitingConfirmationSince == nil {
                 failures.append("delivery resumed at \(t) after a cessation since \(lastDelivery) (\((t - lastDelivery).roundedDescription)) at \(controller.deliveringDose), not awaiting confirmation")
             }
         }
         lastDelivery = t
+        if t >= therapyStart { deliveredSinceStart = true }
     }
 
     /// Advances controller and pump to `target`, never past a possible sensor change.
