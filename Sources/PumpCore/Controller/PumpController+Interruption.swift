@@ -111,9 +111,10 @@ extension PumpController {
     /// reading, which never stops strokes), so the interruption goes on: if it already lasted over the
     /// limit, strokes resume at the floor until a clinician confirms, as when it ends.
     mutating func floorIfHaltEndsLong(at t: Instant, log: inout EffectLog) {
-        guard case .running = phase, let i = interruption, awaitingConfirmationSince == nil,
-              t - i.since > settings.interruptionLimit else { return }
-        awaitingConfirmationSince = i.since
+        guard case .running = phase, let i = interruption, t - i.since > settings.interruptionLimit else { return }
+        // Already at the floor; a reserve taper's held level (above it) gives way to the floor.
+        if awaitingConfirmationSince != nil && confirmationHold == nil { return }
+        awaitingConfirmationSince = min(awaitingConfirmationSince ?? i.since, i.since)
         confirmationHold = nil
         let causes = i.evidence.map(\.description).joined(separator: ", ")
         alarms.clear(.therapyInterruption, at: t, log: &log)
@@ -243,6 +244,8 @@ extension PumpController {
         } else if let h = confirmationHold {
             confirmationHold = min(h, level.dose)
         }
+        // An interruption in progress already over the limit holds the floor, not the taper's level.
+        if let i = interruption, t - i.since > settings.interruptionLimit { confirmationHold = nil }
         let held = confirmationHold ?? .floor
         log.event(.taperCancelled(holding: held), at: t)
         alarms.raise(.therapyInterruption,
