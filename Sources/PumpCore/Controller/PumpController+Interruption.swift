@@ -164,20 +164,7 @@ extension PumpController {
                 }
                 return
             }
-        case .motorStall(false):
-            // The motor moves again while another reading persists (an occlusion, which never stops the
-            // strokes): strokes resume now, so an interruption already over the limit resumes at the
-            // floor until a clinician confirms, as a halt that ends does. Without it a persisting reading
-            // would hide a long stall that really stopped delivery.
-            if !stoppageEvidence.isEmpty, awaitingConfirmationSince == nil {
-                floorIfHaltEndsLong(at: t, log: &log)
-                if awaitingConfirmationSince != nil {
-                    applyRate(at: t, log: &log)
-                    log.event(.deliveryResumed(dose: resumedDose(at: t)), at: t)
-                    return
-                }
-            }
-        case .occlusion(false): break
+        case .occlusion(false), .motorStall(false): break
         }
         if let ended = endInterruptionIfResumed(at: t, log: &log), t - ended.since > settings.interruptionLimit {
             // Strokes were commanded all along (sensor faults never stop them): from now, the floor.

@@ -196,25 +196,6 @@ struct InterruptionTests {
         #expect(c.alarms.isActive(.therapyInterruption))
     }
 
-    @Test("a stall over the limit that ends while an occlusion reading persists resumes strokes at the floor until confirmResumption")
-    func stallEndingUnderPersistingOcclusion() throws {
-        var c = try Fixture.onTherapy(profile: Self.switchProfile)
-        // A spurious occlusion reading from 2 h on that never clears (strokes go on at the programmed
-        // rate), then a real motor stall of 48 h (a core fuzzer finding).
-        let occluded = Self.start + .hours(2)
-        _ = c.sense(.occlusion(true), at: occluded)
-        _ = c.advance(to: Self.start + .hours(30))
-        #expect(c.deliveringDose == ug(600) && c.awaitingConfirmationSince == nil)
-        _ = c.sense(.motorStall(true), at: Self.start + .hours(30))
-        _ = c.advance(to: Self.start + .hours(78))
-        _ = c.sense(.motorStall(false), at: Self.start + .hours(78))
-        #expect(c.interruption?.since == occluded)
-        #expect(c.awaitingConfirmationSince == occluded && c.deliveringDose == .floor)
-        #expect(c.alarms.isActive(.therapyInterruption))
-        try c.handle(.confirmResumption(.continuous(ug(600))), at: Self.start + .hours(79)).accepted()
-        #expect(c.deliveringDose == ug(600))
-    }
-
     // MARK: - The empty switch governs when the profile has one
 
     @Test("with an empty switch the calculated empty alone does not stop delivery: programmed rate, critical alarm, stop on the switch")
