@@ -163,7 +163,9 @@ struct RigValidateFuzzTests {
         substitutes: "0123456789.-:nsum ")
 
     func check(_ text: String) {
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).count
+        // YAML breaks lines at CR and CR LF as well as LF (and YAML 1.1 at NEL, LS, PS): count every one.
+        let breaks: Set<Unicode.Scalar> = ["\n", "\r", "\u{85}", "\u{2028}", "\u{2029}"]
+        let lines = text.unicodeScalars.filter { breaks.contains($0) }.count + 1
         for x in validateRig(text, file: "f.yaml") {
             #expect(x.line >= 0 && x.line <= lines + 1, "line \(x.line) of \(lines): \(x)")
             #expect(!x.message.isEmpty)
