@@ -27,6 +27,28 @@ import Testing
         #expect(throws: ControlSocketError.alreadyRunning(path)) { try ControlSocketServer(path: path) }
     }
 
+    /// A runner with every slot held by a request in progress writes its refusal to a newcomer and
+    /// closes before the newcomer has sent anything: the newcomer's send fails with EPIPE, and
+    /// `request` still returns the refusal the runner wrote (`itpump ctl` shows it, not "Broken pipe").
+    @Test func aRefusalWrittenBeforeTheRequestIsSentIsReturned() throws {
+        let dir = tempDir(), path = dir + "/c.sock"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let f = try RunnerFixture(bringUp: false)
+        let server = try ControlSocketServer(path: path)
+        defer { server.close() }
+        var holders: [ControlClient] = []
+        for _ in 0..<ControlSocketServer.maximumClients {
+            let c = try ControlClient(path: path)
+            #expect(write(try fd(of: c), "{\"cmd\":\"sta", 12) == 12)
+            holders.append(c)
+        }
+        server.service { f.runner.handle(line: $0) }
+        let newcomer = try ControlClient(path: path, timeoutSeconds: 2)
+        server.service { f.runner.handle(line: $0) }   // refuses the newcomer and closes it
+        let reply = try newcomer.request(#"{"cmd":"status"}"#)
+        #expect(reply.contains("too many control connections"), "\(reply)")
+    }
+
     @Test func refusesADirectoryOthersCanEnter() throws {
         let dir = tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -26,8 +26,16 @@ public final class ControlClient {
     deinit { close(fd) }
 
     /// Sends one line (a newline is added) and returns the reply line without its newline.
+    ///
+    /// A runner that turns the connection away (too many clients) writes its refusal and closes at
+    /// once, possibly before the request is sent: the send then fails with `EPIPE`, but the refusal
+    /// is still there to read, and it is what the caller is given, not the broken pipe.
     public func request(_ line: String) throws(ControlSocketError) -> String {
-        guard ControlSocketServer.send(fd, line) else { throw .system(what: "send", errno: errno) }
+        guard ControlSocketServer.send(fd, line) else {
+            let sendErrno = errno
+            if let refusal = try? readLine() { return refusal }
+            throw .system(what: "send", errno: sendErrno)
+        }
         return try readLine()
     }
 
