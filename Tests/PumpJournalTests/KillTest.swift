@@ -47,9 +47,15 @@ struct KillTest {
             p.standardError = FileHandle.nullDevice
             try p.run()
             if round == 0 {
-                // Let the first run create the journal, prime and start therapy before the kills begin.
+                // Let the first run create the journal, prime, start therapy and give some basal strokes
+                // before the kills begin, however busy the machine is (priming is 1,344 strokes).
                 var seen = Data()
-                while !String(decoding: seen, as: UTF8.self).contains("startTherapy") {
+                func basalStarted() -> Bool {
+                    let size = (try? FileManager.default.attributesOfItem(atPath: strokeLog)[.size] as? Int) ?? 0
+                    return size / 8 > 1_344 + 60
+                }
+                let giveUp = clock.now + .seconds(300)
+                while !String(decoding: seen, as: UTF8.self).contains("startTherapy") || !basalStarted(), clock.now < giveUp {
                     let chunk = out.fileHandleForReading.availableData
                     if chunk.isEmpty { break }
                     seen += chunk

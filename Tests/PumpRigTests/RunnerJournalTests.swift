@@ -53,6 +53,32 @@ import Testing
 
     static func sim(_ r: Runner) throws -> SimulatedPump { try #require(r.driver as? SimulatedPump) }
 
+    /// The loop polls every 10 ms; a poll with nothing due is not an fsync. Over 10 wall seconds of
+    /// basal delivery (1,000 polls) the journal is written once per step with strokes plus at most one
+    /// idle commit a second; with the idle interval at 0 (every poll committed, the old behaviour) the
+    /// same run writes at every poll, which is what the bound catches.
+    @Test(arguments: [(interval: UInt64(1_000_000_000), bounded: true), (interval: UInt64(0), bounded: false)])
+    func idlePollsAreNotEachAJournalCommit(interval: UInt64, bounded: Bool) throws {
+        let (_, r) = try Self.runningJournal()
+        r.idleCommitInterval = interval
+        let commits0 = r.journalCommits, strokes0 = r.strokesPerformed
+        let clock = try #require(r.clock as? ManualClock)
+        let end = clock.now() + 10_000_000_000
+        var polls = 0
+        while clock.now() < end {
+            try r.step()
+            polls += 1
+            clock.sleep(until: min(r.nextWakeup, end))
+        }
+        let commits = r.journalCommits - commits0, strokes = r.strokesPerformed - strokes0
+        #expect(strokes > 10 && polls > 500, "strokes \(strokes), polls \(polls)")
+        if bounded {
+            #expect(commits <= strokes + 11, "\(commits) commits for \(strokes) strokes in \(polls) polls")
+        } else {
+            #expect(commits > strokes + 11, "anti-vacuity: \(commits) commits for \(strokes) strokes in \(polls) polls")
+        }
+    }
+
     @Test func resumeAfterACleanStopContinuesWithoutBringUpAndAlarmsTheGap() throws {
         let (path, first) = try Self.runningJournal()
         let before = first.controller

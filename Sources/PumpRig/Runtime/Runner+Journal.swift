@@ -48,13 +48,16 @@ extension Runner {
     /// when the commit failed (the runner is then in a journal outage). Without a journal it adopts
     /// and carries out at once.
     func commitStep(_ effects: [Effect], _ next: PumpController) throws(RunnerError) -> Bool {
-        if let journal {
+        if let journal, !effects.isEmpty || idleCommitDue() {
             do throws(JournalError) {
                 try journal.recordStep(effects, state: next, wallNanoseconds: wallClock(), checkpointInterval: strokesPerStep)
+                noteJournalWrite()
             } catch {
                 journalFailed(error)
                 return false
             }
+        } else if journal != nil {
+            idleStepsUncommitted = true
         }
         controller = next
         noteCommit(effects)
@@ -68,6 +71,30 @@ extension Runner {
         try perform(effects)
         walCheckpoint()
         return true
+    }
+
+    /// True when a step with no effects must still be committed (`idleCommitInterval` has passed).
+    func idleCommitDue() -> Bool {
+        guard let last = lastJournalWrite else { return true }
+        return clock.now() &- last >= idleCommitInterval
+    }
+
+    func noteJournalWrite() {
+        journalCommits += 1
+        lastJournalWrite = clock.now()
+        idleStepsUncommitted = false
+    }
+
+    /// At a clean end: commits the state of idle steps adopted since the last write (only when every
+    /// committed stroke was carried out: after a driver failure the last commit's strokes stay in doubt).
+    func commitIdleSteps() {
+        guard let journal, idleStepsUncommitted, failure == nil, journalOutage == nil else { return }
+        do throws(JournalError) {
+            try journal.recordStep([], state: controller, wallNanoseconds: wallClock(), checkpointInterval: strokesPerStep)
+            noteJournalWrite()
+        } catch {
+            logger.error("the last idle state could not be journaled (the next start resumes from the last commit): \(error)")
+        }
     }
 
     func noteStrokes(_ effects: [Effect]) -> Int64 {
@@ -94,6 +121,7 @@ extension Runner {
         do throws(JournalError) {
             // Strokes committed but not carried out (a driver failure mid-step) stay in doubt.
             try journal.recordInterruption("stop", detail: detail, state: controller, inDoubt: strokesNotCarriedOut, wallNanoseconds: wallClock())
+            noteJournalWrite()
             logger.notice("stop journaled in \(journal.path)")
         } catch {
             logger.critical("the stop (\(detail)) could not be journaled: \(error)")
@@ -108,6 +136,7 @@ extension Runner {
         do throws(JournalError) {
             let seq = try journal.recordCommand(command, source: source, response: response, state: state,
                                                 wallNanoseconds: wallClock())
+            noteJournalWrite()
             noteCommit(response.effects)
             return CommandCommit(seq: seq)
         } catch {
@@ -148,6 +177,7 @@ extension Runner {
             + "\(Mass(nanograms: report.missedPicograms / 1_000)) missed and not caught up"
         do throws(JournalError) {
             try journal.recordInterruption("journal outage", detail: detail, effects: report.effects, state: next, wallNanoseconds: wallClock())
+            noteJournalWrite()
         } catch {
             journalFailed(error)
             return

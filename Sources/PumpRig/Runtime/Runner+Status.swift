@@ -43,7 +43,8 @@ extension Runner {
             o["journal_outage"] = .object(["since": .string(outage.since.description), "failed_commits": .int(outage.failures),
                                            "latest_error": .string("\(outage.lastError)")])
         }
-        o["write_ahead"] = .object(["strokes_per_step": .int(strokesPerStep), "max_strokes_per_commit": .int(maxStrokesPerCommit)])
+        o["write_ahead"] = .object(["strokes_per_step": .int(strokesPerStep), "max_strokes_per_commit": .int(maxStrokesPerCommit),
+                                   "journal_commits": .int(journalCommits)])
         o["late_wakes"] = .int(lateWakes)
         o["late_commits"] = .int(lateCommits)
         o["max_stroke_lateness_ns"] = .int(Int64(clamping: maxStrokeLateness))

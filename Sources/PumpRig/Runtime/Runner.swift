@@ -60,6 +60,19 @@ public final class Runner {
     public private(set) var lateWakes: Int64 = 0
     /// Commits that stalled past the lateness bound, whose committed strokes were then given late.
     public internal(set) var lateCommits: Int64 = 0
+    /// Journal writes (each a durable SQLite commit: an fsync) made by this run.
+    public internal(set) var journalCommits: Int64 = 0
+    /// The longest a step with nothing in it (no stroke, event or alarm) goes uncommitted (monotonic
+    /// ns; default 1 s). Such a step changes nothing a recovery could not recompute from the last
+    /// committed state, so the loop's 10 ms polls do not each cost an fsync (SD-card wear on a board);
+    /// the journal's "last seen" is at most this stale, which makes a crash's downtime start that much
+    /// earlier (no drug was due in it), never later.
+    public var idleCommitInterval: UInt64 = 1_000_000_000
+    /// When the journal was last written (monotonic ns).
+    var lastJournalWrite: UInt64?
+    /// True when steps with nothing in them were adopted after the last journal write (a clean stop
+    /// writes the state then, so the next start resumes from the instant the run really ended).
+    var idleStepsUncommitted = false
     /// The most strokes one commit covered in this run (never above `strokesPerStep`).
     public internal(set) var maxStrokesPerCommit: Int64 = 0
     /// Strokes of the last commit not carried out yet (nonzero after a driver failure mid-step).
@@ -200,6 +213,7 @@ public final class Runner {
         if let journal {
             do throws(JournalError) {
                 try journal.recordInterruption("late wake", detail: detail, effects: report.effects, state: next, wallNanoseconds: wallClock())
+                noteJournalWrite()
             } catch {
                 journalFailed(error)
                 return

@@ -118,6 +118,7 @@ extension Runner {
     /// committed is lost, the next start recovers as after a crash.
     func closeJournal() {
         guard let journal else { return }
+        commitIdleSteps()
         do throws(JournalError) { try journal.close() } catch {
             logger.error("closing the journal failed (nothing committed is lost; the next start recovers as after a crash): \(error)")
         }
