@@ -242,7 +242,14 @@ public enum ScenarioFile {
                 if let s = a.mapping(allowedKeys: ["taperDays", "overrideReason", "clinician"]) {
                     let days = s.optional("taperDays")?.integer(in: 0...365)
                     let reason = s.optional("overrideReason")?.string()
-                    let who = s.optional("clinician")?.string()
+                    let whoField = s.optional("clinician")
+                    let who = whoField?.string()
+                    // A clinician names who authorised an override; without the override's reason it
+                    // would be dropped, so it is refused instead.
+                    if reason == nil, let whoField {
+                        whoField.fail("a clinician is only given with overrideReason (an emergency stop); add overrideReason or remove clinician",
+                                      allowed: "clinician with overrideReason")
+                    }
                     s.finish()
                     let o = reason.map { EmergencyOverride(reason: $0, clinician: who ?? "") }
                     action = .stop(taperDays: days.map(Int.init), override: o)

@@ -107,6 +107,23 @@ struct ScenarioFileTests {
         ])
     }
 
+    @Test("a stop's clinician without an overrideReason is refused, not dropped; with one it is kept")
+    func stopClinicianNeedsAnOverrideReason() throws {
+        let text = """
+        kind: scenario
+        pump: bench20
+        prescription: {concentration: 500 ug/mL, schedule: {continuous: 600 ug/day}}
+        duration: 20d
+        timeline:
+          - {at: 1d, stop: {taperDays: 14, clinician: Dr Who}}
+        """
+        let d = FileKinds.validate(text: text, file: "s.yaml", directory: ".")
+        #expect(d.map { "\($0.line) \($0.field)" } == ["6 timeline[0].stop.clinician"], "\(d)")
+        #expect(d.first?.message.contains("overrideReason") == true, "\(d)")
+        let s = try Self.load("  - {at: 1d, stop: {overrideReason: intrathecal granuloma, clinician: Dr Who}}")
+        #expect(s.timeline.map(\.action) == [.stop(taperDays: nil, override: EmergencyOverride(reason: "intrathecal granuloma", clinician: "Dr Who"))])
+    }
+
     @Test("refill act and entry errors name the field and what to do")
     func refillActAndEntryErrors() throws {
         let text = """
