@@ -57,7 +57,7 @@ struct SweepRun: ParsableCommand {
     var jobs: Int?
     @Option(help: "Seed (default: the file's).")
     var seed: UInt64?
-    @Option(help: "Directory for runs.csv (or runs-I-of-N.csv), summary.txt, summary.json and report.html (self-contained, with the distributions' figures); with --run, simulate's report files and row.csv.",
+    @Option(help: "Directory for runs.csv, summary.txt, summary.json and report.html (self-contained, with the distributions' figures); with --shard I/N: runs-I-of-N.csv, summary-I-of-N.txt, summary-I-of-N.json and report-I-of-N.html; with --run, simulate's report files and row.csv.",
             completion: .directory)
     var out: String?
     @Option(help: ArgumentHelp("Run one deterministic slice I/N of the runs (1-based), or `auto` in an array job: the index and count from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT (Slurm), or `auto/N` with JOB_COMPLETION_INDEX (Kubernetes Indexed Job, N = completions).", valueName: "I/N|auto|auto/N"))
@@ -116,14 +116,16 @@ struct SweepRun: ParsableCommand {
         text += summary.render(threshold: thr)
         print(text)
         if let out {
-            try writeFile(out + "/summary.txt", text + "\n")
+            // A shard's summary and report carry its name too: the shards of an array job share OUTDIR.
+            let suffix = shard.map { "-\($0.index)-of-\($0.count)" } ?? ""
+            try writeFile(out + "/summary\(suffix).txt", text + "\n")
             let provenance = ReportProvenance(inputs: digests, seed: plan.seed, command: commandLine())
             let report = SweepSummaryReport(plan: plan, runs: range, fidelity: fidelity, summary: summary, figures: figures, provenance: provenance)
             let e = JSONEncoder()
             e.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try writeFile(out + "/summary.json", String(decoding: try e.encode(report), as: UTF8.self))
+            try writeFile(out + "/summary\(suffix).json", String(decoding: try e.encode(report), as: UTF8.self))
             let html = HTMLReport.sweep(plan, runs: range, fidelity: fidelity, summary: summary, figures: figures, provenance: provenance)
-            try writeFile(out + "/report.html", html)
+            try writeFile(out + "/report\(suffix).html", html)
         }
     }
 

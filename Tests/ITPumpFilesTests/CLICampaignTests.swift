@@ -137,7 +137,7 @@ struct CLICampaignTests {
         #expect(v.err.contains("\(d)/bad.yaml") && v.err.contains("1 of 2 files invalid"), "\(v.err)")
     }
 
-    @Test("--shard auto takes the shard from a Slurm array task's or a Kubernetes Indexed Job's environment, and the merged shards are the unsharded sweep")
+    @Test("--shard auto takes the shard from a Slurm array task's or a Kubernetes Indexed Job's environment, each shard's files carry its name, and the merged shards are the unsharded sweep")
     func shardAuto() throws {
         let d = Self.tempDir("auto")
         defer { try? FileManager.default.removeItem(atPath: d) }
@@ -150,6 +150,12 @@ struct CLICampaignTests {
             #expect(k.status == 0, "\(k.err)")
         }
         for dir in ["slurm", "k8s"] {
+            // The shards share the directory; each one's summary and report carry its name, none overwrites another's.
+            for i in 1...3 {
+                #expect(try Self.read("\(d)/\(dir)/summary-\(i)-of-3.txt").hasPrefix("late refills: runs \((i - 1) * 3)..<\(i * 3) of 9"))
+                for f in ["summary-\(i)-of-3.json", "report-\(i)-of-3.html"] { #expect(FileManager.default.fileExists(atPath: "\(d)/\(dir)/\(f)"), "\(f)") }
+            }
+            for f in ["summary.txt", "summary.json", "report.html"] { #expect(!FileManager.default.fileExists(atPath: "\(d)/\(dir)/\(f)"), "\(f)") }
             let files = (1...3).map { "\(d)/\(dir)/runs-\($0)-of-3.csv" }
             #expect(try Self.run(["sweep", "merge"] + files + ["--out", d + "/m-" + dir]).status == 0)
             #expect(try Self.read(d + "/m-\(dir)/runs.csv") == Self.read(d + "/all/runs.csv"))
