@@ -202,6 +202,72 @@ def _json_line(obj: dict) -> bytes:
     return (json.dumps(obj, separators=(",", ":"), ensure_ascii=False) + "\n").encode("utf-8")
 
 
+class Subscription:
+    """An event stream (``subscribe``): the runner's events as JSON objects, in order, each with
+    ``event`` (its name: ``alarm_raised``, ``alarm_acknowledged``, ``alarm_cleared``, ``command``,
+    ``phase``, ``dose``, ``strokes``, ``outage``, ``restart``, ``dropped``, ``run_ended``), ``at`` /
+    ``at_ns`` (therapy time) and ``seq`` (per connection). An iterator; each ``next`` waits at most
+    ``timeout`` wall seconds (``ReplyTimeout``); the stream ends (``StopIteration``) after
+    ``run_ended``; a connection lost otherwise is ``ConnectionLost``. Close it (or use ``with``)."""
+
+    def __init__(self, sock: socket.socket, reply: Reply, socket_path: str, timeout: float):
+        self._sock = sock
+        self._buffer = bytearray()
+        self._ended = False
+        self.reply = reply
+        self.socket_path = socket_path
+        self.timeout = timeout
+        self.dropped = 0
+
+    def __iter__(self) -> "Subscription":
+        return self
+
+    def __next__(self) -> dict:
+        e = self.next()
+        if e is None:
+            raise StopIteration
+        return e
+
+    def next(self, timeout: float | None = None) -> dict | None:
+        """The next event, waiting at most ``timeout`` wall seconds (default the subscription's);
+        None once the stream has ended (after ``run_ended``)."""
+        if self._ended:
+            return None
+        t = self.timeout if timeout is None else timeout
+        self._sock.settimeout(t)
+        line = Pump._read_line(self._sock, self._buffer, "event", self.socket_path, t)
+        try:
+            e = json.loads(line.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise ItpumpError(f"an event line is not JSON ({err}): {line[:200]!r}") from None
+        if e.get("event") == "dropped":
+            self.dropped += int(e.get("count", 0))
+        if e.get("event") == "run_ended":
+            self._ended = True
+        return e
+
+    def poll(self) -> list[dict]:
+        """Every event already received or arriving without waiting (possibly none)."""
+        out = []
+        while not self._ended:
+            try:
+                e = self.next(timeout=0.001)
+            except ReplyTimeout:
+                break
+            if e is not None:
+                out.append(e)
+        return out
+
+    def close(self) -> None:
+        self._sock.close()
+
+    def __enter__(self) -> "Subscription":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 class Pump:
     """A pump behind a runner's control socket.
 
@@ -359,6 +425,32 @@ class Pump:
             raise RequestError(reply, req)
         return reply
 
+    def subscribe(self, events: list[str] | None = None, *, timeout: float | None = None) -> Subscription:
+        """Turns a new connection into an event stream of the categories ``events`` (``alarm``,
+        ``command``, ``phase``, ``dose``, ``stroke``, ``outage``, ``restart``; None: all). Raises
+        ``RequestError`` when the runner refuses it (e.g. a runner without event streams)."""
+        t = self.timeout if timeout is None else timeout
+        req: dict = {"cmd": "subscribe"}
+        if events is not None:
+            req["events"] = list(events)
+        s = self._connect(t)
+        try:
+            s.sendall(_json_line(req))
+            buf = bytearray()
+            reply = self._decode(self._read_line(s, buf, "reply", self.socket_path, t))
+        except OSError as e:
+            s.close()
+            raise ConnectionLost(f"connection lost subscribing: {e}", socket_path=self.socket_path, stage="send") from None
+        except BaseException:
+            s.close()
+            raise
+        if not reply.ok:
+            s.close()
+            raise RequestError(reply, req)
+        sub = Subscription(s, reply, self.socket_path, t)
+        sub._buffer = buf
+        return sub
+
     # -- waits in therapy time --------------------------------------------------------------
 
     def _wall_cap(self, therapy_ns: int, scale: int, wall_timeout: float | None) -> float:
@@ -402,36 +494,61 @@ class Pump:
                                what=f"{format_duration(span)} of therapy time", wall_timeout=wall_timeout, start=s0)
 
     def wait_for_alarm(self, name: str, within: str | int, *, since_ns: int | None = None,
-                       wall_timeout: float | None = None) -> AlarmSeen:
-        """Waits until the alarm ``name`` is active, raised at most ``within`` (therapy time, the
-        files' duration syntax) after the wait started, and returns it with its raise instant.
+                       wall_timeout: float | None = None, events: bool | None = None) -> AlarmSeen:
+        """Waits until the alarm ``name`` is raised, at most ``within`` (therapy time, the files'
+        duration syntax) after the wait started, and returns it with its raise instant.
 
-        ``within`` is therapy time, judged on the controller's own clock: an alarm the controller
-        raised later than that fails the wait even if the poll saw it only now, and one seen on time
-        passes. An alarm already active counts only if raised at or after ``since_ns`` (default: the
-        wait's start). The wall-clock cap (default twice ``within`` at the run's time scale + 10 s)
-        fails the wait if the runner stops advancing."""
+        ``within`` is therapy time, judged on the controller's own clock (``now_ns``, the raise
+        instant): an alarm the controller raised later than that fails the wait even if it was seen
+        only now, and one raised on time passes. An alarm raised before ``since_ns`` (default: the
+        wait's start) does not count. The wall-clock cap (default twice ``within`` at the run's time
+        scale + 10 s) fails the wait if the runner stops advancing; a runner that stops answering
+        fails it with ``ReplyTimeout`` after ``timeout``.
+
+        Where the runner streams events (``subscribe``) the wait reads ``alarm_raised`` from the
+        stream, so an alarm raised and cleared between two polls is not missed; otherwise it polls
+        ``status``. ``events=True`` insists on the stream, ``False`` polls."""
         limit = duration_ns(within)
-        s0 = self.status()
-        t0, w0 = s0.now_ns, time.monotonic()
-        since = t0 if since_ns is None else since_ns
-
-        def raised(s: Status) -> dict | None:
-            a = s.alarm(name)
-            return a if a is not None and alarm_raised_ns(a) >= since else None
-
-        s = self.wait_until(lambda st: raised(st) is not None or st.now_ns - t0 > limit, within,
-                            what=f"alarm {name}", wall_timeout=wall_timeout, start=s0)
-        a = raised(s)
-        if a is None:
-            raise WaitTimeout(f"alarm {name}: not raised within {format_duration(limit)} of therapy time",
-                              therapy_elapsed_ns=s.now_ns - t0, wall_elapsed_s=time.monotonic() - w0, last_status=s)
-        at = alarm_raised_ns(a)
-        if at - t0 > limit:
-            raise WaitTimeout(f"alarm {name}: raised {format_duration(at - t0)} after the wait started, later than {format_duration(limit)}",
-                              therapy_elapsed_ns=s.now_ns - t0, wall_elapsed_s=time.monotonic() - w0, last_status=s)
-        return AlarmSeen(name=name, raised_ns=at, wait_started_ns=t0, seen_ns=s.now_ns,
-                         wall_s=time.monotonic() - w0, status=s, alarm=a)
+        sub = None
+        if events is not False:
+            try:
+                sub = self.subscribe(["alarm"])
+            except RequestError:
+                if events:
+                    raise
+        try:
+            s = self.status()
+            t0, w0 = s.now_ns, time.monotonic()
+            since = t0 if since_ns is None else since_ns
+            cap = self._wall_cap(limit, s.time_scale, wall_timeout)
+            found: tuple[int, dict] | None = None
+            while True:
+                for e in sub.poll() if sub else []:
+                    if e.get("event") == "alarm_raised" and e.get("alarm") == name and int(e["at_ns"]) >= since:
+                        found = found or (int(e["at_ns"]), e)
+                a = s.alarm(name)
+                if found is None and a is not None and alarm_raised_ns(a) >= since:
+                    found = (alarm_raised_ns(a), a)
+                wall = time.monotonic() - w0
+                if found is not None:
+                    at, alarm = found
+                    if at - t0 > limit:
+                        raise WaitTimeout(f"alarm {name}: raised {format_duration(at - t0)} after the wait started, later than {format_duration(limit)}",
+                                          therapy_elapsed_ns=s.now_ns - t0, wall_elapsed_s=wall, last_status=s)
+                    return AlarmSeen(name=name, raised_ns=at, wait_started_ns=t0, seen_ns=s.now_ns, wall_s=wall, status=s, alarm=alarm)
+                if s.now_ns - t0 > limit:
+                    raise WaitTimeout(f"alarm {name}: not raised within {format_duration(limit)} of therapy time "
+                                      f"(waited {format_duration(s.now_ns - t0)}, {wall:.1f} s wall)",
+                                      therapy_elapsed_ns=s.now_ns - t0, wall_elapsed_s=wall, last_status=s)
+                if wall > cap:
+                    raise WaitTimeout(f"alarm {name}: wall-clock cap of {cap:.1f} s reached after {format_duration(s.now_ns - t0)} "
+                                      f"of therapy time (the runner is not advancing at its time scale {s.time_scale}×)",
+                                      therapy_elapsed_ns=s.now_ns - t0, wall_elapsed_s=wall, last_status=s)
+                time.sleep(self.poll_interval)
+                s = self.status()
+        finally:
+            if sub:
+                sub.close()
 
     # -- the journal ------------------------------------------------------------------------
 
