@@ -75,4 +75,6 @@ def test_increase_above_the_titration_limit_is_refused_and_changes_nothing(pump)
     # The limit is the rule, not a blanket refusal: the nearest allowed dose is accepted.
     reply = pump.program(ug_per_day=dose_ug * 130 // 100)
     assert reply.journal_seq is not None and reply.journal_seq > refused.value.journal_seq
-    assert pump.status().delivering_ng_per_day == dose_ug * 130 // 100 * UG
+    accepted = pump.status()
+    assert accepted.delivering_ng_per_day == dose_ug * 130 // 100 * UG
+    assert therapy(accepted) != therapy(before), "the comparison that found the refusals changed nothing must see a change"
