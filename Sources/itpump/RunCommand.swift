@@ -130,7 +130,10 @@ struct CtlCommand: ParsableCommand {
         discussion: """
             Examples: itpump ctl status · itpump ctl program ug_per_day=550 · itpump ctl bolus ug=50 ·
             itpump ctl refill withdrawn_ul=1500 added_ul=20000 ug_per_ml=500 · itpump ctl acknowledge alarm=occlusion ·
-            itpump ctl stop taper_days=21 · itpump ctl resume · itpump ctl --json '{"cmd":"status"}'.
+            itpump ctl stop taper_days=21 · itpump ctl resume · itpump ctl set_refill_date at=10d ·
+            itpump ctl inject occlusion for=2h · itpump ctl inject calibration_bias percent=-20 · itpump ctl clear_fault occlusion
+            (inject and clear_fault: --backend sim only) · itpump ctl --json '{"cmd":"status"}'.
+            Durations use the files' syntax (90s, 15m, 2h, 10d, 2d12h). The control protocol is in README "Control protocol".
             Values that are whole numbers, true, false or null are sent as such; others as text.
             Exits 0 when accepted, 2 when refused, 1 on an error, 64 on a usage error (e.g. a field not key=value).
             """)
@@ -144,7 +147,9 @@ struct CtlCommand: ParsableCommand {
         if let json { line = json } else {
             guard let cmd = words.first else { throw usageError("give a command (status, program, bolus, refill, acknowledge, stop, resume, …) or --json", command: "ctl") }
             var o: [String: JSONValue] = ["cmd": .string(cmd)]
-            for w in words.dropFirst() {
+            for (i, w) in words.dropFirst().enumerated() {
+                // `ctl inject occlusion for=2h`, `ctl clear_fault occlusion`: the fault may be named bare.
+                if i == 0, ["inject", "clear_fault"].contains(cmd), !w.contains("=") { o["fault"] = .string(w); continue }
                 guard let eq = w.firstIndex(of: "=") else { throw usageError("`\(w)`: fields are key=value, e.g. `ctl program ug_per_day=550`", command: "ctl") }
                 let k = String(w[..<eq]), v = String(w[w.index(after: eq)...])
                 o[k] = Int64(v).map(JSONValue.int) ?? (v == "true" ? .bool(true) : v == "false" ? .bool(false) : v == "null" ? .null : .string(v))

@@ -26,7 +26,7 @@ import Testing
             == .command(.startTherapy(.continuous(.microgramsPerDay(600)), basis: .transfer(previousDailyDose: .microgramsPerDay(600)))))
         #expect(try parse(#"{"cmd":"test_dose_response","response":"no_response"}"#) == .command(.recordTestDoseResponse(.noResponse)))
         #expect(try parse(#"{"cmd":"confirm_resumption","ug_per_day":300}"#) == .command(.confirmResumption(.continuous(.microgramsPerDay(300)))))
-        #expect(try parse(#"{"cmd":"set_refill_date","in_hours":null}"#) == .setRefillDate(inHours: nil))
+        #expect(try parse(#"{"cmd":"set_refill_date","in_hours":null}"#) == .setRefillDate(in: nil))
     }
 
     @Test(arguments: [

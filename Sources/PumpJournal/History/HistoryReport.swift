@@ -12,7 +12,7 @@ public struct HistoryReport: Sendable {
     public let recovered: RecoveredState
     public let events: [JournalEventRecord]
     public let restarts: [JournalRestartRecord]
-    /// Stops of the runner, late wake-ups and journal outages (`Journal.interruptions()`).
+    /// Stops of the runner, late wake-ups, journal outages and injected sim faults (`Journal.interruptions()`).
     public let interruptions: [JournalInterruptionRecord]
     public let query: HistoryQuery
 
@@ -85,7 +85,7 @@ public struct HistoryReport: Sendable {
             out.append("  \(r.resumedAt)  down \(gap) from \(r.lastSeen), missed \(Mass(nanograms: r.missedPicograms / 1_000)), strokes in doubt \(r.strokesInDoubt)\(r.requiresConfirmation ? ", NEEDS CONFIRMATION" : "")")
         }
         out.append("")
-        out.append("controller stops, late wake-ups and journal outages (\(interruptions.count)):")
+        out.append("controller stops, late wake-ups, journal outages and injected sim faults (\(interruptions.count)):")
         if interruptions.isEmpty { out.append("  none") }
         for r in interruptions { out.append("  \(r.at)  !! \(r.reason)") }
         out.append("")

@@ -16,7 +16,9 @@ public struct JournalInterruptionRecord: Hashable, Sendable {
 
 extension Journal {
     /// Checkpoint reasons that mark an interruption (prefix before the colon).
-    public static let interruptionReasons = ["stop", "late wake", "journal outage"]
+    /// `sim fault`: a fault injected into (or cleared from) the simulated pump on the control channel;
+    /// not a therapy command, journaled so a HIL run's history shows when its faults acted.
+    public static let interruptionReasons = ["stop", "late wake", "journal outage", "sim fault"]
 
     /// Journals an interruption of the runner: `effects` (the downtime accounting's events, if any)
     /// and the state after it, as one full checkpoint with `reason` (`kind: detail`, kind one of

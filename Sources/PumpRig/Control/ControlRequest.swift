@@ -17,7 +17,12 @@ import PumpJournal
 /// | `stop` | optional `taper_days`, optional `override: {"reason": …, "clinician": …}` |
 /// | `resume` | – |
 /// | `confirm_resumption` | `ug_per_day` (or `steps`) |
-/// | `set_refill_date` | `in_hours` from now, or `null` to clear |
+/// | `set_refill_date` | `at`: a duration from now in the files' syntax (`10d`, `36h`), or `null` to clear; `in_hours` (whole hours) kept for compatibility |
+/// | `inject` | `fault` (`SimFaultName`), optional `for` (a duration, therapy time), `percent` (leak, calibration_bias); `--backend sim` only |
+/// | `clear_fault` | `fault` |
+///
+/// Every reply carries `"protocol": ControlProtocol.version`. README "Control protocol" documents
+/// each request, its reply and errors; `schemas/protocol/` holds their JSON Schemas.
 ///
 /// Anything else (unknown `cmd` or field, wrong type, fractions, negative volumes, oversized or
 /// non-UTF-8 lines) is a `ControlRequestError`: the runner replies with it and changes nothing.
@@ -25,7 +30,11 @@ public enum ControlRequest: Hashable, Sendable {
     case status
     case command(Command)
     /// `set_refill_date` is relative to the controller's now, resolved when handled.
-    case setRefillDate(inHours: Int64?)
+    case setRefillDate(in: TimeSpan?)
+    /// A fault started in the simulated pump (refused on the rig).
+    case inject(FaultInjection)
+    /// The end of an injected fault (refused on the rig).
+    case clearFault(SimFaultName)
 
     /// Longest accepted request line, in bytes (without the newline).
     public static let maximumLineLength = 4096
@@ -36,7 +45,8 @@ public enum ControlRequest: Hashable, Sendable {
         "bolus": ["ug"], "test_dose_response": ["response"],
         "refill": ["withdrawn_ul", "added_ul", "ug_per_ml", "confirm_concentration_change"],
         "prime": ["confirm_nl"], "start": ["ug_per_day", "steps", "previous_ug_per_day"],
-        "acknowledge": ["alarm"], "stop": ["taper_days", "override"], "set_refill_date": ["in_hours"],
+        "acknowledge": ["alarm"], "stop": ["taper_days", "override"], "set_refill_date": ["at", "in_hours"],
+        "inject": ["fault", "for", "percent"], "clear_fault": ["fault"],
     ]
 
     /// Parses one request line.
@@ -95,8 +105,12 @@ public enum ControlRequest: Hashable, Sendable {
             }
             return .command(.stop(taperDays: days, override: override))
         case "set_refill_date":
-            if case .null? = o["in_hours"] { return .setRefillDate(inHours: nil) }
-            return .setRefillDate(inHours: try r.int("in_hours", 1...24 * 365))
+            if o["at"] != nil, o["in_hours"] != nil { throw .badValue(field: "at", value: "…", allowed: "either at or in_hours, not both") }
+            if case .null? = o["at"] ?? o["in_hours"] { return .setRefillDate(in: nil) }
+            if o["in_hours"] != nil { return .setRefillDate(in: .hours(try r.int("in_hours", 1...24 * 365))) }
+            return .setRefillDate(in: try r.duration("at", TimeSpan.minutes(1)...TimeSpan.days(365)))
+        case "inject": return .inject(try FaultInjection.parse(r))
+        case "clear_fault": return .clearFault(try SimFaultName.parse(r))
         default: throw .unknownCommand(cmd, known: fields.keys.sorted())
         }
     }

@@ -201,7 +201,7 @@ public final class ControlSocketServer {
         }
     }
 
-    static func errorLine(_ text: String) -> String { JSONValue.object(["ok": .bool(false), "error": .string(text)]).line }
+    static func errorLine(_ text: String) -> String { ControlProtocol.reply(["ok": .bool(false), "error": .string(text)]) }
 
     static func seconds(_ ns: UInt64) -> String {
         ns % 1_000_000_000 == 0 ? "\(ns / 1_000_000_000) s" : "\(ns / 1_000_000) ms"

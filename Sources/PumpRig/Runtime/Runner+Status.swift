@@ -26,6 +26,7 @@ extension Runner {
             "alarms": .array(c.alarms.active.map { a in
                 .object(["alarm": .string(a.kind.rawValue), "priority": .string(a.priority.description),
                          "detail": .string(a.detail), "raised": .string(a.raisedAt.description),
+                         "raised_ns": .int(a.raisedAt.nanoseconds),
                          "acknowledged": .bool(a.acknowledgedAt != nil)])
             }),
             "sensors": .object(["occlusion": .bool(c.occlusion), "motor_stall": .bool(c.motorStall), "reservoir_empty_switch": .bool(c.emptySwitch)]),
@@ -44,6 +45,10 @@ extension Runner {
                                            "latest_error": .string("\(outage.lastError)")])
         }
         o["write_ahead"] = .object(["strokes_per_step": .int(strokesPerStep), "max_strokes_per_commit": .int(maxStrokesPerCommit)])
+        // Fault injection (`inject`): the faults in force, and on the simulated pump its truth.
+        let sim = simStatus()
+        o["injected_faults"] = sim?.faults ?? .array([])
+        if let truth = sim?.truth { o["sim_truth"] = truth }
         o["late_wakes"] = .int(lateWakes)
         o["late_commits"] = .int(lateCommits)
         o["max_stroke_lateness_ns"] = .int(Int64(clamping: maxStrokeLateness))

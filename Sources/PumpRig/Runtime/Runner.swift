@@ -16,7 +16,7 @@ import Glibc
 /// (`RunnerError.driverFailed`), it never silently drops a stroke.
 public final class Runner {
     public internal(set) var controller: PumpController
-    public private(set) var driver: any PumpDriver
+    public internal(set) var driver: any PumpDriver
     public let clock: any MonotonicClock
     public let timeLine: TherapyTimeLine
     public private(set) var bringUp: BringUp?
@@ -231,23 +231,27 @@ public final class Runner {
     public func handle(line: some Collection<UInt8>) -> String {
         let request: ControlRequest
         do { request = try ControlRequest.parse(line) } catch {
-            return JSONValue.object(["ok": .bool(false), "error": .string(error.description)]).line
+            return ControlProtocol.reply(["ok": .bool(false), "error": .string(error.description)])
         }
         if let failure {
-            return JSONValue.object(["ok": .bool(false), "error": .string("not applied: the run is ending: \(failure)")]).line
+            return ControlProtocol.reply(["ok": .bool(false), "error": .string("not applied: the run is ending: \(failure)")])
         }
         do {
             try step()
         } catch {
-            return JSONValue.object(["ok": .bool(false), "error": .string("not applied: \(error)")]).line
+            return ControlProtocol.reply(["ok": .bool(false), "error": .string("not applied: \(error)")])
         }
         switch request {
         case .status:
-            return JSONValue.object(["ok": .bool(true), "status": status()]).line
+            return ControlProtocol.reply(["ok": .bool(true), "status": status()])
         case let .command(c):
             return apply(c)
-        case let .setRefillDate(hours):
-            return apply(.setRefillDate(hours.map { controller.now + .hours($0) }))
+        case let .setRefillDate(span):
+            return apply(.setRefillDate(span.map { controller.now + $0 }))
+        case let .inject(f):
+            return inject(f)
+        case let .clearFault(f):
+            return clearFault(f)
         }
     }
 
@@ -257,14 +261,14 @@ public final class Runner {
     func apply(_ c: Command) -> String {
         if let o = journalOutage {
             logger.warning("control: \(c) NOT APPLIED: the journal cannot be written")
-            return JSONValue.object(["ok": .bool(false), "command": .string(c.description),
-                                     "error": .string("not applied: \(o.description)")]).line
+            return ControlProtocol.reply(["ok": .bool(false), "command": .string(c.description),
+                                          "error": .string("not applied: \(o.description)")])
         }
         var next = controller
         let r = next.handle(c, at: controller.now)
         guard let commit = commitCommand(c, source: "control", response: r, state: next) else {
             let detail = journalOutage?.description ?? "the journal cannot be written"
-            return JSONValue.object(["ok": .bool(false), "command": .string(c.description), "error": .string("not applied: \(detail)")]).line
+            return ControlProtocol.reply(["ok": .bool(false), "command": .string(c.description), "error": .string("not applied: \(detail)")])
         }
         controller = next
         mirrorPhysically(c)
@@ -287,7 +291,7 @@ public final class Runner {
         } catch {
             reply["driver_failure"] = .string(error.description)
         }
-        return JSONValue.object(reply).line
+        return ControlProtocol.reply(reply)
     }
 
     /// Puts the rig in its safe state (motor disabled, STEP low, buzzer off). Never throws: a failure

@@ -12,6 +12,17 @@ public enum FaultKind: Hashable, Sendable, Codable, CustomStringConvertible {
     case leak(fraction: Fraction)
     /// The catheter is disconnected: all drug goes to the pocket.
     case disconnection
+    /// The reservoir-empty switch reads closed (reservoir empty) whatever the reservoir holds: a
+    /// failed switch or wiring; the true reservoir is unchanged.
+    case emptySwitch
+    /// Every stroke moves `strokeVolume × (1 + bias)` on average instead of the mechanics' own
+    /// calibration bias (within `PumpMechanics.Limits.calibrationBias`).
+    case calibrationBias(Fraction)
+
+    /// Faults of one family cannot overlap: occlusion, stall, leak/disconnection, empty switch, bias.
+    public var family: Int {
+        switch self { case .occlusion: 0; case .motorStall: 1; case .leak, .disconnection: 2; case .emptySwitch: 3; case .calibrationBias: 4 }
+    }
 
     public var description: String {
         switch self {
@@ -19,6 +30,8 @@ public enum FaultKind: Hashable, Sendable, Codable, CustomStringConvertible {
         case .motorStall: return "motor stall"
         case let .leak(f): return "catheter leak (\(f) to the pocket)"
         case .disconnection: return "catheter disconnection"
+        case .emptySwitch: return "reservoir-empty switch stuck closed"
+        case let .calibrationBias(b): return "calibration bias \(b)"
         }
     }
 }
@@ -67,23 +80,23 @@ public struct FaultPlan: Hashable, Sendable, Codable {
         case endsBeforeStart(index: Int)
         case overlaps(first: Int, second: Int)
         case leakFraction(index: Int, fraction: Fraction)
+        case calibrationBias(index: Int, bias: Fraction)
         public var description: String {
             switch self {
             case let .endsBeforeStart(i): return "fault \(i + 1) ends at or before it starts; give `until` after `at`"
             case let .overlaps(a, b): return "faults \(a + 1) and \(b + 1) are of the same kind and overlap; merge them or separate them in time"
             case let .leakFraction(i, f): return "fault \(i + 1): leak fraction \(f) is outside 0 % … 100 %"
+            case let .calibrationBias(i, b): return "fault \(i + 1): calibration bias \(b) is outside \(PumpMechanics.Limits.calibrationBias.lowerBound) … \(PumpMechanics.Limits.calibrationBias.upperBound)"
             }
         }
     }
 
     public func validate() throws(Problem) {
-        func family(_ k: FaultKind) -> Int {
-            switch k { case .occlusion: 0; case .motorStall: 1; case .leak, .disconnection: 2 }
-        }
         for (i, f) in faults.enumerated() {
             if let u = f.until, u <= f.from { throw .endsBeforeStart(index: i) }
             if case let .leak(fr) = f.kind, !(Fraction.percent(0)...Fraction.percent(100)).contains(fr) { throw .leakFraction(index: i, fraction: fr) }
-            for (j, g) in faults.enumerated() where j > i && family(g.kind) == family(f.kind) {
+            if case let .calibrationBias(b) = f.kind, !PumpMechanics.Limits.calibrationBias.contains(b) { throw .calibrationBias(index: i, bias: b) }
+            for (j, g) in faults.enumerated() where j > i && g.kind.family == f.kind.family {
                 let fEnd = f.until ?? .distantFuture, gEnd = g.until ?? .distantFuture
                 if f.from < gEnd && g.from < fEnd { throw .overlaps(first: i, second: j) }
             }

@@ -31,7 +31,7 @@ public struct SimulatedPump: PumpDriver, Hashable, Sendable, Codable {
     public let mechanics: PumpMechanics
     var rng: SplitMix64
     /// Mean true volume of one stroke: stroke volume × (1 + bias).
-    public let strokeMean: Picolitres
+    public private(set) var strokeMean: Picolitres
     /// Picolitres per unit of the centred binomial (variance 32): σ × stroke volume / √32.
     let noiseUnit: Int64
 
@@ -45,6 +45,10 @@ public struct SimulatedPump: PumpDriver, Hashable, Sendable, Codable {
     public private(set) var stalled = false
     /// Share of the drug leaving the catheter that goes to the pocket (leak or disconnection).
     public private(set) var leak = Fraction(partsPerMillion: 0)
+    /// The reservoir-empty switch is stuck closed (`FaultKind.emptySwitch`).
+    public private(set) var emptySwitchStuck = false
+    /// Faults started with `inject` and not yet ended, oldest first (`until`: the scheduled end).
+    public private(set) var injected: [Fault] = []
     var occludedStrokes: Int64 = 0
     /// The solution held under pressure behind an occlusion, oldest first (a refill during the
     /// occlusion does not change what is already held).
@@ -88,11 +92,17 @@ public struct SimulatedPump: PumpDriver, Hashable, Sendable, Codable {
         self.mechanics = mechanics
         rng = SplitMix64(seed: mechanics.seed)
         let sv = Int128(profile.strokeVolume.nanolitres) * 1_000
-        strokeMean = Picolitres(Int64((sv * Int128(1_000_000 + mechanics.calibrationBias.partsPerMillion) + 500_000) / 1_000_000))
+        strokeMean = Self.strokeMean(profile, bias: mechanics.calibrationBias)
         let sigma = Double(sv) * Double(mechanics.strokeNoise.partsPerMillion) / 1e6
         noiseUnit = Int64((sigma / Double(32).squareRoot()).rounded())
         catheter = TrueCatheter(capacity: profile.deadVolume, filledWith: .none)
         columnDrugAtStart = catheter.drug
+    }
+
+    /// Mean true volume of one stroke at `bias`: stroke volume × (1 + bias), to the picolitre.
+    static func strokeMean(_ profile: PumpProfile, bias: Fraction) -> Picolitres {
+        let sv = Int128(profile.strokeVolume.nanolitres) * 1_000
+        return Picolitres(Int64((sv * Int128(1_000_000 + bias.partsPerMillion) + 500_000) / 1_000_000))
     }
 
     /// Drug now in the catheter column and held under pressure behind an occlusion.
@@ -123,6 +133,7 @@ public struct SimulatedPump: PumpDriver, Hashable, Sendable, Codable {
 
     public mutating func perform(_ stroke: Stroke) throws {
         if inSafeState { throw SimulatedPumpError.inSafeState(at: stroke.at) }
+        endInjectedFaults(upTo: stroke.at)
         strokesCommanded += 1
         if stalled {
             missedStrokes += 1
@@ -139,6 +150,7 @@ public struct SimulatedPump: PumpDriver, Hashable, Sendable, Codable {
     }
 
     public mutating func sensorChanges(upTo instant: Instant) throws -> [(at: Instant, reading: SensorReading)] {
+        endInjectedFaults(upTo: instant)
         if pending.isEmpty { return [] }
         let due = pending.filter { $0.at <= instant }
         pending.removeAll { $0.at <= instant }
@@ -246,6 +258,42 @@ public struct SimulatedPump: PumpDriver, Hashable, Sendable, Codable {
             leak = change.active ? f : Fraction(partsPerMillion: 0)
         case .disconnection:
             leak = change.active ? .percent(100) : Fraction(partsPerMillion: 0)
+        case .emptySwitch:
+            emptySwitchStuck = change.active
+            updateEmptySensor(at: t)
+        case let .calibrationBias(b):
+            strokeMean = Self.strokeMean(profile, bias: change.active ? b : mechanics.calibrationBias)
+        }
+    }
+
+    /// Starts `kind` now (`at`), to end at `until` (nil: until `clearInjected`), as a test engineer
+    /// injects a fault into a running pump. The fault acts on the pump's truth exactly as the same
+    /// fault in a `FaultPlan` (the sensors trip as the mechanics say). Refused when a fault of the
+    /// same family (occlusion, stall, leak/disconnection, empty switch, calibration bias) is already
+    /// injected, when `until` is not after `at`, or for a bias outside the mechanics' limits.
+    public mutating func inject(_ kind: FaultKind, at: Instant, until: Instant? = nil) throws(FaultPlan.Problem) {
+        endInjectedFaults(upTo: at)
+        let fault = Fault(kind: kind, from: at, until: until)
+        try FaultPlan(injected + [fault]).validate()
+        injected.append(fault)
+        apply(FaultChange(at: at, kind: kind, active: true))
+    }
+
+    /// Ends the injected fault of `kind`'s family at `at`; false when none is injected.
+    @discardableResult
+    public mutating func clearInjected(_ kind: FaultKind, at: Instant) -> Bool {
+        endInjectedFaults(upTo: at)
+        guard let i = injected.firstIndex(where: { $0.kind.family == kind.family }) else { return false }
+        let f = injected.remove(at: i)
+        apply(FaultChange(at: at, kind: f.kind, active: false))
+        return true
+    }
+
+    /// Ends the injected faults whose end is at or before `instant`, at their end instant.
+    mutating func endInjectedFaults(upTo instant: Instant) {
+        while let i = injected.firstIndex(where: { $0.until.map { $0 <= instant } ?? false }) {
+            let f = injected.remove(at: i)
+            apply(FaultChange(at: f.until!, kind: f.kind, active: false))
         }
     }
 
@@ -302,7 +350,7 @@ public struct SimulatedPump: PumpDriver, Hashable, Sendable, Codable {
     }
 
     mutating func updateEmptySensor(at t: Instant) {
-        let low = reservoir <= Picolitres(mechanics.emptySensorLevel)
+        let low = emptySwitchStuck || reservoir <= Picolitres(mechanics.emptySensorLevel)
         if low != emptySensor {
             emptySensor = low
             pending.append(SensorChange(at: t, reading: .reservoirEmpty(low)))
