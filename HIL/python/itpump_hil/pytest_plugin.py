@@ -31,6 +31,7 @@ import re
 import shlex
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -190,21 +191,31 @@ def therapy_budget(itpump_settings):
     return check
 
 
+@dataclass(frozen=True)
+class FaultStart:
+    """A fault as ``inject_fault`` started it: the status just before, and the therapy instant the
+    fault began (the runner's ``at_ns`` where it says; else the status's ``now_ns``, a bound below)."""
+
+    before: Status
+    at_ns: int
+    reply: dict | None
+
+
 @pytest.fixture
 def inject_fault(itpump_settings, pump):
-    """``inject_fault(fault, for_=None)``: on a runner with the simulated pump, the control channel's
-    ``inject``; against a rig with ``--itpump-fault-command``, that command (``{fault}``, ``{for}``
-    replaced) run through the shell, which must exit 0. Returns the status just before the fault."""
-    def inject(fault: str, for_: str | None = None) -> Status:
+    """``inject_fault(fault, for_=None, percent=None)``: on a runner with the simulated pump, the
+    control channel's ``inject``; against a rig with ``--itpump-fault-command``, that command
+    (``{fault}``, ``{for}`` replaced) run through the shell, which must exit 0."""
+    def inject(fault: str, for_: str | None = None, percent: int | None = None) -> FaultStart:
         before = pump.status()
         if itpump_settings.fault_command:
             cmd = itpump_settings.fault_command.replace("{fault}", shlex.quote(fault)).replace("{for}", shlex.quote(for_ or ""))
             p = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=60)
             if p.returncode != 0:
                 raise AssertionError(f"fault command `{cmd}` exited {p.returncode}: {p.stderr.strip()}")
-        else:
-            pump.inject(fault, for_=for_)
-        return before
+            return FaultStart(before=before, at_ns=before.now_ns, reply=None)
+        reply = pump.inject(fault, for_=for_, percent=percent)
+        return FaultStart(before=before, at_ns=int(reply.get("at_ns", before.now_ns)), reply=reply)
     return inject
 
 
