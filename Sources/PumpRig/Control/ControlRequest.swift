@@ -18,6 +18,7 @@ import PumpJournal
 /// | `resume` | – |
 /// | `confirm_resumption` | `ug_per_day` (or `steps`) |
 /// | `set_refill_date` | `in_hours` from now, or `null` to clear |
+/// | `subscribe` | optional `events`: a list of `EventCategory` names (default all); the connection becomes an event stream |
 ///
 /// Anything else (unknown `cmd` or field, wrong type, fractions, negative volumes, oversized or
 /// non-UTF-8 lines) is a `ControlRequestError`: the runner replies with it and changes nothing.
@@ -26,6 +27,8 @@ public enum ControlRequest: Hashable, Sendable {
     case command(Command)
     /// `set_refill_date` is relative to the controller's now, resolved when handled.
     case setRefillDate(inHours: Int64?)
+    /// Turn the connection into an event stream of these kinds (see `EventStream`).
+    case subscribe([EventCategory])
 
     /// Longest accepted request line, in bytes (without the newline).
     public static let maximumLineLength = 4096
@@ -37,6 +40,7 @@ public enum ControlRequest: Hashable, Sendable {
         "refill": ["withdrawn_ul", "added_ul", "ug_per_ml", "confirm_concentration_change"],
         "prime": ["confirm_nl"], "start": ["ug_per_day", "steps", "previous_ug_per_day"],
         "acknowledge": ["alarm"], "stop": ["taper_days", "override"], "set_refill_date": ["in_hours"],
+        "subscribe": ["events"],
     ]
 
     /// Parses one request line.
@@ -97,6 +101,7 @@ public enum ControlRequest: Hashable, Sendable {
         case "set_refill_date":
             if case .null? = o["in_hours"] { return .setRefillDate(inHours: nil) }
             return .setRefillDate(inHours: try r.int("in_hours", 1...24 * 365))
+        case "subscribe": return .subscribe(try r.eventCategories())
         default: throw .unknownCommand(cmd, known: fields.keys.sorted())
         }
     }
