@@ -183,6 +183,7 @@ class AlarmSeen:
     wall_s: float
     status: Status
     alarm: dict
+    via: str = "status"  # "events": seen on the event stream; "status": in a polled status
 
     @property
     def latency_ns(self) -> int:
@@ -525,17 +526,17 @@ class Pump:
             while True:
                 for e in sub.poll() if sub else []:
                     if e.get("event") == "alarm_raised" and e.get("alarm") == name and int(e["at_ns"]) >= since:
-                        found = found or (int(e["at_ns"]), e)
+                        found = found or (int(e["at_ns"]), e, "events")
                 a = s.alarm(name)
                 if found is None and a is not None and alarm_raised_ns(a) >= since:
-                    found = (alarm_raised_ns(a), a)
+                    found = (alarm_raised_ns(a), a, "status")
                 wall = time.monotonic() - w0
                 if found is not None:
-                    at, alarm = found
+                    at, alarm, via = found
                     if at - t0 > limit:
                         raise WaitTimeout(f"alarm {name}: raised {format_duration(at - t0)} after the wait started, later than {format_duration(limit)}",
                                           therapy_elapsed_ns=s.now_ns - t0, wall_elapsed_s=wall, last_status=s)
-                    return AlarmSeen(name=name, raised_ns=at, wait_started_ns=t0, seen_ns=s.now_ns, wall_s=wall, status=s, alarm=alarm)
+                    return AlarmSeen(name=name, raised_ns=at, wait_started_ns=t0, seen_ns=s.now_ns, wall_s=wall, status=s, alarm=alarm, via=via)
                 if s.now_ns - t0 > limit:
                     raise WaitTimeout(f"alarm {name}: not raised within {format_duration(limit)} of therapy time "
                                       f"(waited {format_duration(s.now_ns - t0)}, {wall:.1f} s wall)",

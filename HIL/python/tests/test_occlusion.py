@@ -14,7 +14,7 @@ LATENCY_LIMIT = "1h"
 
 # A few hours of therapy: a lower time scale keeps each status poll within a minute or two of therapy.
 @pytest.mark.itpump(time_scale=5_000)
-def test_occlusion_alarm_latency(pump, inject_fault, measure):
+def test_occlusion_alarm_latency(pump, inject_fault, measure, record_property):
     fault = inject_fault("occlusion", "2h")
     before = fault.before
     seen = pump.wait_for_alarm("occlusion", within=LATENCY_LIMIT, since_ns=fault.at_ns)
@@ -22,6 +22,7 @@ def test_occlusion_alarm_latency(pump, inject_fault, measure):
     latency_min = (seen.raised_ns - fault.at_ns) / NS_PER_MIN
     measure("occlusion_alarm_latency", round(latency_min, 3), "min", lower=0, upper=60)
     assert seen.alarm.get("priority") == "high"
+    record_property("occlusion_alarm_seen_via", seen.via)  # "events" where the runner streams them
 
     # The pump keeps the last good rate while the alarm is up: the software does not stop delivery.
     during = seen.status
