@@ -30,13 +30,14 @@ def test_a_taper_shorter_than_14_days_is_refused(pump):
 
 
 def measure_taper_days(pump, t_stop: int, days: int, measure=None) -> list[tuple[float, float]]:
-    """The mean delivered rate (μg/day) in the middle 20 h of each of the first ``days`` days after
+    """The mean delivered rate (μg/day) in the middle 18 h of each of the first ``days`` days after
     ``t_stop``, with its tolerance (two strokes as a rate over the window). The level changes at the
-    day boundaries; the status poll may be late by a fraction of an hour at this time scale."""
+    day boundaries; a status poll may come later than asked (at 20,000× a 100 ms poll is 33 min), so
+    each window keeps 3 h from them."""
     rates = []
     for day in range(days):
-        a = pump.wait_until(lambda s: s.now_ns >= t_stop + day * DAY + 2 * HOUR, "2d", what=f"taper day {day}")
-        b = pump.wait_until(lambda s: s.now_ns >= t_stop + day * DAY + 22 * HOUR, "1d", what=f"taper day {day}")
+        a = pump.wait_until(lambda s: s.now_ns >= t_stop + day * DAY + 3 * HOUR, "2d", what=f"taper day {day}")
+        b = pump.wait_until(lambda s: s.now_ns >= t_stop + day * DAY + 21 * HOUR, "1d", what=f"taper day {day}")
         assert b["late_wakes"] == a["late_wakes"], "the runner was stalled past --max-stroke-lateness: delivery measurement void"
         assert b.now_ns < t_stop + (day + 1) * DAY, "the status poll overran the day: run at a lower time scale"
         d = delivered(a, b)
@@ -61,6 +62,8 @@ def assert_taper_rule(rates: list[tuple[float, float]], dose_ug: float) -> None:
     assert rates[-1][0] < dose_ug, "after the first day the taper must step down"
 
 
+# Days measured between day boundaries: a lower time scale keeps the polls well inside each day.
+@pytest.mark.itpump(time_scale=20_000)
 def test_stop_becomes_a_taper_of_at_least_14_days(pump, measure, therapy_budget):
     therapy_budget(pump, f"{DAYS_MEASURED}d")
     before = pump.status()
@@ -88,6 +91,7 @@ def test_stop_becomes_a_taper_of_at_least_14_days(pump, measure, therapy_budget)
     assert abs(d.ug_per_day - held / 1_000) <= 2 * d.stroke_ug() * DAY / d.elapsed_ns
 
 
+@pytest.mark.itpump(time_scale=20_000)
 def test_the_taper_checks_catch_a_stop_that_breaks_the_rule(pump, therapy_budget):
     """Anti-vacuity: an emergency override may shorten the taper past the rule (a 2-day taper, logged
     as critical); the same measurements and checks must fail on it."""
