@@ -80,7 +80,8 @@ import Glibc
         let stream = StreamReader(c)
         var replies: [(cmd: String, reply: [String: JSONValue])] = []
         for cmd in [#"{"cmd":"set_refill_date","in_hours":1}"#, #"{"cmd":"acknowledge","alarm":"refillDue"}"#,
-                    #"{"cmd":"acknowledge","alarm":"occlusion"}"#, #"{"cmd":"program","ug_per_day":540}"#,
+                    #"{"cmd":"acknowledge","alarm":"occlusion"}"#, #"{"cmd":"set_refill_date","in_hours":48}"#,
+                    #"{"cmd":"program","ug_per_day":540}"#,
                     #"{"cmd":"stop","taper_days":14}"#] {
             replies.append((cmd, eventFields(try run.request(cmd))))
             if replies.count == 1 {
@@ -88,7 +89,7 @@ import Glibc
             }
             usleep(200_000)
         }
-        #expect(replies.map { $0.reply["ok"] } == [.bool(true), .bool(true), .bool(false), .bool(true), .bool(true)], "\(replies)")
+        #expect(replies.map { $0.reply["ok"] } == [.bool(true), .bool(true), .bool(false), .bool(true), .bool(true), .bool(true)], "\(replies)")
         #expect(stream.wait { $0["event"] == .string("phase") && $0["phase"] == .string("taper") })
         usleep(500_000)
         #expect(run.stop() == 0)
@@ -113,12 +114,14 @@ import Glibc
         func commandIndex(_ i: Int) -> Int? { index { $0 == commands[i] } }
         let raised = index { $0["event"] == .string("alarm_raised") && $0["alarm"] == .string("refillDue") }
         let acked = index { $0["event"] == .string("alarm_acknowledged") && $0["alarm"] == .string("refillDue") }
+        let cleared = index { $0["event"] == .string("alarm_cleared") && $0["alarm"] == .string("refillDue") }
         let dose = index { $0["event"] == .string("dose") && $0["delivering_ng_per_day"] == .int(540_000) }
         let taper = index { $0["event"] == .string("phase") && $0["phase"] == .string("taper") && $0["from"] == .string("running") }
         #expect(raised.map { $0 > commandIndex(0)! && $0 < commandIndex(1)! } == true, "refill-due raised after set_refill_date")
         #expect(acked.map { $0 > commandIndex(1)! && $0 < commandIndex(2)! } == true, "acknowledged after acknowledge")
-        #expect(dose.map { $0 > commandIndex(3)! } == true && events[dose!]["previous_ng_per_day"] == .int(600_000))
-        #expect(taper.map { $0 > commandIndex(4)! } == true)
+        #expect(cleared.map { $0 > commandIndex(3)! && $0 < commandIndex(4)! } == true, "a new refill date clears refill-due")
+        #expect(dose.map { $0 > commandIndex(4)! } == true && events[dose!]["previous_ng_per_day"] == .int(600_000))
+        #expect(taper.map { $0 > commandIndex(5)! } == true)
         #expect(commands[2]["refused"] != nil && index { $0["event"] == .string("alarm_acknowledged") && $0["alarm"] == .string("occlusion") } == nil)
 
         // Strokes: batched, contiguous, and the last total is what the pump performed.
@@ -136,6 +139,28 @@ import Glibc
         let streamed = batches.reduce(Int64(0)) { $0 + Self.int($1["count"])! }
         #expect(streamed > 100, "at 3000× the stream saw \(streamed) strokes")
         #expect(batches.count * 4 < Int(streamed), "\(batches.count) lines for \(streamed) strokes: batched, not one line each")
+
+        // Every line is valid against the stream's schema (and a line that is not would fail it).
+        let (ok, report) = try Self.checkSchema(stream.lines, dir: dir)
+        #expect(ok, "\(report)")
+        let (bad, _) = try Self.checkSchema([stream.lines[0].replacingOccurrences(of: #""seq":1"#, with: #""seq":0"#)], dir: dir)
+        #expect(!bad, "the schema check must be able to fail")
+    }
+
+    /// `scripts/check-schema schemas/protocol/events.schema.json --lines` on `lines`.
+    static func checkSchema(_ lines: [String], dir: String) throws -> (Bool, String) {
+        let file = dir + "/events-\(UInt32.random(in: 0...UInt32.max)).jsonl"
+        try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: RunProcess.packageRoot + "/scripts/check-schema")
+        p.arguments = [RunProcess.packageRoot + "/schemas/protocol/events.schema.json", "--lines", file]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        return (p.terminationStatus == 0, text)
     }
 
     /// A subscriber that never reads while the pump runs at 100,000× and another client sends 1,500
@@ -238,6 +263,48 @@ import Glibc
         defer { run.stop(); try? FileManager.default.removeItem(atPath: run.dir) }
         let (_, reply) = try Self.subscribe(run, #"["alarm","alarms"]"#)
         #expect(reply.contains("\"ok\":false") && reply.contains("alarm, command, phase, dose, stroke, outage, restart"), "\(reply)")
+    }
+
+    /// Outages on the stream: journal writes failing (a file-size limit of 0) begin a journal outage
+    /// (and the runner's `journalOutage` alarm), which ends when writes succeed again with the
+    /// downtime's therapy-interruption alarm; a process stopped for 1.5 s wakes late: the gap is
+    /// accounted as downtime, `late_wake`.
+    @Test func outagesAndLateWakesAreOnTheStream() throws {
+        let dir = try RunningBinary.temporaryDirectory("ev-outage")
+        let run = try RunningBinary(dir: dir, extra: ["--journal", dir + "/j.db", "--create-journal"], timeScale: 2_000)
+        defer { run.stop(); try? FileManager.default.removeItem(atPath: dir) }
+        try #require(run.waitUntilListening(), "\(run.stderr)")
+        try #require(try Self.waitForRunning(run))
+        let (c, reply) = try Self.subscribe(run, #"["outage","alarm"]"#)
+        #expect(reply == #"{"ok":true,"subscribed":["alarm","outage"]}"#)
+        let stream = StreamReader(c)
+        let pid = run.process.processIdentifier
+        // util-linux prlimit(1) sets the running process's RLIMIT_FSIZE.
+        func fsize(_ limit: String) throws -> Int32 {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
+            p.arguments = ["--pid", String(pid), "--fsize=\(limit)"]
+            try p.run()
+            p.waitUntilExit()
+            return p.terminationStatus
+        }
+        try #require(try fsize("0:unlimited") == 0)
+        #expect(stream.wait { $0["event"] == .string("outage") && $0["outage"] == .string("journal") && $0["state"] == .string("began") })
+        #expect(stream.wait { $0["event"] == .string("alarm_raised") && $0["alarm"] == .string("journalOutage") && $0["priority"] == .string("high") })
+        #expect(try fsize("unlimited:unlimited") == 0)
+        #expect(stream.wait { $0["event"] == .string("outage") && $0["state"] == .string("ended") && Self.int($0["failed_commits"]).map { $0 >= 1 } == true })
+        #expect(stream.wait { $0["event"] == .string("alarm_cleared") && $0["alarm"] == .string("journalOutage") })
+        #expect(stream.wait { $0["event"] == .string("alarm_raised") && $0["alarm"] == .string("therapyInterruption") })
+        #expect(!stream.lines.contains { eventFields($0)["outage"] == .string("late_wake") }, "no late wake before the stop")
+        kill(pid, SIGSTOP)
+        usleep(1_500_000)
+        kill(pid, SIGCONT)
+        #expect(stream.wait { $0["event"] == .string("outage") && $0["outage"] == .string("late_wake") && $0["state"] == .string("accounted") && $0["count"] == .int(1) },
+                "\(stream.lines)")
+        #expect(run.stop() == 0)
+        #expect(stream.waitForEnd())
+        let (ok, report) = try Self.checkSchema(stream.lines, dir: dir)
+        #expect(ok, "\(report)")
     }
 
     /// A run that came up again from its journal tells each subscriber so, first.

@@ -206,13 +206,17 @@ public final class EventStream {
             if let p = b.programmed { f["programmed_ng_per_day"] = .int(p.nanogramsPerDay) }
             out.append(StreamEvent(.dose, "dose", at: t, f))
         }
+        // A journal outage is also the runner's own high alarm (`journalOutage`, as `status` lists it).
         if a.outageSince == nil, let since = b.outageSince, let o = r.journalOutage {
             lastOutage = o
             out.append(StreamEvent(.outage, "outage", at: since, ["outage": .string("journal"), "state": .string("began"), "detail": .string(o.description)]))
+            out.append(StreamEvent(.alarm, "alarm_raised", at: since, ["alarm": .string("journalOutage"), "priority": .string(AlarmPriority.high.description),
+                                                                     "detail": .string(o.description)]))
         } else if a.outageSince != nil, b.outageSince == nil {
             var f: [String: JSONValue] = ["outage": .string("journal"), "state": .string("ended")]
             if let o = lastOutage { f["failed_commits"] = .int(o.failures); f["since"] = .string(o.since.description) }
             out.append(StreamEvent(.outage, "outage", at: t, f))
+            out.append(StreamEvent(.alarm, "alarm_cleared", at: t, ["alarm": .string("journalOutage"), "priority": .string(AlarmPriority.high.description)]))
             lastOutage = nil
         } else if let o = r.journalOutage {
             lastOutage = o
