@@ -24,12 +24,11 @@ of hanging the test.
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 from .durations import NS_PER_S, duration_ns, format_duration, instant_ns
 
@@ -571,7 +570,3 @@ class Pump:
             raise ItpumpError(f"itpump history failed (exit {p.returncode}): {p.stderr.strip()}")
         return json.loads(p.stdout)
 
-
-def socket_from_env() -> str | None:
-    """The socket given by ``ITPUMP_SOCKET``, if any."""
-    return os.environ.get("ITPUMP_SOCKET") or None
