@@ -103,12 +103,14 @@ struct RunCommand: ParsableCommand {
             logger.notice("\(name) received: stopping")
             runner.enterSafeState()
             runner.journalStop(reason: "stopped by \(name)")
+            server.close(after: runner.endEvents(reason: "stopped by \(name)", clean: true))
             try runner.stop(reason: name, statePath: state)
             (runner.driver as? RigDriver).map { try? $0.shutDown() }
             print("itpump run: stopped by \(name); outputs safe; \(state.map { "state saved to \($0)" } ?? "no state file (--state)")\n\(runner.timing.report)")
         } catch let error as RunnerError {
             runner.enterSafeState()
             runner.journalStop(reason: "driver failure: \(error)")
+            server.close(after: runner.endEvents(reason: "driver failure: \(error)", clean: false))
             board.stopping(status: "driver failure")
             defer { board.finish(clean: false) }
             _ = try? runner.stop(reason: "driver failure", statePath: state)
@@ -140,9 +142,18 @@ struct CtlCommand: ParsableCommand {
 
     @Option(help: "Control socket path.") var socket: String?
     @Option(help: "Send this JSON line as is.") var json: String?
+    @Option(help: "ctl watch only: the event kinds to print, comma-separated (alarm,command,phase,dose,stroke,outage,restart; default all).")
+    var events: String?
     @Argument(help: "Command and key=value fields.") var words: [String] = []
 
     func run() throws {
+        if words.first == "watch", json == nil {
+            guard words.count == 1 else { throw usageError("`ctl watch` takes no fields; choose events with --events alarm,command,…", command: "ctl") }
+            let code = try CtlWatch.run(socket: socket ?? ControlSocketServer.defaultPath, events: events)
+            if code != 0 { throw ExitCode(code) }
+            return
+        }
+        if events != nil { throw usageError("--events is for `ctl watch`", command: "ctl") }
         let line: String
         if let json { line = json } else {
             guard let cmd = words.first else { throw usageError("give a command (status, program, bolus, refill, acknowledge, stop, resume, …) or --json", command: "ctl") }

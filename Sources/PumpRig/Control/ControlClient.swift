@@ -25,6 +25,12 @@ public final class ControlClient {
 
     deinit { close(fd) }
 
+    /// How long `readLine` waits for a line: `seconds`, or forever when 0 (an event stream).
+    public func setReceiveTimeout(seconds: Int) {
+        var tv = timeval(tv_sec: seconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    }
+
     /// Sends one line (a newline is added) and returns the reply line without its newline.
     ///
     /// A runner that turns the connection away (too many clients) writes its refusal and closes at

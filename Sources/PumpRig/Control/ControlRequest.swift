@@ -20,6 +20,7 @@ import PumpJournal
 /// | `set_refill_date` | `at`: a duration from now in the files' syntax (`10d`, `36h`), or `null` to clear; `in_hours` (whole hours) kept for compatibility |
 /// | `inject` | `fault` (`SimFaultName`), optional `for` (a duration, therapy time), `percent` (leak, calibration_bias); `--backend sim` only |
 /// | `clear_fault` | `fault` |
+/// | `subscribe` | optional `events`: a list of `EventCategory` names (default all); the connection becomes an event stream |
 ///
 /// Every reply carries `"protocol": ControlProtocol.version`. README "Control protocol" documents
 /// each request, its reply and errors; `schemas/protocol/` holds their JSON Schemas.
@@ -35,6 +36,8 @@ public enum ControlRequest: Hashable, Sendable {
     case inject(FaultInjection)
     /// The end of an injected fault (refused on the rig).
     case clearFault(SimFaultName)
+    /// Turn the connection into an event stream of these kinds (see `EventStream`).
+    case subscribe([EventCategory])
 
     /// Longest accepted request line, in bytes (without the newline).
     public static let maximumLineLength = 4096
@@ -47,6 +50,7 @@ public enum ControlRequest: Hashable, Sendable {
         "prime": ["confirm_nl"], "start": ["ug_per_day", "steps", "previous_ug_per_day"],
         "acknowledge": ["alarm"], "stop": ["taper_days", "override"], "set_refill_date": ["at", "in_hours"],
         "inject": ["fault", "for", "percent"], "clear_fault": ["fault"],
+        "subscribe": ["events"],
     ]
 
     /// Parses one request line.
@@ -111,6 +115,7 @@ public enum ControlRequest: Hashable, Sendable {
             return .setRefillDate(in: try r.duration("at", TimeSpan.minutes(1)...TimeSpan.days(365)))
         case "inject": return .inject(try FaultInjection.parse(r))
         case "clear_fault": return .clearFault(try SimFaultName.parse(r))
+        case "subscribe": return .subscribe(try r.eventCategories())
         default: throw .unknownCommand(cmd, known: fields.keys.sorted())
         }
     }

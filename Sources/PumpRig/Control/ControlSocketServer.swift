@@ -19,6 +19,9 @@ import Glibc
 ///   is answered like any other.
 /// Lines longer than `ControlRequest.maximumLineLength` get an error reply and are discarded up to
 /// their newline.
+///
+/// A connection that sent `subscribe` is an event stream (see `ControlSocketServer+Subscribers`): it
+/// keeps its slot, has no idle or request deadline, and is written without ever blocking the loop.
 public final class ControlSocketServer {
     /// Deadlines on the control channel (wall-clock nanoseconds, monotonic).
     public struct Limits: Hashable, Sendable {
@@ -37,9 +40,11 @@ public final class ControlSocketServer {
 
     public let path: String
     public let limits: Limits
-    private var listenFD: Int32 = -1
-    private struct Client {
+    var listenFD: Int32 = -1
+    struct Client {
         var fd: Int32
+        /// Set once the connection subscribed: it is then an event stream.
+        var subscriber: Subscriber?
         var buffer: [UInt8] = []
         var discarding = false
         /// Last time a request completed (or the connection opened), monotonic ns.
@@ -47,7 +52,7 @@ public final class ControlSocketServer {
         /// First byte of the request in progress, if any.
         var requestSince: UInt64?
     }
-    private var clients: [Client] = []
+    var clients: [Client] = []
     public static let maximumClients = 8
     /// The monotonic clock the deadlines are measured on (ns); tests replace it.
     var clock: () -> UInt64 = ControlSocketServer.monotonicNow
@@ -102,18 +107,26 @@ public final class ControlSocketServer {
     /// Reads and answers whatever is ready, closes connections past a deadline, then accepts
     /// newcomers; `handler` turns a request line into a reply line.
     public func service(_ handler: ([UInt8]) -> String) {
+        service(streaming: { .line(handler($0)) })
+    }
+
+    /// As `service(_:)`, with a handler that may turn a connection into an event stream; then writes
+    /// what the event streams have queued.
+    public func service(streaming handler: ([UInt8]) -> ControlReply) {
         readClients(from: 0, handler)
         closeExpired()
         let known = clients.count
         acceptAll()
         // A newcomer's request may already be waiting.
         readClients(from: min(known, clients.count), handler)
+        flushSubscribers()
     }
 
-    private func readClients(from start: Int, _ handler: ([UInt8]) -> String) {
+    private func readClients(from start: Int, _ handler: ([UInt8]) -> ControlReply) {
         var i = start
         while i < clients.count {
-            if readClient(&clients[i], handler) { i += 1 } else { _ = Glibc.close(clients[i].fd); clients.remove(at: i) }
+            let streams = subscriberCount
+            if readClient(&clients[i], streams: streams, handler) { i += 1 } else { _ = Glibc.close(clients[i].fd); clients.remove(at: i) }
         }
     }
 
@@ -123,6 +136,7 @@ public final class ControlSocketServer {
         let now = clock()
         clients.removeAll { c in
             let why: String
+            if c.subscriber != nil { return false }
             if let since = c.requestSince, now &- since >= limits.request {
                 why = "request not complete within \(Self.seconds(limits.request)) (no newline); closed"
             } else if c.requestSince == nil, now &- c.idleSince >= limits.idle {
@@ -144,7 +158,7 @@ public final class ControlSocketServer {
             let now = clock()
             if clients.count >= Self.maximumClients {
                 // The connection idle longest gives up its slot, if it has been idle long enough.
-                let idle = clients.indices.filter { clients[$0].requestSince == nil && now &- clients[$0].idleSince >= limits.evictIdle }
+                let idle = clients.indices.filter { evictable(clients[$0], now: now) }
                 if let victim = idle.min(by: { clients[$0].idleSince < clients[$1].idleSince }) {
                     _ = Self.send(clients[victim].fd, Self.errorLine("closed to make room for another client (idle for \(Self.seconds(now &- clients[victim].idleSince)))"))
                     _ = Glibc.close(clients[victim].fd)
@@ -161,16 +175,18 @@ public final class ControlSocketServer {
 
     /// False when the client is gone (after answering a last request it ended without a newline) or
     /// misbehaves beyond recovery.
-    private func readClient(_ c: inout Client, _ handler: ([UInt8]) -> String) -> Bool {
+    private func readClient(_ c: inout Client, streams: Int, _ handler: ([UInt8]) -> ControlReply) -> Bool {
         var chunk = [UInt8](repeating: 0, count: 4096)
         while true {
             let n = read(c.fd, &chunk, chunk.count)
+            // An event stream's input is read and ignored; its end ends the stream.
+            if c.subscriber != nil { if n > 0 { continue }; return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) }
             if n == 0 {
                 // End of the connection: a last request without its newline still gets its reply.
                 if !c.discarding, !c.buffer.isEmpty {
                     var line = c.buffer
                     if line.last == UInt8(ascii: "\r") { line.removeLast() }
-                    if !line.isEmpty { _ = Self.send(c.fd, handler(line)) }
+                    if !line.isEmpty, case let .line(reply) = handler(line) { _ = Self.send(c.fd, reply) }
                 }
                 return false
             }
@@ -184,7 +200,14 @@ public final class ControlSocketServer {
                     c.buffer.removeAll(keepingCapacity: true)
                     if line.last == UInt8(ascii: "\r") { line.removeLast() }
                     if line.isEmpty { continue }
-                    guard Self.send(c.fd, handler(line)) else { return false }
+                    switch handler(line) {
+                    case let .line(reply):
+                        guard Self.send(c.fd, reply) else { return false }
+                    case let .subscribe(reply, categories, initial):
+                        // The rest of what it sent is ignored: the connection is a stream from here on.
+                        subscribe(&c, streams: streams, reply: reply, categories: categories, initial: initial)
+                        return true
+                    }
                     c.idleSince = clock()
                 } else {
                     if c.requestSince == nil { c.requestSince = clock() }

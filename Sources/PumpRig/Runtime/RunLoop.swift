@@ -29,17 +29,20 @@ public struct RunLoop {
         while true {
             if let sig = signals.take() { return .signal(SignalWatcher.name(sig)) }
             try runner.step()
+            server?.publish(runner.collectEvents())
             board?.loopPassed(status: "delivering; \(runner.strokesPerformed) strokes")
             server?.closeExpired()
             let wake = runner.nextWakeup
             let now = runner.clock.now()
             let wait = wake > now ? wake - now : 0
-            var fds = ([signals.fileDescriptor] + (server?.fileDescriptors ?? [])).map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            // Event streams with queued lines are polled for writing too.
+            var fds = [pollfd(fd: signals.fileDescriptor, events: Int16(POLLIN), revents: 0)] + (server?.pollDescriptors ?? [])
             // poll() counts whole milliseconds: sleep the rest precisely on the clock (a stroke starts on
             // time, not up to 1 ms late).
             let n = poll(&fds, nfds_t(fds.count), Int32(min(wait / 1_000_000, 1_000)))
             if n > 0, let server, fds.dropFirst().contains(where: { $0.revents != 0 }) {
-                server.service { runner.handle(line: $0) }
+                server.service(streaming: { runner.respond(to: $0) })
+                server.publish(runner.collectEvents())
                 if let failure = runner.failure { throw failure }
             } else if n == 0, wake < runner.clock.now() + 2_000_000 {
                 runner.clock.sleep(until: wake)

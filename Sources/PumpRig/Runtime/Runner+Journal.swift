@@ -132,12 +132,17 @@ extension Runner {
     /// it, carries out its effects or replies. Returns nil when the commit failed (nothing may be
     /// adopted); otherwise the command's journal sequence number (nil without a journal).
     func commitCommand(_ command: Command, source: String, response: CommandResponse, state: PumpController) -> CommandCommit? {
-        guard let journal else { noteCommit(response.effects); return CommandCommit(seq: nil) }
+        guard let journal else {
+            noteCommit(response.effects)
+            eventStream.noteCommand(command, source: source, response: response, seq: nil, at: state.now)
+            return CommandCommit(seq: nil)
+        }
         do throws(JournalError) {
             let seq = try journal.recordCommand(command, source: source, response: response, state: state,
                                                 wallNanoseconds: wallClock())
             noteJournalWrite()
             noteCommit(response.effects)
+            eventStream.noteCommand(command, source: source, response: response, seq: seq, at: state.now)
             return CommandCommit(seq: seq)
         } catch {
             journalFailed(error)

@@ -26,6 +26,8 @@ public final class Runner {
     public private(set) var strokesPerformed: Int64 = 0
     /// Events of the run, newest last (bounded to the last 200 for `status`).
     public private(set) var recentEvents: [Event] = []
+    /// The control channel's event stream: transitions observed for subscribers (see `EventStream`).
+    public let eventStream = EventStream()
     /// Wall-clock period at which inputs are polled when nothing else is due (default 10 ms).
     public var inputPollInterval: UInt64 = 10_000_000
     private var lastIndication: AlarmIndication?
@@ -266,6 +268,8 @@ public final class Runner {
             return inject(f)
         case let .clearFault(f):
             return clearFault(f)
+        case let .subscribe(kinds):
+            return subscribeReply(kinds)
         }
     }
 
@@ -347,6 +351,7 @@ public final class Runner {
                 lastStrokeReady = readyTime(of: s)
                 do { try driver.perform(s) } catch { throw fail("a \(s.purpose) stroke at \(s.at)", error) }
                 strokesPerformed += 1
+                eventStream.noteStroke(s, wall: started)
                 strokesNotCarriedOut = max(0, strokesNotCarriedOut - 1)
                 if let strokeLog {
                     do { try strokeLog.append(s) } catch { throw fail("logging a stroke to \(strokeLog.path)", error) }
@@ -368,6 +373,7 @@ public final class Runner {
 
     private func record(_ ev: Event) {
         recentEvents.append(ev)
+        eventStream.noteCoreEvent(ev)
         if recentEvents.count > 200 { recentEvents.removeFirst(recentEvents.count - 200) }
         let level: Logger.Level = ev.kind.isCritical ? .critical : {
             if case .alarmRaised = ev.kind { return .warning }
