@@ -132,7 +132,9 @@ struct CtlCommand: ParsableCommand {
         discussion: """
             Examples: itpump ctl status · itpump ctl program ug_per_day=550 · itpump ctl bolus ug=50 ·
             itpump ctl refill withdrawn_ul=1500 added_ul=20000 ug_per_ml=500 · itpump ctl acknowledge alarm=occlusion ·
-            itpump ctl stop taper_days=21 · itpump ctl resume · itpump ctl --json '{"cmd":"status"}'.
+            itpump ctl stop taper_days=21 · itpump ctl resume · itpump ctl --json '{"cmd":"status"}' ·
+            itpump ctl watch [--events alarm,command,phase,dose,stroke,outage,restart]: print the event stream (one
+            JSON line per event) until the runner stops (exit 0) or the connection is lost (exit 1).
             Values that are whole numbers, true, false or null are sent as such; others as text.
             Exits 0 when accepted, 2 when refused, 1 on an error, 64 on a usage error (e.g. a field not key=value).
             """)
