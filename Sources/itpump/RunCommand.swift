@@ -134,7 +134,9 @@ struct CtlCommand: ParsableCommand {
             itpump ctl refill withdrawn_ul=1500 added_ul=20000 ug_per_ml=500 · itpump ctl acknowledge alarm=occlusion ·
             itpump ctl stop taper_days=21 · itpump ctl resume · itpump ctl set_refill_date at=10d ·
             itpump ctl inject occlusion for=2h · itpump ctl inject calibration_bias percent=-20 · itpump ctl clear_fault occlusion
-            (inject and clear_fault: --backend sim only) · itpump ctl --json '{"cmd":"status"}'.
+            (inject and clear_fault: --backend sim only) · itpump ctl --json '{"cmd":"status"}' ·
+            itpump ctl watch [--events alarm,command,phase,dose,stroke,outage,restart]: print the event stream (one
+            JSON line per event) until the runner stops (exit 0) or the connection is lost (exit 1).
             Durations use the files' syntax (90s, 15m, 2h, 10d, 2d12h). The control protocol is in README "Control protocol".
             Values that are whole numbers, true, false or null are sent as such; others as text.
             Exits 0 when accepted, 2 when refused, 1 on an error, 64 on a usage error (e.g. a field not key=value).

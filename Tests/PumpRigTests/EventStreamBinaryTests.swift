@@ -163,12 +163,14 @@ import Glibc
         return (p.terminationStatus == 0, text)
     }
 
-    /// A subscriber that never reads while the pump runs at 100,000× and another client sends 1,500
-    /// (refused) commands: the pump keeps its schedule (no late wake-up; strokes as the rate says),
+    /// A subscriber that never reads while the pump runs at 100,000× and another client sends 2,000
+    /// (refused) commands, one every 0.5 ms at most (a reader that keeps up must be able to). A
+    /// runner that waited for the stalled subscriber would stop for good; the lateness bound is 5 s
+    /// so that a loaded test machine's scheduling is not mistaken for that: the pump keeps its schedule (no late wake-up; strokes as the rate says),
     /// a reading subscriber gets every event, and when the stalled one reads it gets a bounded backlog,
     /// one `dropped` line, then newer events — and backlog + dropped is exactly what it missed.
     @Test func aSubscriberThatNeverReadsCostsThePumpNothing() throws {
-        let run = try Self.start("ev-stall", extra: ["--max-stroke-lateness", "1000"], timeScale: 100_000)
+        let run = try Self.start("ev-stall", extra: ["--max-stroke-lateness", "5000"], timeScale: 100_000)
         defer { run.stop(); try? FileManager.default.removeItem(atPath: run.dir) }
         try #require(try Self.waitForRunning(run))
         let (g, goodReply) = try Self.subscribe(run)
@@ -177,14 +179,16 @@ import Glibc
         #expect(goodReply.contains("\"ok\":true") && hostileReply.contains("\"ok\":true"))
         let s1 = try Self.status(run)
         let load = try #require(RawClient(path: run.socket))
-        for i in 0..<1_500 {
+        for i in 0..<2_000 {
+            usleep(500)
             #expect(load.send(#"{"cmd":"program","ug_per_day":\#(5_000 + i)}"#))
             let r = load.readLine(seconds: 10)
             if r?.contains("\"refused\"") != true { Issue.record("not refused: \(r ?? "no reply")"); break }
         }
         usleep(500_000)
         let s2 = try Self.status(run)
-        #expect(Self.int(s2["late_wakes"]) == 0 && Self.int(s2["late_commits"]) == 0, "the pump kept its schedule: \(s2)")
+        #expect(Self.int(s2["late_wakes"]) == Self.int(s1["late_wakes"]) && Self.int(s2["late_commits"]) == Self.int(s1["late_commits"]),
+                "the pump kept its schedule: \(s2)")
         // Strokes as the rate says over the window (125 ng a stroke: 500 μg/mL × 250 nL).
         let days = Double(Self.int(s2["now_ns"])! - Self.int(s1["now_ns"])!) / 86_400e9
         let expected = days * Double(Self.int(s1["delivering_ng_per_day"])!) / 125

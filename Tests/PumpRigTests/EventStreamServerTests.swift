@@ -33,7 +33,7 @@ import Glibc
         StreamEvent(category, "command", at: Instant(nanoseconds: Int64(i)), ["n": .int(Int64(i)), "pad": .string(String(repeating: "x", count: 200))])
     }
 
-    /// A subscriber that never reads: the queue never holds more than 256 events, `publish` keeps going,
+    /// A subscriber that never reads: the queue never holds more than `maximumQueuedEvents`, `publish` keeps going,
     /// and when it reads, every event is either received or counted in one `dropped` line that comes
     /// before any newer event; `seq` runs 1, 2, 3, … with no gap.
     @Test func aSubscriberThatNeverReadsIsBoundedAndToldWhatItLost() throws {

@@ -11,15 +11,15 @@ import Glibc
 /// - it has no idle or request deadline (it is a stream); what it sends after `subscribe` is read and
 ///   ignored, and its end (or a write error) ends the stream;
 /// - it is written non-blocking, from its own queue: `publish` never waits for a subscriber. The
-///   queue holds at most `maximumQueuedEvents` (256) event lines (a line is at most a few hundred
-///   bytes), and the kernel's send buffer for a stream is set to `streamSendBuffer` (32 KiB);
+///   queue holds at most `maximumQueuedEvents` (512) event lines (a line is typically 200–400
+///   bytes: some 200 KiB a stream), and the kernel's send buffer for a stream is set to `streamSendBuffer` (32 KiB);
 ///   beyond that events are dropped and counted, and once the subscriber has read enough for the
 ///   queue to have room, `{"event":"dropped","count":N}` is queued before any newer event;
 /// - a stream whose queue has been full for `Limits.evictIdle` (it does not read) may be closed to
 ///   make room for a newcomer, like a connection idle that long.
 extension ControlSocketServer {
     /// Most event lines queued for one subscriber (beyond the kernel's send buffer).
-    public static let maximumQueuedEvents = 256
+    public static let maximumQueuedEvents = 512
     /// Most connections that are event streams at once.
     public static let maximumSubscribers = 6
     /// The kernel send buffer asked for an event stream's socket (bytes).

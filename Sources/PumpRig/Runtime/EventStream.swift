@@ -196,7 +196,7 @@ public final class EventStream {
         }
         if a.phase != b.phase {
             out.append(StreamEvent(.phase, "phase", at: Self.phaseInstant(r.controller) ?? t,
-                                   ["phase": .string(b.phase), "from": .string(a.phase), "detail": .string(r.controller.phase.description)]))
+                                   ["phase": .string(b.phase), "from": .string(a.phase), "detail": .string(Self.phaseDetail(r.controller))]))
         }
         if a.delivering != b.delivering || a.programmed != b.programmed {
             var f: [String: JSONValue] = [
@@ -256,6 +256,16 @@ public final class EventStream {
             if c.awaitingConfirmationSince != nil { return "awaiting_confirmation" }
             return c.taper != nil ? "taper" : "running"
         }
+    }
+
+    /// The phase in words: the controller's phase, with the taper, interruption or halt in force.
+    static func phaseDetail(_ c: PumpController) -> String {
+        var d = c.phase.description
+        if let i = c.interruption { d += "; interrupted since \(i.since) (\(i.firstEvidence))" }
+        if let h = c.haltedSince { d += "; delivery halted since \(h)" }
+        if c.awaitingConfirmationSince != nil { d += "; at \(c.confirmationHold?.description ?? "the floor") until a clinician confirms the dose" }
+        if let p = c.taper { d += "; taper (\(p.kind)) from \(p.fromDose)" + (p.endsAt.map { ", ends \($0)" } ?? "") }
+        return d
     }
 
     /// The instant a phase began, when the controller records it.
