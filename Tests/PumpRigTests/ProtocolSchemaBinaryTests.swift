@@ -125,9 +125,18 @@ import Glibc
         ] {
             #expect(try Self.check("reply.schema.json", lines: [wrong]).0 == 1, "\(wrong)")
         }
-        #expect(try Self.check("event.schema.json", lines: [#"{"event":"alarm_raised","protocol":1,"at_ns":5}"#]).0 == 0)
-        #expect(try Self.check("event.schema.json", lines: [#"{"protocol":1,"at_ns":5}"#]).0 == 1)
-        #expect(try Self.check("event.schema.json", lines: [#"{"event":"x","protocol":"1"}"#]).0 == 1)
+        let dropped = #"{"at":"0d+00:00:05","at_ns":5000000000,"count":3,"event":"dropped","protocol":1,"seq":4}"#
+        #expect(try Self.check("events.schema.json", lines: [dropped]).0 == 0)
+        for wrong in [
+            #"{"at":"0d+00:00:05","at_ns":5000000000,"count":3,"protocol":1,"seq":4}"#,                  // no event
+            #"{"at":"0d+00:00:05","at_ns":5000000000,"count":3,"event":"dropped","seq":4}"#,             // no protocol
+            #"{"at":"0d+00:00:05","at_ns":5000000000,"count":3,"event":"dropped","protocol":"1","seq":4}"#,
+            #"{"at":"0d+00:00:05","at_ns":5000000000,"count":3,"event":"x","protocol":1,"seq":4}"#,      // unknown event
+        ] {
+            #expect(try Self.check("events.schema.json", lines: [wrong]).0 == 1, "\(wrong)")
+        }
+        #expect(try Self.check("request.schema.json", lines: [#"{"cmd":"subscribe","events":["alarm","stroke"]}"#]).0 == 0)
+        #expect(try Self.check("request.schema.json", lines: [#"{"cmd":"subscribe","events":["weather"]}"#]).0 == 1)
     }
 }
 

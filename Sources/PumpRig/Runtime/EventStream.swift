@@ -50,6 +50,7 @@ public struct StreamEvent: Hashable, Sendable {
         o["at"] = .string(at.description)
         o["at_ns"] = .int(at.nanoseconds)
         o["seq"] = .int(seq)
+        o["protocol"] = .int(ControlProtocol.version)
         return JSONValue.object(o).line
     }
 
