@@ -7,9 +7,11 @@
 # itpump.events gets one text line per fact, each with one write(2):
 #   BOOT n | VERIFY rc TEXT | HISTORY JSON | CHECKED | READY | ACK REQUEST REPLY | FINAL
 # Boot parameters (kernel command line): hilcut=N (this boot's number), hilseed=S, hilscale=K,
-# hilfinal=1 (check only, then end: the last boot after the last cut).
+# hilfinal=1 (check only, then end: the last boot after the last cut), hilnofsync=1 (see below).
 param() { tr ' ' '\n' < /proc/cmdline | sed -n "s/^$1=//p"; }
 CUT="$(param hilcut)"; SEED="$(param hilseed)"; SCALE="$(param hilscale)"; FINAL="$(param hilfinal)"
+# hilnofsync=1: the anti-vacuity run, the runner under libeatmydata (its fsyncs do nothing).
+PRELOAD=; [ "$(param hilnofsync)" = 1 ] && PRELOAD=/mnt/sys/lib/libeatmydata.so
 port() { for d in /sys/class/virtio-ports/*; do [ "$(cat "$d/name" 2>/dev/null)" = "$1" ] && echo "/dev/$(basename "$d")"; done; }
 EV="$(port itpump.events)"; TRUTH="$(port itpump.truth)"
 [ -c "$EV" ] && [ -c "$TRUTH" ] || { echo "power-cut: no virtio-serial ports (events '$EV', truth '$TRUTH')"; exit 3; }
@@ -39,7 +41,7 @@ if [ "$FINAL" = 1 ]; then
 fi
 mkdir -p /tmp/pc && chmod 700 /tmp/pc
 # shellcheck disable=SC2086 # $create is empty or one word
-"$ITP" run --backend sim --rig /mnt/sys/hil-gpio-sim.yaml --prescription /mnt/sys/rx.yaml --time-scale "$SCALE" \
+LD_PRELOAD="$PRELOAD" "$ITP" run --backend sim --rig /mnt/sys/hil-gpio-sim.yaml --prescription /mnt/sys/rx.yaml --time-scale "$SCALE" \
     --socket "$SOCK" --journal "$J" $create --strokes-per-step 16 --sim-stroke-log "$TRUTH" --log-level notice \
     > /dev/console 2>&1 &
 ctl() { "$ITP" ctl --socket "$SOCK" "$@" 2>&1; }
@@ -50,6 +52,10 @@ say "READY $(cut -d' ' -f1 /proc/uptime)"
 set -- '{"cmd":"acknowledge","alarm":"therapyInterruption"}' '{"cmd":"program","ug_per_day":540}' \
     '{"cmd":"program","ug_per_day":600}' '{"cmd":"program","ug_per_day":660}' '{"cmd":"program","ug_per_day":54000}' \
     '{"cmd":"bolus","ug":50}' '{"cmd":"stop","taper_days":14}' '{"cmd":"resume"}'
+# First, confirm the rate: a restart after more than 24 h of (scaled) downtime holds delivery at the
+# 50 μg/day floor until a clinician confirms (refused when not needed; acknowledged either way).
+req='{"cmd":"confirm_resumption","ug_per_day":600}'
+say "ACK $req $(ctl --json "$req" | tr -d '\n')"
 k=0
 while :; do
     k=$((k + 1))
