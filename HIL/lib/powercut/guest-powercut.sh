@@ -51,10 +51,12 @@ say "READY $(cut -d' ' -f1 /proc/uptime)"
 # Seeded control traffic (accepted and refused alike are acknowledged commands); the host cuts meanwhile.
 set -- '{"cmd":"acknowledge","alarm":"therapyInterruption"}' '{"cmd":"program","ug_per_day":540}' \
     '{"cmd":"program","ug_per_day":600}' '{"cmd":"program","ug_per_day":660}' '{"cmd":"program","ug_per_day":54000}' \
-    '{"cmd":"bolus","ug":50}' '{"cmd":"stop","taper_days":14}' '{"cmd":"resume"}'
+    '{"cmd":"bolus","ug":50}' '{"cmd":"resume"}'
 # First, confirm the rate: a restart after more than 24 h of (scaled) downtime holds delivery at the
-# 50 μg/day floor until a clinician confirms (refused when not needed; acknowledged either way).
-req='{"cmd":"confirm_resumption","ug_per_day":600}'
+# 50 μg/day floor until a clinician confirms the programmed dose (refused when not needed; acknowledged
+# either way). The traffic has no `stop`: a taper's doses are not whole μg/day, so it could not be confirmed.
+ng="$(sed -n 's/.*"programmed_ng_per_day":\([0-9]*\).*/\1/p' /tmp/status.json)"
+req="{\"cmd\":\"confirm_resumption\",\"ug_per_day\":$(( ${ng:-600000} / 1000 ))}"
 say "ACK $req $(ctl --json "$req" | tr -d '\n')"
 k=0
 while :; do
