@@ -64,6 +64,45 @@ struct BadFileTests {
         #expect(journalError { _ = try Journal.open(at: path) } == .truncated(path: path, bytes: 50, expectedBytes: 100))
     }
 
+    /// A crash during a WAL checkpoint that grew the file: page 1 (with the new page count) is written,
+    /// the last page is not, and every page is still in the WAL. That journal is sound and must open
+    /// and recover; "truncated" is only for a main file without its WAL (the kill test met this).
+    @Test("a checkpoint cut off by a crash (main file shorter than its header, the pages in the WAL) opens and recovers")
+    func checkpointCutOffByACrash() throws {
+        let dir = try temporaryDirectory()
+        let path = try Self.makeJournal(in: dir)
+        try checkpointWAL(path)
+        let before = try Journal.open(at: path, access: .readOnly).recover()
+        let grown: Data, wal: Data, pageSize: Int
+        do {
+            let db = try SQLiteDatabase(path: path, mode: .readWrite)
+            try db.execute("PRAGMA wal_autocheckpoint=0")
+            // Grow the file by ~256 KiB of pages (freed again, so the journal's content is unchanged).
+            try db.execute("CREATE TABLE pad(b BLOB)")
+            try db.execute("INSERT INTO pad SELECT zeroblob(4000) FROM (WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 64) SELECT i FROM n)")
+            try db.execute("DROP TABLE pad")
+            wal = try #require(FileManager.default.contents(atPath: path + "-wal"))
+            try db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            grown = try #require(FileManager.default.contents(atPath: path))
+            pageSize = Int(grown[16]) << 8 | Int(grown[17])
+            db.close()
+        }
+        #expect(wal.count > 64 * 4000 && grown.count > 64 * 4000)
+        // The state a crash mid-checkpoint leaves: the grown file without its last page, and the WAL.
+        try grown.prefix(grown.count - pageSize).write(to: URL(fileURLWithPath: path))
+        try wal.write(to: URL(fileURLWithPath: path + "-wal"))
+        let j = try Journal.open(at: path, access: .readOnly)
+        let after = try j.recover()
+        #expect(after.controller.totalStrokes == before.controller.totalStrokes && after.lastSeen == before.lastSeen)
+        #expect(try j.verify().isSound)
+        // Anti-vacuity: the same file without its WAL is truncated.
+        try FileManager.default.removeItem(atPath: path + "-wal")
+        try? FileManager.default.removeItem(atPath: path + "-shm")
+        guard case .truncated? = journalError({ _ = try Journal.open(at: path, access: .readOnly) }) else {
+            Issue.record("expected .truncated without the WAL"); return
+        }
+    }
+
     @Test("corrupt bytes in the middle of the file")
     func corruptBytes() throws {
         let dir = try temporaryDirectory()
