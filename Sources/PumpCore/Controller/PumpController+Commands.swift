@@ -359,6 +359,11 @@ extension PumpController {
         let programmed = doseHistory.current ?? .zero
         if s.dailyDose > programmed { return .failure(.confirmedDoseMismatch(confirmed: s.dailyDose, current: programmed)) }
         awaitingConfirmationSince = nil
+        confirmationHold = nil
+        // The clinician has assessed the patient now: evidence still in force (a reading that persists)
+        // counts afresh from here, and an interruption whose first stroke has not come is discharged.
+        if var i = interruption { i.since = t; interruption = i }
+        endedInterruption = nil
         schedule = s
         if s.dailyDose != programmed { doseHistory.record(s.dailyDose, at: t) }
         alarms.clear(.therapyInterruption, at: t, log: &log)
