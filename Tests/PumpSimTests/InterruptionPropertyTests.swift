@@ -269,6 +269,25 @@ struct InterruptionPropertyTests {
         #expect(rig.failures.isEmpty, "\(rig.failures)")
     }
 
+    /// Fixed seeds: a real occlusion from 5 h to 80 h with a real 48 h stall inside it (10 h–58 h). The
+    /// stall clears while the occlusion reading persists; the occlusion clears after 75 h. Delivery is
+    /// at the floor from 24 h after the occlusion tripped, before either clears, and stays there.
+    @Test("a stall that ends while an occlusion persists, 75 h without drug in all: the floor from 24 h after the first evidence, on the pump's truth")
+    func stallInsidePersistingOcclusion() throws {
+        let events: [InterruptionRig.Event] = [.init(at: .zero + .hours(5), what: .fault(.occlusion, true)),
+                                               .init(at: .zero + .hours(10), what: .fault(.motorStall, true)),
+                                               .init(at: .zero + .hours(58), what: .fault(.motorStall, false)),
+                                               .init(at: .zero + .hours(80), what: .fault(.occlusion, false))]
+        var rig = try InterruptionRig(dose: .microgramsPerDay(600), fill: .millilitres(20), bias: .percent(0), hasSwitch: false)
+        rig.run(events.filter { $0.at < .zero + .hours(57) }, until: .zero + .hours(57))
+        let tripped = try #require(rig.controller.interruption?.since)
+        #expect(tripped >= .zero + .hours(5) && tripped < .zero + .hours(5) + InterruptionRig.latency)
+        #expect(rig.controller.awaitingConfirmationSince == tripped && rig.controller.deliveringDose == .floor)
+        rig.run(events.filter { $0.at >= .zero + .hours(57) }, until: .zero + .days(5))
+        #expect(rig.controller.awaitingConfirmationSince == tripped && rig.controller.deliveringDose == .floor)
+        #expect(rig.failures.isEmpty, "\(rig.failures)")
+    }
+
     // MARK: - Anti-vacuity: deliberately broken controllers fail the invariants
 
     @Test("the interruption invariant catches a controller blind to a 48 h stall")

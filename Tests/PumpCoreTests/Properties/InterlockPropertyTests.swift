@@ -605,3 +605,66 @@ struct InterlockWindowPropertyTests {
         #expect(caught > 0)
     }
 }
+
+// MARK: - Fixed-seed regressions: the floor after an interruption, on the model and on the windows
+
+@Suite("Interlock properties: the floor after an interruption over 24 h")
+struct InterruptionFloorModelTests {
+    /// 600 μg/day at 500 μg/mL (setup seed 0: spinal, wall clock 00:00 at instant zero). A stall reading
+    /// from 2d+01:00 that persists; at 2d+21:00 a 10 % decrease is programmed (allowed: delivery is not
+    /// yet at the floor); the stall passes 24 h at 3d+01:00 + 1 ns, inside that program's 24 h horizon.
+    static let stall = at(.days(2) + .hours(1))
+    static let decrease = stall + .hours(20)
+
+    static func run(brokenIgnoresLongEvidence: Bool = false) throws -> Harness {
+        var h = try Harness(setupSeed: 0, generousRefills: true, schedule: .continuous(ug(600)))
+        h.apply(.advance(Self.stall - h.c.now))
+        h.apply(.sensor(.motorStall(true)))
+        h.apply(.advance(.hours(20)))
+        h.apply(.command(.program(.continuous(ug(540)))))
+        if brokenIgnoresLongEvidence {
+            // A deliberately broken controller: the floor only when the evidence clears (the rule as
+            // it was), so the full dose goes on while the reading persists.
+            h.apply(.advance(.hours(5)))
+            h.c.awaitingConfirmationSince = nil
+            var log = EffectLog()
+            h.c.applyRate(at: h.c.now, log: &log)
+            h.c.interruption = nil
+            h.apply(.advance(.hours(25)))
+        } else {
+            h.apply(.advance(.hours(30)))
+        }
+        h.checkAll()
+        return h
+    }
+
+    @Test("a stall reading that persists past 24 h puts delivery at the floor then: the model and the controller agree to a stroke")
+    func floorWhileEvidencePersists() throws {
+        let h = try Self.run()
+        #expect(h.model.floorFrom == Self.stall + .hours(24) + TimeSpan(nanoseconds: 1))
+        #expect(h.c.awaitingConfirmationSince == Self.stall && h.c.deliveringDose == .floor && h.c.motorStall)
+        #expect(h.c.alarms[.therapyInterruption]?.detail.contains("its evidence persists") == true)
+        #expect(h.failures.isEmpty, "\(h.failures)")
+    }
+
+    /// The rolling-window decrease bound sets the floor aside, as the rule does ("a taper, an emergency
+    /// override and the floor aside"). The old statement of the bound did not, and failed, rarely, on
+    /// random runs where the floor began inside a decrease's 24 h horizon (a window of 402.5 μg against
+    /// a bound of 410.875 μg): the statement was wrong, not the controller.
+    @Test("the decrease bound on rolling windows sets the floor aside: without that, this run would break it")
+    func decreaseBoundSetsFloorAside() throws {
+        var h = try Self.run()
+        #expect(h.failures.isEmpty, "\(h.failures)")
+        // Anti-vacuity: the same windows judged without the floor aside fall below the bound.
+        h.floorStarts = []
+        h.failures = []
+        h.checkRollingWindows()
+        #expect(h.failures.contains { $0.contains("program at \(Self.decrease)") && $0.contains("pg < min(") })
+    }
+
+    @Test("anti-vacuity: a controller that keeps the full dose while the evidence persists fails the model")
+    func brokenControllerFails() throws {
+        let h = try Self.run(brokenIgnoresLongEvidence: true)
+        #expect(h.failures.contains { $0.contains("vs prescribed") })
+    }
+}
