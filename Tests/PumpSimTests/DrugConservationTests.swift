@@ -10,50 +10,54 @@ import Testing
 struct DrugConservationTests {
     static let c2000 = Concentration(microgramsPerMillilitre: 2_000)
 
-    /// bench20 filled with 20 mL at 2000 μg/mL, 1200 μg/day, an occlusion from 1 d to 3 d whose line
-    /// takes up 1 mL before strokes stop moving drug; 4 days.
+    /// bench20 filled with 20 mL at 2000 μg/mL, 1200 μg/day, an occlusion from 1 d to 1 d 22 h whose
+    /// line takes up 0.5 mL before strokes stop moving drug; 4 days. (Shorter than the 24 h limit, so
+    /// the programmed dose goes on after it: an interruption past 24 h would put delivery at the floor.)
     static func heldMillilitre() -> Scenario {
         var m = PumpMechanics()
-        m.occlusionCompliance = .millilitres(1)
-        return Scenario(name: "1 mL held at 2000 ug/mL", profile: .bench20, mechanics: m, concentration: c2000,
+        m.occlusionCompliance = .microlitres(500)
+        return Scenario(name: "0.5 mL held at 2000 ug/mL", profile: .bench20, mechanics: m, concentration: c2000,
                         schedule: .continuous(.microgramsPerDay(1_200)), duration: .days(4),
-                        faults: FaultPlan([Fault(kind: .occlusion, from: .zero + .days(1), until: .zero + .days(3))]))
+                        faults: FaultPlan([Fault(kind: .occlusion, from: .zero + .days(1), until: .zero + .days(1) + .hours(22))]))
     }
 
-    @Test("the bolus released when an occlusion clears is delivered: 1 mL held at 2000 μg/mL is 2000 μg in the total, the day, the series and the PK",
+    @Test("the bolus released when an occlusion clears is delivered: 0.5 mL held at 2000 μg/mL is 1000 μg in the total, the day, the series and the PK",
           arguments: Fidelity.allCases)
     func releasedBolusIsDelivered(fidelity: Fidelity) throws {
         let r = try SimulationRunner.run(Self.heldMillilitre(), fidelity: fidelity, keepSeries: true)
         // 1200 μg/day at 2000 μg/mL = 0.6 mL/day: one 0.25 μL stroke (0.5 μg) every 36 s, at 3,600 + 36k s
         // for k = 1 … 9,500 (the last at the end, 4 d = 345,600 s). The occlusion starts after the stroke
-        // due at 1 d (k = 2,300) and clears after the one due at 3 d (k = 7,100): 4,800 occluded strokes.
-        // The first 4,000 fill the 1 mL the line takes up; the other 800 move nothing. The occlusion
-        // lasted 48 h, over the 24 h interruption limit: from 3 d the 50 μg/day floor until a clinician
-        // confirms, one stroke every 864 s, 100 on the last day (the last at 4 d).
-        #expect(r.controller.ledger.basalStrokes == 7_200)
+        // due at 1 d (k = 2,300) and clears after the one due at 1 d 22 h = 165,600 s (k = 4,500): 2,200
+        // occluded strokes. The first 2,000 fill the 0.5 mL the line takes up; the other 200 move
+        // nothing. The occlusion lasted under 24 h: the programmed dose goes on, no floor.
+        #expect(r.controller.ledger.basalStrokes == 9_500)
+        #expect(r.controller.awaitingConfirmationSince == nil)
         let ug: Int64 = 1_000_000_000
+        let cleared = Instant.zero + .days(1) + .hours(22)
         #expect(r.recorder.releases.count == 1)
         let release = try #require(r.recorder.releases.first)
-        #expect(release.at == .zero + .days(3))
-        #expect(release.volume == Picolitres(.millilitres(1)))
-        #expect(release.toCSF == Femtograms(2_000 * ug) && release.toPocket == .zero)
-        // Delivered: (7,200 − 800) strokes × 0.5 μg = 3,200 μg, the 2,000 μg bolus included.
-        #expect(r.recorder.totalToPatient == Femtograms(3_200 * ug))
+        #expect(release.at == cleared)
+        #expect(release.volume == Picolitres(.microlitres(500)))
+        #expect(release.toCSF == Femtograms(1_000 * ug) && release.toPocket == .zero)
+        // Delivered: (9,500 − 200) strokes × 0.5 μg = 4,650 μg, the 1,000 μg bolus included.
+        #expect(r.recorder.totalToPatient == Femtograms(4_650 * ug))
         #expect(r.pump.toPatient == r.recorder.totalToPatient)
-        // Day 4 ([3 d, 4 d], the run's last day ends with it) holds the bolus and the floor's 100 strokes:
-        // 2,000 + 100 × 0.5 μg.
-        // Day 1: k = 1 … 2,299; day 2: only the stroke due at 1 d (k = 2,300, before the occlusion); day 3:
-        // nothing (the line is filling).
-        #expect(r.recorder.dailyFemtograms == [2_299 * ug / 2, ug / 2, 0, 2_050 * ug])
-        // The series interval from 3 d holds the bolus and one stroke (3 d + 864 s).
-        let row = try #require(r.recorder.series.first { $0.start == .zero + .days(3) })
-        #expect(row.released == Femtograms(2_000 * ug))
-        #expect(row.delivered == Femtograms(2_000 * ug + ug / 2))
-        // PK: two days without drug leave the CSF near zero (e^(−30/65 × 48) ≈ 2·10⁻¹⁰ of Css); the
-        // interval's 2,000.5 μg over 0.25 h is a constant input of 8,002 μg/h, whose steady state is
-        // 8,002 / 30 μg/mL; after 0.25 h the level is that × (1 − e^(−30/65 × 0.25)).
+        // Day 1 [0, 1 d): k = 1 … 2,299. Day 2 [1 d, 2 d): the stroke due at 1 d (k = 2,300, before the
+        // occlusion), the bolus, and k = 4,501 … 4,699 (199 strokes): 0.5 + 1,000 + 99.5 μg. Day 3:
+        // k = 4,700 … 7,099 (2,400 strokes). Day 4 ([3 d, 4 d], the run's last day ends with it):
+        // k = 7,100 … 9,500 (2,401 strokes).
+        #expect(r.recorder.dailyFemtograms == [2_299 * ug / 2, 1_100 * ug, 1_200 * ug, 2_401 * ug / 2])
+        // The series interval from 1 d 22 h holds the bolus and the 24 strokes k = 4,501 … 4,524
+        // (165,636 … 166,464 s; k = 4,525 falls at its end, 166,500 s).
+        let row = try #require(r.recorder.series.first { $0.start == cleared })
+        #expect(row.released == Femtograms(1_000 * ug))
+        #expect(row.delivered == Femtograms(1_012 * ug))
+        // PK: 22 h without drug leave the CSF near zero (e^(−30/65 × 22) ≈ 4·10⁻⁵ of the 1,667 ng/mL
+        // steady state: under 0.07 ng/mL); the interval's 1,012 μg over 0.25 h is a constant input of
+        // 4,048 μg/h, whose steady state is 4,048 / 30 μg/mL; after 0.25 h the level is that ×
+        // (1 − e^(−30/65 × 0.25)).
         let k = 30.0 / 65.0
-        let expected = 8_002.0 / 30.0 * 1_000 * (1 - exp(-k * 0.25))   // ng/mL
+        let expected = 4_048.0 / 30.0 * 1_000 * (1 - exp(-k * 0.25))   // ng/mL
         #expect(abs(row.concentration.nanogramsPerMillilitre - expected) < 1, "CSF \(row.concentration.nanogramsPerMillilitre) vs \(expected) ng/mL")
         #expect(r.pump.drugAccount.isBalanced)
     }
@@ -129,8 +133,8 @@ struct DrugConservationTests {
         }
         guard case let .failure(error) = result else { Issue.record("the broken run passed the conservation check"); return }
         guard case let .drugNotConserved(problems) = error else { Issue.record("unexpected error \(error)"); return }
-        // The 2,000 μg bolus is missing from the recorder's total.
-        #expect(problems.contains { $0.contains("2000000000000 fg missing") }, "\(problems)")
+        // The 1,000 μg bolus is missing from the recorder's total.
+        #expect(problems.contains { $0.contains("1000000000000 fg missing") }, "\(problems)")
     }
 
     @Test("anti-vacuity: the property over random fault plans fails for a run that drops released boluses")

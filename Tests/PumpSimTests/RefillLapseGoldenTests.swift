@@ -36,7 +36,9 @@ struct RefillLapseGoldenTests {
         #expect(raised(r, .refillDue) == [526_608])
         #expect(raised(r, .lowReservoir) == [3_600 + 1_127_808])
         #expect(raised(r, .reservoirEmpty) == [1_412_208])
-        #expect(raised(r, .therapyInterruption) == [Self.refill])
+        // The switch is the interruption's first evidence: 24 h (+ 1 ns) after it closed, with no stroke
+        // since, the interruption passes the limit and the alarm is raised (the floor holds from then).
+        #expect(raised(r, .therapyInterruption) == [1_412_208 + 86_400])
         #expect(r.recorder.emptyOnsets == [.zero + .seconds(Self.halt)])
         let low = r.recorder.alarms.first { $0.kind == .lowReservoir }
         #expect(low?.leadTimeBeforeEmpty == .seconds(288_000))           // 4 mL / 1.2 mL/day = 80 h

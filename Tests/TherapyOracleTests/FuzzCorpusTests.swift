@@ -65,8 +65,14 @@ struct CoreFuzzFindingTests {
     @Test("A reserve taper's held level gives way to the floor when an interruption over 24 h is in progress")
     func floorOverReserveHold() throws { try Self.expectHolds(.interruptionFloor, seed: "reserve-hold-under-long-interruption") }
 
-    @Test("Open: an interruption over 24 h ending at full dose (reserve taper, refills under a persisting occlusion reading, a stall)")
-    func openInterruptionFinding() throws { try Self.expectOpen(.interruptionFloor, seed: "interruption-ended-full-dose-open") }
+    @Test("An empty-switch reading over 24 h on a profile without a switch puts delivery at the floor: a small refill never entered resumes drug at the floor, not the full dose")
+    func floorWhileSwitchReadingPersists() throws { try Self.expectHolds(.interruptionFloor, seed: "silent-resumption-under-switch-reading") }
+
+    @Test("A 48 h stall under a persisting spurious occlusion reading: delivery is at the floor when the stall ends, not the full dose")
+    func floorAfterStallUnderPersistingOcclusion() throws { try Self.expectHolds(.interruptionFloor, seed: "stall-under-persisting-spurious-occlusion") }
+
+    @Test("Open: a spurious 'clear' over a real occlusion hides 55 h without drug; the full dose flows when the occlusion clears")
+    func openSpuriousClearOverOcclusion() throws { try Self.expectOpen(.interruptionFloor, seed: "spurious-clear-over-real-occlusion-open") }
 
     @Test("A motor stall over 24 h is followed by the floor until a clinician confirms")
     func floorAfterStall() throws { try Self.expectHolds(.interruptionFloor, seed: "stall-48h") }

@@ -125,6 +125,8 @@ extension PumpController {
             if isDelivering { applyRate(at: t, log: &log) }
             checkReservoir(at: last, log: &log)
         }
+        // An interruption passing the limit puts delivery at the floor now, evidence persisting or not.
+        if t >= interruptionFloorDeadline, floorIfInterruptionLong(at: t, log: &log) { applyRate(at: t, log: &log) }
         if t >= nextRateChange { applyRate(at: t, log: &log) }
         if t >= refillDueAt && !alarms.isActive(.refillDue) {
             alarms.raise(.refillDue, detail: refillDueDetail(), at: t, settings: settings.alarms, log: &log)
@@ -161,7 +163,7 @@ extension PumpController {
 
     /// The earliest deadline other than strokes and bolus strokes (with or without audible re-alerts).
     func nonBolusDeadline(quiet: Bool) -> Instant {
-        var d = min(nextRateChange, nextDayBoundary)
+        var d = min(nextRateChange, nextDayBoundary, interruptionFloorDeadline)
         if !alarms.isActive(.refillDue) { d = min(d, refillDueAt) }
         if let f = reservoir.filledAt, !alarms.isActive(.drugStability) { d = min(d, f + settings.alarms.drugStabilityLimit) }
         return quiet ? d : min(d, alarms.nextAlertAt)

@@ -23,8 +23,9 @@ extension PumpController {
 
     /// Feeds a sensor change at `t` (after advancing to it). Occlusion and motor stall raise alarms and
     /// never stop delivery: the last good rate keeps being commanded. Each is evidence that delivery
-    /// stopped, as is the empty switch: an interruption runs from the earliest evidence until the last
-    /// clears, and one longer than the limit resumes at the floor until a clinician confirms. On a pump
+    /// stopped, as is the empty switch: an interruption runs from the earliest evidence to the first
+    /// stroke after the last clears, and once it has lasted longer than the limit delivery is at the
+    /// floor (from that instant, evidence persisting or not) until a clinician confirms. On a pump
     /// whose profile has an empty switch, the switch stops delivery (and its opening resumes it).
     public mutating func sense(_ reading: SensorReading, at t: Instant) -> [Effect] {
         guard t >= now else { return [] }
@@ -359,6 +360,11 @@ extension PumpController {
         let programmed = doseHistory.current ?? .zero
         if s.dailyDose > programmed { return .failure(.confirmedDoseMismatch(confirmed: s.dailyDose, current: programmed)) }
         awaitingConfirmationSince = nil
+        confirmationHold = nil
+        // The clinician has assessed the patient now: evidence still in force (a reading that persists)
+        // counts afresh from here, and an interruption whose first stroke has not come is discharged.
+        if var i = interruption { i.since = t; interruption = i }
+        endedInterruption = nil
         schedule = s
         if s.dailyDose != programmed { doseHistory.record(s.dailyDose, at: t) }
         alarms.clear(.therapyInterruption, at: t, log: &log)

@@ -86,7 +86,10 @@ extension PumpController {
             if long {
                 // An earlier short interruption's alarm still active is re-raised with this one's detail
                 // (the floor until confirmed), not left saying the programmed dose resumed.
-                if awaitingConfirmationSince == nil { alarms.clear(.therapyInterruption, at: t, log: &log) }
+                // So is one raised during the gap (the interruption passed the limit while down).
+                if awaitingConfirmationSince == nil || (alarms[.therapyInterruption]?.raisedAt ?? t) > lastSeen {
+                    alarms.clear(.therapyInterruption, at: t, log: &log)
+                }
                 awaitingConfirmationSince = min(awaitingConfirmationSince ?? since, since)
                 confirmationHold = nil
             }

@@ -71,11 +71,13 @@ extension PumpController {
         endedInterruption = nil
         guard var i = interruption else {
             interruption = Interruption(since: t, firstEvidence: evidence, evidence: [evidence])
+            updateDeadlines()
             return
         }
         if t < i.since { i.since = t; i.firstEvidence = evidence }
         if !i.evidence.contains(evidence) { i.evidence.append(evidence) }
         interruption = i
+        updateDeadlines()
     }
 
     /// Ends the interruption in progress if no evidence remains (delivery resumes at `t`). One longer
@@ -107,20 +109,46 @@ extension PumpController {
         interruption = nil
     }
 
-    /// A halt (no strokes at all) ends at `t` while other evidence persists (a stall or occlusion
-    /// reading, which never stops strokes), so the interruption goes on: if it already lasted over the
-    /// limit, strokes resume at the floor until a clinician confirms, as when it ends.
-    mutating func floorIfHaltEndsLong(at t: Instant, log: inout EffectLog) {
-        guard case .running = phase, let i = interruption, t - i.since > settings.interruptionLimit else { return }
-        // Already at the floor; a reserve taper's held level (above it) gives way to the floor.
-        if awaitingConfirmationSince != nil && confirmationHold == nil { return }
+    /// The earliest evidence of the interruption that has not yet ended in a resumed stroke: the one in
+    /// progress, or the one whose evidence cleared but whose first stroke has not come yet. Nil when
+    /// none, or when therapy is not running.
+    var unresumedInterruption: Interruption? {
+        guard case let .running(runningSince) = phase else { return nil }
+        if let i = interruption { return i }
+        if let e = endedInterruption, e.basalStrokes == ledger.basalStrokes, e.at >= runningSince { return e.interruption }
+        return nil
+    }
+
+    /// When the interruption not yet resumed passes the limit (`interruptionLimit` after its earliest
+    /// evidence, plus 1 ns: "longer than"): from then on delivery is at the floor, whether or not its
+    /// evidence persists. `distantFuture` when there is none or delivery already is at the floor.
+    var interruptionFloorDeadline: Instant {
+        guard let i = unresumedInterruption else { return .distantFuture }
+        if awaitingConfirmationSince != nil && confirmationHold == nil { return .distantFuture }
+        return i.since + settings.interruptionLimit + TimeSpan(nanoseconds: 1)
+    }
+
+    /// An interruption that has not ended in a resumed stroke has lasted longer than the limit at `t`:
+    /// from `t` delivery is at the floor until a clinician confirms the dose, whatever its evidence
+    /// does next. No drug has reached the patient since its earliest evidence, as far as the controller
+    /// knows, and it cannot tell when drug reaches the patient again (an occlusion or stall reading
+    /// may be spurious, a switch may stay closed over a refill that was not entered), so every stroke
+    /// from now on could be the first resumed one. Strokes are still commanded (never zero by
+    /// software decision): the floor, not the programmed dose. A reserve taper's held level (above the
+    /// floor) gives way to the floor. Returns true when it changed the dose; callers apply the rate.
+    @discardableResult
+    mutating func floorIfInterruptionLong(at t: Instant, log: inout EffectLog) -> Bool {
+        guard let i = unresumedInterruption, t - i.since > settings.interruptionLimit else { return false }
+        if awaitingConfirmationSince != nil && confirmationHold == nil { return false }
         awaitingConfirmationSince = min(awaitingConfirmationSince ?? i.since, i.since)
         confirmationHold = nil
         let causes = i.evidence.map(\.description).joined(separator: ", ")
+        let state = interruption != nil ? "its evidence persists" : "no stroke since its evidence cleared"
         alarms.clear(.therapyInterruption, at: t, log: &log)
         alarms.raise(.therapyInterruption,
-                     detail: "delivery was interrupted for \((t - i.since).roundedDescription) from \(i.since) to \(t) (first evidence: \(i.firstEvidence); evidence: \(causes)), longer than the \(settings.interruptionLimit) limit; delivering \(DoseRate.floor) until a clinician confirms the dose",
+                     detail: "no drug has reached the patient for \((t - i.since).roundedDescription) since \(i.since) (first evidence: \(i.firstEvidence); evidence: \(causes); \(state)), longer than the \(settings.interruptionLimit) limit; delivering \(DoseRate.floor) from \(t) until a clinician confirms the dose",
                      at: t, settings: settings.alarms, log: &log)
+        return true
     }
 
     /// The estimate has fallen below one stroke at `t`. Returns true when delivery continues: the pump
@@ -158,7 +186,7 @@ extension PumpController {
                 basal.resetCredit(at: t)
                 if case .running = phase {
                     endInterruptionIfResumed(at: t, log: &log)
-                    floorIfHaltEndsLong(at: t, log: &log)
+                    floorIfInterruptionLong(at: t, log: &log)
                     applyRate(at: t, log: &log)
                     log.event(.deliveryResumed(dose: resumedDose(at: t)), at: t)
                 }
@@ -207,7 +235,7 @@ extension PumpController {
         if wasHalted { basal.resetCredit(at: t) }
         guard case .running = phase else { interruption = nil; return }
         let ended = endInterruptionIfResumed(at: t, log: &log)
-        if wasHalted { floorIfHaltEndsLong(at: t, log: &log) }
+        if wasHalted { floorIfInterruptionLong(at: t, log: &log) }
         if wasHalted || ended.map({ t - $0.since > settings.interruptionLimit }) == true {
             log.event(.deliveryResumed(dose: resumedDose(at: t)), at: t)
         }

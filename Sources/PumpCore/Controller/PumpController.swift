@@ -34,8 +34,8 @@ public enum TherapyPhase: Hashable, Sendable, Codable, CustomStringConvertible {
 /// an increase (see `checkWindows`); a stop becomes a taper of at least 14 days, to max(50 μg/day, the
 /// patency minimum), unless an emergency override is given; sensor faults never stop delivery; missed
 /// drug is never caught up in a burst; an interruption runs from the earliest evidence that delivery
-/// stopped (empty switch, calculated empty, stall, occlusion, downtime) and, over the limit, resumes
-/// at the floor until a clinician confirms; with an empty switch in the profile, the estimate alone
+/// stopped (empty switch, calculated empty, stall, occlusion, downtime) and, once it passes the limit,
+/// puts delivery at the floor until a clinician confirms, whether its evidence persists or not; with an empty switch in the profile, the estimate alone
 /// never stops delivery. `check(_:at:)` previews any command without changing anything.
 public struct PumpController: Hashable, Sendable, Codable {
     public let profile: PumpProfile

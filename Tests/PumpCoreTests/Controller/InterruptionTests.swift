@@ -35,9 +35,12 @@ struct InterruptionTests {
             // The switch governs: delivery stopped when it closed.
             #expect(c.haltedSince == Self.switchTrips && meanwhile.isEmpty)
         } else {
-            // Without a switch in the profile the estimate governs (strokes go on to the calculated
-            // empty), but the reading is evidence all the same.
-            #expect(c.haltedSince == Self.calculatedEmpty && meanwhile.count == 12_000 - Int(Self.switchTrips.nanoseconds - Self.start.nanoseconds) / 18_000_000_000)
+            // Without a switch in the profile the estimate governs (strokes go on), but the reading is
+            // evidence all the same: 24 h after it, with no sign that drug flows again, strokes go on
+            // at the floor. 24 h at 600 μg/day (one stroke every 18 s: 4,800), then 39 h at 50 μg/day
+            // (one every 216 s: 650); the estimate never reaches empty.
+            #expect(c.haltedSince == nil && c.awaitingConfirmationSince == Self.switchTrips)
+            #expect(meanwhile.count == 4_800 + 650)
         }
         try Self.emptyRefill(&c, at: Self.refillAt)
         _ = c.sense(.reservoirEmpty(false), at: Self.refillAt)

@@ -82,18 +82,25 @@ struct PrescribedRate {
     var schedule: Schedule
     var taper: TaperPlan?
     let clock: ClockReference
-    /// After an interruption longer than 24 h: the floor until a clinician confirms (the random
-    /// actions never confirm, so for the rest of the course).
-    var atFloor = false
+    /// Once an interruption has lasted longer than 24 h without a resumed stroke: the floor from this
+    /// instant until a clinician confirms (the random actions never confirm, so for the rest of the
+    /// course).
+    var floorFrom: Instant?
 
     /// μg/day in force at `t` (ng/day), and the next instant it may change.
     func rate(at t: Instant) -> (Int64, Instant) {
+        let (r, next) = unflooredRate(at: t)
+        guard let f = floorFrom, r > 0 else { return (r, next) }
+        if t >= f { return (DoseRate.floor.nanogramsPerDay, taper == nil ? .distantFuture : next) }
+        return (r, min(next, f))
+    }
+
+    func unflooredRate(at t: Instant) -> (Int64, Instant) {
         if let p = taper {
             let day = (t - p.startedAt).nanoseconds / TimeConstants.nanosecondsPerDay
             if day >= Int64(p.levels.count) { return (0, .distantFuture) }
-            return (atFloor ? DoseRate.floor.nanogramsPerDay : p.levels[Int(day)].nanogramsPerDay, p.startedAt + .days(day + 1))
+            return (p.levels[Int(day)].nanogramsPerDay, p.startedAt + .days(day + 1))
         }
-        if atFloor { return (DoseRate.floor.nanogramsPerDay, .distantFuture) }
         let steps = schedule.steps
         let tod = clock.nanosecondsAfterMidnight(at: t)
         let midnight = t - TimeSpan(nanoseconds: tod)

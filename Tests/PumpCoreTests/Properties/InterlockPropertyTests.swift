@@ -1,3 +1,4 @@
+import Foundation
 import PropertyBased
 import Testing
 @testable import PumpCore
@@ -37,11 +38,20 @@ struct Harness {
                    increaseLimitPpm: c.settings.titrationIncreaseLimit.partsPerMillion, restart: restart)
     }
     /// The interruption rule as this test states it: occlusion, stall and the empty switch are
-    /// evidence that delivery stopped (the switch's until a refill); from the earliest evidence until
-    /// none remains is one interruption, and one longer than 24 h puts delivery at the floor.
+    /// evidence that delivery stopped (the switch's until a refill). An interruption runs from the
+    /// earliest evidence to the first stroke after the last evidence cleared (evidence before that
+    /// stroke continues it). Once it has lasted longer than 24 h without that stroke, delivery is at
+    /// the floor from that instant, whether its evidence persists or not: nothing tells the controller
+    /// when drug reaches the patient again (a reading may be spurious), so any later stroke may be the
+    /// first one after more than 24 h without drug.
     var sensors: Set<String> = []
     var switchAnsweredByRefill = false
+    /// The earliest evidence of the interruption not yet ended by a resumed stroke.
     var evidenceSince: Instant?
+    /// When its last evidence cleared (nil while evidence persists).
+    var evidenceClearedAt: Instant?
+    /// Instants the floor began (the rolling-window decrease bound sets the floor aside).
+    var floorStarts: [Instant] = []
     var failures: [String] = []
     var trace: [String] = []
     var refusals = 0
@@ -111,9 +121,10 @@ struct Harness {
         trace.append("\(c.now) \(action)")
         switch action {
         case let .advance(span):
-            let to = c.now + span
-            integral += model.integral(from: c.now, to: to)
+            let from = c.now, to = c.now + span
             c.advance(to: to, into: &rec)
+            settleFloor(upTo: to)
+            integral += model.integral(from: from, to: to)
         case let .sensor(reading):
             for e in c.sense(reading, at: c.now) { rec.receive(e) }
             switch reading {
@@ -161,21 +172,45 @@ struct Harness {
         if name == "switch" { switchAnsweredByRefill = false }
         if on {
             sensors.insert(name)
-            if case .running = c.phase, evidenceSince == nil { evidenceSince = c.now }
+            if case .running = c.phase {
+                // Evidence before the first stroke after an interruption ended continues it.
+                if let cleared = evidenceClearedAt, let last = rec.times.last, last > cleared.nanoseconds { evidenceSince = nil }
+                if evidenceSince == nil { evidenceSince = c.now }
+                evidenceClearedAt = nil
+            }
         } else {
             sensors.remove(name)
         }
         settleEvidence()
     }
 
-    /// Ends the interruption when no evidence remains (or therapy no longer runs).
+    /// Marks the interruption's evidence cleared when none remains (forgets it if therapy no longer
+    /// runs); it ends at the first stroke after that.
     mutating func settleEvidence() {
-        guard let since = evidenceSince else { return }
-        guard case .running = c.phase else { evidenceSince = nil; return }
+        guard evidenceSince != nil else { return }
+        guard case .running = c.phase else { evidenceSince = nil; evidenceClearedAt = nil; return }
         let evidence = switchAnsweredByRefill ? sensors.subtracting(["switch"]) : sensors
-        guard evidence.isEmpty else { return }
-        evidenceSince = nil
-        if c.now - since > .hours(24) { model.atFloor = true }
+        if evidence.isEmpty, evidenceClearedAt == nil { evidenceClearedAt = c.now }
+        if !evidence.isEmpty { evidenceClearedAt = nil }
+    }
+
+    /// After advancing to `t`: the interruption not yet resumed passes 24 h at its earliest evidence
+    /// + 24 h + 1 ns, unless a stroke came after its evidence cleared and by then; the floor starts
+    /// there. An interruption resumed by a stroke is over.
+    mutating func settleFloor(upTo t: Instant) {
+        guard let since = evidenceSince else { return }
+        let deadline = since + .hours(24) + TimeSpan(nanoseconds: 1)
+        var resumedAt: Instant?
+        if let cleared = evidenceClearedAt {
+            let i = rec.firstIndex(after: cleared)
+            if i < rec.times.count { resumedAt = Instant(nanoseconds: rec.times[i]) }
+        }
+        if model.floorFrom == nil, deadline <= t, resumedAt.map({ $0 > deadline }) ?? true {
+            // Unless a stop taper had ended delivery by then.
+            let taperEnd = model.taper.map { $0.startedAt + .days(Int64($0.levels.count)) } ?? .distantFuture
+            if deadline < taperEnd { model.floorFrom = deadline; floorStarts.append(deadline) }
+        }
+        if resumedAt != nil { evidenceSince = nil; evidenceClearedAt = nil }
     }
 
     mutating func update(model command: Command, _ acceptance: Acceptance, planBefore: TaperPlan?) {
@@ -196,8 +231,9 @@ struct Harness {
             // A new course after a completed taper: the credit of the old one was dropped with it.
             model.schedule = s
             model.taper = nil
-            model.atFloor = false
+            model.floorFrom = nil
             evidenceSince = nil
+            evidenceClearedAt = nil
             integral = Int128(rec.total) * Self.day
             doseChanges.append(change(t, s.dailyDose.nanogramsPerDay, restart: true))
             if let last = floorExempt.indices.last, floorExempt[last].to == .distantFuture { floorExempt[last].to = t + .hours(24) }
@@ -293,23 +329,13 @@ struct InterlockPropertyTests {
     func therapyWithRefillLapses() async throws { await Self.check(generousRefills: false) }
 
     static func check(generousRefills: Bool) async {
-        // Open: rarely a window after a decrease ends a few μg below the rolling-window lower bound
-        // (402.5 μg against 410.875 μg); only that failure (and the property library's report of its
-        // input) is a known, intermittent issue: every other failure fails the test.
-        await withKnownIssue("open: a window a few μg under the rolling-window decrease bound", isIntermittent: true) {
-            await propertyCheck(count: 150, input: Gen.uint64(in: 0...UInt64.max), actions) { setup, seeds in
-                guard var h = try? Harness(setupSeed: setup, generousRefills: generousRefills) else {
-                    Issue.record("setup refused for seed \(setup)"); return
-                }
-                h.run(seeds)
-                let open = h.failures.filter { $0.contains("delivered") && $0.contains("pg < min(") }
-                #expect(open.isEmpty, "\(open.prefix(3).joined(separator: "\n"))")
-                let others = h.failures.filter { !($0.contains("delivered") && $0.contains("pg < min(")) }
-                #expect(others.isEmpty, "\(others.prefix(5).joined(separator: "\n"))\ntrace:\n\(h.trace.joined(separator: "\n"))")
+        let count = ProcessInfo.processInfo.environment["ITPUMP_PROPERTY_ITERATIONS"].flatMap(Int.init) ?? 150
+        await propertyCheck(count: count, input: Gen.uint64(in: 0...UInt64.max), actions) { setup, seeds in
+            guard var h = try? Harness(setupSeed: setup, generousRefills: generousRefills) else {
+                Issue.record("setup refused for seed \(setup)"); return
             }
-        } matching: { issue in
-            let text = String(describing: issue) + issue.comments.map(\.rawValue).joined()
-            return text.contains("pg < min(") || text.contains("Failure occured with input")
+            h.run(seeds)
+            #expect(h.failures.isEmpty, "setup \(setup), seeds \(seeds)\n\(h.failures.prefix(5).joined(separator: "\n"))\ntrace:\n\(h.trace.joined(separator: "\n"))")
         }
     }
 
@@ -404,7 +430,9 @@ extension Harness {
                 if x > t.nanoseconds { ends.insert(x) } else if x + day.nanoseconds <= horizon.nanoseconds { ends.insert(x + day.nanoseconds) }
                 i += 1
             }
+            // A taper's end, and the floor after an interruption over 24 h, are aside from the decrease bound.
             let exempt = floorExempt.contains { $0.from < horizon && t - day < $0.to }
+                || floorStarts.contains { $0 > t - day && $0 < horizon }
             for e in ends.sorted() {
                 let w = Instant(nanoseconds: e)
                 let m = Int128(rec.delivered(after: w - day, upTo: w))
@@ -575,5 +603,68 @@ struct InterlockWindowPropertyTests {
             if !h.failures.isEmpty { caught += 1 }
         }
         #expect(caught > 0)
+    }
+}
+
+// MARK: - Fixed-seed regressions: the floor after an interruption, on the model and on the windows
+
+@Suite("Interlock properties: the floor after an interruption over 24 h")
+struct InterruptionFloorModelTests {
+    /// 600 μg/day at 500 μg/mL (setup seed 0: spinal, wall clock 00:00 at instant zero). A stall reading
+    /// from 2d+01:00 that persists; at 2d+21:00 a 10 % decrease is programmed (allowed: delivery is not
+    /// yet at the floor); the stall passes 24 h at 3d+01:00 + 1 ns, inside that program's 24 h horizon.
+    static let stall = at(.days(2) + .hours(1))
+    static let decrease = stall + .hours(20)
+
+    static func run(brokenIgnoresLongEvidence: Bool = false) throws -> Harness {
+        var h = try Harness(setupSeed: 0, generousRefills: true, schedule: .continuous(ug(600)))
+        h.apply(.advance(Self.stall - h.c.now))
+        h.apply(.sensor(.motorStall(true)))
+        h.apply(.advance(.hours(20)))
+        h.apply(.command(.program(.continuous(ug(540)))))
+        if brokenIgnoresLongEvidence {
+            // A deliberately broken controller: the floor only when the evidence clears (the rule as
+            // it was), so the full dose goes on while the reading persists.
+            h.apply(.advance(.hours(5)))
+            h.c.awaitingConfirmationSince = nil
+            var log = EffectLog()
+            h.c.applyRate(at: h.c.now, log: &log)
+            h.c.interruption = nil
+            h.apply(.advance(.hours(25)))
+        } else {
+            h.apply(.advance(.hours(30)))
+        }
+        h.checkAll()
+        return h
+    }
+
+    @Test("a stall reading that persists past 24 h puts delivery at the floor then: the model and the controller agree to a stroke")
+    func floorWhileEvidencePersists() throws {
+        let h = try Self.run()
+        #expect(h.model.floorFrom == Self.stall + .hours(24) + TimeSpan(nanoseconds: 1))
+        #expect(h.c.awaitingConfirmationSince == Self.stall && h.c.deliveringDose == .floor && h.c.motorStall)
+        #expect(h.c.alarms[.therapyInterruption]?.detail.contains("its evidence persists") == true)
+        #expect(h.failures.isEmpty, "\(h.failures)")
+    }
+
+    /// The rolling-window decrease bound sets the floor aside, as the rule does ("a taper, an emergency
+    /// override and the floor aside"). The old statement of the bound did not, and failed, rarely, on
+    /// random runs where the floor began inside a decrease's 24 h horizon (a window of 402.5 μg against
+    /// a bound of 410.875 μg): the statement was wrong, not the controller.
+    @Test("the decrease bound on rolling windows sets the floor aside: without that, this run would break it")
+    func decreaseBoundSetsFloorAside() throws {
+        var h = try Self.run()
+        #expect(h.failures.isEmpty, "\(h.failures)")
+        // Anti-vacuity: the same windows judged without the floor aside fall below the bound.
+        h.floorStarts = []
+        h.failures = []
+        h.checkRollingWindows()
+        #expect(h.failures.contains { $0.contains("program at \(Self.decrease)") && $0.contains("pg < min(") })
+    }
+
+    @Test("anti-vacuity: a controller that keeps the full dose while the evidence persists fails the model")
+    func brokenControllerFails() throws {
+        let h = try Self.run(brokenIgnoresLongEvidence: true)
+        #expect(h.failures.contains { $0.contains("vs prescribed") })
     }
 }
