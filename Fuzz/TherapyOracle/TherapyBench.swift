@@ -108,6 +108,12 @@ public struct TherapyBench {
     /// A sensor reading given to the controller without the pump's say (a faulty sensor or wiring).
     public mutating func spurious(_ reading: SensorReading) {
         step("spurious \(reading)") { b in
+            // A "clear" over a true occlusion or stall hides that cessation from the controller.
+            switch reading {
+            case .occlusion(false) where b.sink.pump.occluded, .motorStall(false) where b.sink.pump.stalled:
+                b.sink.oracle.sensorLiedClear()
+            default: break
+            }
             let effects = b.controller.sense(reading, at: b.controller.now)
             b.perform(effects)
         }

@@ -42,6 +42,11 @@ public struct TherapyOracle: Sendable {
     /// The last accepted `confirmResumption`: a clinician's confirmation before the first resumed
     /// stroke discharges the interruption up to it.
     var confirmedAt: Instant?
+    /// A spurious "clear" was given over a true occlusion or stall (a lying sensor): the cessation in
+    /// progress is hidden from every evidence the controller has, so no controller can time it; it is
+    /// exempt from `interruptionFloor` until drug truly flows again. Only a reading contradicting the
+    /// pump's truth sets it; every cessation the sensors report stays checked.
+    var cessationHidden = false
 
     // Drug and estimate.
     var drugIn = Femtograms.zero
@@ -65,6 +70,12 @@ public struct TherapyOracle: Sendable {
                           evidenceActive: Bool, interruptionLimit: TimeSpan) {
         log.append(first: first, last: last, count: count, picogramsEach: picogramsEach)
         guard delivered else { return }
+        if cessationHidden {
+            cessationHidden = false
+            evidenceOnset = evidenceActive ? first : nil
+            lastDeliveryAt = last
+            return
+        }
         if let onset = evidenceOnset {
             let start = max(onset, lastDeliveryAt ?? onset, confirmedAt ?? onset)
             if first - start > interruptionLimit, floorRequiredSince == nil { floorRequiredSince = first }
@@ -72,6 +83,9 @@ public struct TherapyOracle: Sendable {
         }
         lastDeliveryAt = last
     }
+
+    /// A sensor said "clear" while the pump truly is occluded or stalled (see `cessationHidden`).
+    mutating func sensorLiedClear() { cessationHidden = true }
 
     /// Evidence that delivery stopped, visible to the controller from `t` (a sensor, a halt, a downtime).
     mutating func evidence(at t: Instant) {

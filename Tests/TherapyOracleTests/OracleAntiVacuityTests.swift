@@ -122,6 +122,24 @@ struct OracleAntiVacuityTests {
         #expect(Self.broken(b).contains(.interruptionFloor), "\(b.violations)")
     }
 
+    /// The oracle exempts a cessation hidden by a lying sensor ("clear" over a true occlusion or stall);
+    /// a "clear" that agrees with the pump's truth hides nothing and exempts nothing.
+    @Test("interruptionFloor still catches the forged resumption when a spurious 'clear' agrees with the truth")
+    func truthfulClearExemptsNothing() throws {
+        var b = try Self.bench(dose: 600)
+        b.advance(by: .hours(30))
+        b.sink.oracle.evidence(at: b.controller.now)
+        b.sink.dropStrokes = true
+        b.advance(by: .hours(10))
+        b.spurious(.occlusion(false))
+        b.spurious(.motorStall(false))
+        b.advance(by: .hours(20))
+        b.sink.dropStrokes = false
+        b.advance(by: .hours(12))
+        #expect(!b.sink.pump.occluded && !b.sink.pump.stalled)
+        #expect(Self.broken(b).contains(.interruptionFloor), "\(b.violations)")
+    }
+
     @Test("estimateNotAboveTruth catches a refill entered as 18 mL that put in 2 mL")
     func estimateAboveTruth() throws {
         var b = try Self.bench()
