@@ -17,9 +17,11 @@ import Testing
 /// - CSF level: at every interval boundary t the reference lies within the event model's range over
 ///   [t − W, t + W] (a shift of the input by at most W), ± two strokes' drug over V (the reference's
 ///   intervals hold whole strokes: one more or less than the mean).
-/// - Withdrawal-risk time: each episode boundary moves by at most W: |Δ| ≤ 2W × episodes; every
-///   episode of one has an episode of the other within W (grazing the threshold, a shift can split
-///   or join episodes).
+/// - Withdrawal-risk time: each episode boundary moves by at most W, and the level by the ripple δ
+///   (two strokes over V): the reference's time lies between the event model's times below thr − δ
+///   and below thr + δ, ± 2W × episodes (where the level runs along the threshold, δ moves a
+///   crossing by hours); every reference episode has one below thr + δ within W and every episode
+///   below thr − δ one of the reference's.
 /// - Peak severity: |S'| = λ|D − S| ≤ λ, so shifting the input by W moves S by at most λW per change of
 ///   the deficit (one down, one up per episode): |Δ| ≤ 2λW × max(1, episodes).
 @Suite("Event-to-event PK matches the per-interval reference", .shrinking(false))
@@ -55,12 +57,37 @@ struct EventPKTests {
 
         let strokeNg = Self.heaviestStroke(s)
         let w = Self.window(s) + step
-        let episodes = Int64(max(x.episodes.count, y.episodes.count))
+        let v = Double(s.pk.distributionVolume.nanolitres) / 1e6
+        let ripple = 2 * strokeNg / v
+        // The withdrawal window is judged in time (a shift of W) and in level (the ripple δ): where
+        // the level runs along the threshold for hours (a reserve-taper step or a biased delivery at
+        // the threshold's fraction), a level difference of δ moves a crossing by hours. So the
+        // event model also measures the time below thr − δ and below thr + δ (the same run with the
+        // fraction moved by δ/C_ref), and the reference must lie between them, ± 2W per episode.
+        let referenceLevel = s.pk.steadyState(s.schedule.dailyDose).nanogramsPerMillilitre
+        let dppm = Int64((ripple / referenceLevel * 1e6).rounded(.up))
+        func eventRun(fractionShift: Int64) -> Recorder? {
+            var t = s
+            t.pk.withdrawalFraction = Fraction(partsPerMillion: min(990_000, max(10_000, s.pk.withdrawalFraction.partsPerMillion + fractionShift)))
+            return try? SimulationRunner.run(t, fidelity: .fast, keepSeries: false, perBinPK: false, pk: .events) { rec in
+                rec.events = CSFEvents(parameters: t.pk, severeLevel: Recorder.severeLevel, rateConstantFactor: rateConstantFactor)
+            }.recorder
+        }
+        guard let lower = eventRun(fractionShift: -dppm), let upper = eventRun(fractionShift: dppm) else {
+            return out + ["\(s.name): the event model with the threshold moved by ±δ did not run"]
+        }
+        let episodes = Int64([x.episodes.count, y.episodes.count, lower.episodes.count, upper.episodes.count].max() ?? 0)
+        check(x.withdrawal.nanoseconds >= lower.withdrawal.nanoseconds - 2 * w * episodes
+              && x.withdrawal.nanoseconds <= upper.withdrawal.nanoseconds + 2 * w * episodes,
+              "withdrawal \(x.withdrawal) outside \(lower.withdrawal) … \(upper.withdrawal) (below thr ∓ δ) ± 2W × \(episodes)")
+        // And with nothing near the threshold, within 2W per episode of the event model's own.
         let dw = abs(x.withdrawal.nanoseconds - y.withdrawal.nanoseconds)
-        check(dw <= 2 * w * episodes, "withdrawal \(x.withdrawal) vs \(y.withdrawal): \(dw / 1_000_000_000) s apart, allowed \(2 * w * episodes / 1_000_000_000) s")
-        // Every episode of one has an episode of the other within W of it (where the level grazes
-        // the threshold, a shift of W can split or join episodes, so their numbers may differ).
-        for (mine, other, name) in [(x.episodes, y.episodes, "reference"), (y.episodes, x.episodes, "event model")] {
+        check(lower.withdrawal != upper.withdrawal || dw <= 2 * w * episodes,
+              "withdrawal \(x.withdrawal) vs \(y.withdrawal): \(dw / 1_000_000_000) s apart, allowed \(2 * w * episodes / 1_000_000_000) s")
+        // Every episode of the reference has an episode below thr + δ within W, and every episode
+        // below thr − δ has one of the reference's within W (where the level grazes the threshold,
+        // a shift can split or join episodes, so their numbers may differ).
+        for (mine, other, name) in [(x.episodes, upper.episodes, "reference"), (lower.episodes, x.episodes, "event model (thr − δ)")] {
             for e in mine {
                 let near = other.contains { $0.start.nanoseconds <= e.end.nanoseconds + w && $0.end.nanoseconds >= e.start.nanoseconds - w }
                 check(near, "the \(name)'s episode \(e.start)–\(e.end) has no counterpart within W")
@@ -72,8 +99,6 @@ struct EventPKTests {
         check(dp <= 2 * lambda * wHours * Double(max(1, episodes)), "peak severity \(x.peakSeverity) vs \(y.peakSeverity)")
 
         // The trajectory: the reference's level at every interval boundary.
-        let v = Double(s.pk.distributionVolume.nanolitres) / 1e6
-        let ripple = 2 * strokeNg / v
         let samples = y.events?.samples?.values ?? []
         check(samples.count >= Int(ref.end.nanoseconds / step), "\(samples.count) samples of the event model")
         let reach = Int((w + step - 1) / step)
