@@ -8,8 +8,8 @@ import Testing
 /// reference (`PKMethod.intervals`, one `CSFModel.step` per interval).
 ///
 /// Tolerances, from the reference's discretisation: the reference spreads the drug of an interval Δ
-/// evenly over it (up to Δ early), the event model spreads each stroke's drug over the gap g after
-/// it (up to g late), so the same drug is placed at most W = Δ + g apart in time (g the longest
+/// evenly over it (up to Δ early or late), the event model spreads each stroke's drug over the gap g
+/// before it (up to g early), so the same drug is placed at most W = Δ + g apart in time (g the longest
 /// stroke gap: the heaviest stroke at the 50 μg/day floor), and the reference applies a change of
 /// the withdrawal reference from the start of its interval (again within Δ).
 /// - Exact: the delivered total and every daily figure, every alarm, the empty onsets, refusals,
@@ -21,7 +21,8 @@ import Testing
 ///   (two strokes over V): the reference's time lies between the event model's times below thr − δ
 ///   and below thr + δ, ± 2W × episodes (where the level runs along the threshold, δ moves a
 ///   crossing by hours); every reference episode has one below thr + δ within W and every episode
-///   below thr − δ one of the reference's.
+///   below thr − δ one of the reference's, unless it is shorter than W (a dip that narrow can vanish
+///   in the reference's averaging over an interval).
 /// - Peak severity: |S'| = λ|D − S| ≤ λ, so shifting the input by W moves S by at most λW per change of
 ///   the deficit (one down, one up per episode): |Δ| ≤ 2λW × max(1, episodes).
 @Suite("Event-to-event PK matches the per-interval reference", .shrinking(false))
@@ -41,13 +42,25 @@ struct EventPKTests {
                 rec.events?.samples = CSFEvents.Samples(step: step, next: 0)
             }
         } catch {
+            // A drawn scenario the runner refuses (e.g. a dose below the catheter's patency minimum
+            // at the concentration drawn): both methods must refuse it alike.
+            let a = Result { try SimulationRunner.run(s, fidelity: .fast, pk: .intervals) }
+            let b = Result { try SimulationRunner.run(s, fidelity: .fast, pk: .events) }
+            if case let .failure(ea) = a, case let .failure(eb) = b, "\(ea)" == "\(eb)" { return [] }
             return ["\(s.name): did not run: \(error)"]
         }
         var out: [String] = []
         func check(_ ok: Bool, _ what: @autoclosure () -> String) { if !ok { out.append("\(s.name): \(what())") } }
         let x = ref.recorder, y = ev.recorder
+        // The daily figures against the reference without a series: a kept series stops the runner
+        // at every interval boundary, so no batch spans a day there, and a stroke a nanosecond from
+        // midnight (the batch's split assumes exactly even spacing) may fall on the other day.
+        if let plain = try? SimulationRunner.run(s, fidelity: .fast, keepSeries: false, perBinPK: false, pk: .intervals).recorder {
+            check(plain.dailyFemtograms == y.dailyFemtograms, "daily figures differ")
+        } else {
+            check(false, "the reference without a series did not run")
+        }
         check(x.totalToPatient == y.totalToPatient, "delivered \(x.totalToPatient) vs \(y.totalToPatient)")
-        check(x.dailyFemtograms == y.dailyFemtograms, "daily figures differ")
         check(x.alarms == y.alarms, "alarms differ")
         check(x.emptyOnsets == y.emptyOnsets, "empty onsets differ")
         check(x.refusals == y.refusals, "refusals differ")
@@ -90,7 +103,8 @@ struct EventPKTests {
         for (mine, other, name) in [(x.episodes, upper.episodes, "reference"), (lower.episodes, x.episodes, "event model (thr − δ)")] {
             for e in mine {
                 let near = other.contains { $0.start.nanoseconds <= e.end.nanoseconds + w && $0.end.nanoseconds >= e.start.nanoseconds - w }
-                check(near, "the \(name)'s episode \(e.start)–\(e.end) has no counterpart within W")
+                // A dip narrower than W can vanish in the reference's averaging over an interval.
+                check(near || e.length.nanoseconds <= w, "the \(name)'s episode \(e.start)–\(e.end) has no counterpart within W")
             }
         }
         let lambda = 3.6e12 / Double(s.pk.severityTimeConstant.nanoseconds)

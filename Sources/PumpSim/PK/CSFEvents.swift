@@ -28,7 +28,8 @@ public enum PKMethod: String, Hashable, Sendable, Codable, CaseIterable {
 /// extremum per stretch, found by bisection on S' = λ(D − S) only where S' changes sign).
 ///
 /// Inputs: `infuse` (a stroke batch: n strokes evenly spaced with gap g from `first` to `last` are the
-/// rate n·m/(n·g) over [first, last + g), each stroke's drug spread over the gap after it), `dose`
+/// rate n·m/(n·g) over [first − g, last], each stroke's drug spread over the gap before it, so that
+/// successive batches tile time with no gap, from a transfer's start on too), `dose`
 /// (a single stroke or a released bolus: C rises by m/V at once), `setReference` (the threshold in
 /// force), in non-decreasing time. Instants are nanoseconds; the model's arithmetic is in hours,
 /// ng/mL and ng/h (floating point: a model output, never a dose or a total).

@@ -208,7 +208,7 @@ public struct Recorder: Sendable {
         if n <= 1 || l <= f {
             events?.dose(nanograms: ng, at: f)
         } else {
-            events?.infuse(nanograms: ng, from: f, to: l + (l - f) / (n - 1))
+            events?.infuse(nanograms: ng, from: f - (l - f) / (n - 1), to: l)
         }
     }
 
