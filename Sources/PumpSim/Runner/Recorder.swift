@@ -123,12 +123,23 @@ public struct Recorder: Sendable {
     public private(set) var series: [SeriesRow] = []
     var snapshot: (Picolitres, Volume) = (.zero, .zero)
 
-    public init(pk: PKParameters, interval: TimeSpan, keepSeries: Bool) {
+    /// How the CSF model is integrated (`.events` agrees with the `.intervals` reference within the
+    /// reference's own discretisation: one interval plus one stroke gap per threshold crossing).
+    public let pkMethod: PKMethod
+    /// The event-to-event model (`.events` only).
+    var events: CSFEvents?
+    /// Deliveries are binned into intervals (`.intervals`, or a time series kept).
+    let binning: Bool
+
+    public init(pk: PKParameters, interval: TimeSpan, keepSeries: Bool, pkMethod: PKMethod = .intervals) {
         self.interval = interval
         intervalNs = interval.nanoseconds
         binEndNs = interval.nanoseconds
         model = CSFModel(parameters: pk, interval: interval)
         self.keepSeries = keepSeries
+        self.pkMethod = pkMethod
+        binning = pkMethod == .intervals || keepSeries
+        if pkMethod == .events { events = CSFEvents(parameters: pk, severeLevel: Self.severeLevel) }
     }
 
     // MARK: Delivery
@@ -136,8 +147,69 @@ public struct Recorder: Sendable {
     /// Drug that reached the CSF at `t`.
     @inline(__always)
     public mutating func delivered(_ fg: Femtograms, at t: Instant) {
+        if events != nil {
+            events?.dose(nanograms: Double(fg.value) / 1e6, at: t.nanoseconds)
+            if !binning {
+                addToDay(fg.value, dayIndex(t.nanoseconds))
+                return
+            }
+        }
+        bin(fg, at: t)
+    }
+
+    /// Puts drug that reached the CSF at `t` in its interval.
+    @inline(__always)
+    mutating func bin(_ fg: Femtograms, at t: Instant) {
         if t.nanoseconds >= binEndNs { closeBins(through: binIndex(t.nanoseconds)) }
         binFg &+= fg.value
+    }
+
+    // MARK: Without bins (`.events`, no series)
+
+    static let dayNs = TimeConstants.nanosecondsPerDay
+    /// The day an instant's interval falls in (the end instant: the last interval's day).
+    @inline(__always) func dayIndex(_ ns: Int64) -> Int {
+        Int(ns == endNs && ns > 0 ? (ns - 1) / Self.dayNs : ns / Self.dayNs)
+    }
+
+    @inline(__always) mutating func addToDay(_ fg: Int64, _ day: Int) {
+        while dailyFemtograms.count <= day { dailyFemtograms.append(0) }
+        dailyFemtograms[day] &+= fg
+        totalToPatient = Femtograms(totalToPatient.value &+ fg)
+    }
+
+    /// A stroke batch's drug split between days exactly as the intervals split it
+    /// (`deliveredPerInterval`: a day's share is the intervals' shares up to its end, the last day
+    /// gets the rest), and given to the event model as a constant rate.
+    mutating func deliveredUnbinned(_ fg: Femtograms, strokes n: Int64, first: Instant, last: Instant) {
+        let f = first.nanoseconds, l = last.nanoseconds
+        feedEvents(fg, strokes: n, first: f, last: l)
+        let d0 = dayIndex(f), d1 = dayIndex(l)
+        if n <= 1 || binIndex(f) == binIndex(l) || d0 == d1 {
+            addToDay(fg.value, d0)
+        } else {
+            let span = Int128(l - f)
+            var given: Int64 = 0
+            for day in d0..<d1 {
+                let end = Int64(day + 1) * Self.dayNs
+                let num = Int128(end - f) * Int128(n - 1)
+                let count = min(Int128(n), (num + span - 1) / span)
+                let share = Int64(Int128(fg.value) * count / Int128(n))
+                addToDay(share - given, day)
+                given = share
+            }
+            addToDay(fg.value - given, d1)
+        }
+    }
+
+    /// A stroke batch for the event model: one stroke at once, more as a rate over their gaps.
+    mutating func feedEvents(_ fg: Femtograms, strokes n: Int64, first f: Int64, last l: Int64) {
+        let ng = Double(fg.value) / 1e6
+        if n <= 1 || l <= f {
+            events?.dose(nanograms: ng, at: f)
+        } else {
+            events?.infuse(nanograms: ng, from: f - (l - f) / (n - 1), to: l)
+        }
     }
 
     /// The volume held behind an occlusion reached the patient at `t` when the occlusion cleared.
@@ -150,9 +222,14 @@ public struct Recorder: Sendable {
     /// Drug of `count` strokes evenly spaced from `first` to `last`, split between intervals by how many
     /// strokes fall in each.
     public mutating func delivered(_ fg: Femtograms, strokes n: Int64, first: Instant, last: Instant) {
+        if events != nil {
+            if !binning { deliveredUnbinned(fg, strokes: n, first: first, last: last); return }
+            // Binned for the series as well: the event model takes the batch, the bins as before.
+            feedEvents(fg, strokes: n, first: first.nanoseconds, last: last.nanoseconds)
+        }
         let b0 = binIndex(first.nanoseconds), b1 = binIndex(last.nanoseconds)
         if b1 == b0 || n <= 1 {
-            delivered(fg, at: first)
+            bin(fg, at: first)
             return
         }
         if !perBinReference,
@@ -163,7 +240,7 @@ public struct Recorder: Sendable {
                 shares.held = binFg
                 binFg = 0
                 closeRun(count: b1 - b0, inputs: &shares)
-                delivered(Femtograms(fg.value - shares.given), at: last)
+                bin(Femtograms(fg.value - shares.given), at: last)
                 return
             }
         }
@@ -182,11 +259,11 @@ public struct Recorder: Sendable {
             let num = Int128(end - first.nanoseconds) * Int128(n - 1)
             let count = Int64(min(Int128(n), (num + span - 1) / span))
             let share = Int64(Int128(fg.value) * Int128(count) / Int128(n))
-            delivered(Femtograms(share - givenFg), at: Instant(nanoseconds: max(first.nanoseconds, b * intervalNs)))
+            bin(Femtograms(share - givenFg), at: Instant(nanoseconds: max(first.nanoseconds, b * intervalNs)))
             givenFg = share
             b += 1
         }
-        delivered(Femtograms(fg.value - givenFg), at: last)
+        bin(Femtograms(fg.value - givenFg), at: last)
     }
 
     /// Closes every interval before interval index `b`: the open one with the drug it received, then
@@ -214,10 +291,17 @@ public struct Recorder: Sendable {
     var day = 0
     var dayEndBin: Int64 = 0
 
+    /// The levels in force from the instant the event model has reached (every change of `reference`
+    /// or `running` happens after `setReference` advanced it to the change's instant).
     mutating func refreshLevels() {
-        guard running, let reference else { levels = nil; return }
+        guard running, let reference else {
+            levels = nil
+            if let t = events?.now { events?.setReference(steadyState: nil, threshold: 0, at: t) }
+            return
+        }
         let ref = model.parameters.steadyState(reference).nanogramsPerMillilitre
         levels = WithdrawalLevels(steadyState: ref, threshold: ref * Double(model.parameters.withdrawalFraction.partsPerMillion) / 1e6)
+        if let t = events?.now { events?.setReference(steadyState: ref, threshold: ref * Double(model.parameters.withdrawalFraction.partsPerMillion) / 1e6, at: t) }
     }
 
     /// Closes `count` intervals from `bin`, the drug of each from `inputs`.
@@ -366,7 +450,8 @@ public struct Recorder: Sendable {
     // MARK: State changes
 
     mutating func setReference(_ dose: DoseRate?, at t: Instant) {
-        closeBins(through: binIndex(t.nanoseconds))
+        events?.advance(to: t.nanoseconds)
+        if binning { closeBins(through: binIndex(t.nanoseconds)) }
         reference = dose
     }
 
@@ -408,7 +493,10 @@ public struct Recorder: Sendable {
         case let .therapyStarted(_, dose, _):
             setReference(dose, at: t)
             // A transfer from a previous pump: the patient arrives at the dose's steady state.
-            if startsAtSteadyState { model.start(at: model.parameters.steadyState(dose)) }
+            if startsAtSteadyState {
+                model.start(at: model.parameters.steadyState(dose))
+                events?.start(at: t.nanoseconds, level: model.parameters.steadyState(dose).nanogramsPerMillilitre)
+            }
             running = true
             controllerHalted = false
             emergencyTaper = false
@@ -451,13 +539,39 @@ public struct Recorder: Sendable {
 
     /// Closes the run at `end`.
     public mutating func finish(at end: Instant) {
-        closeBins(through: (end.nanoseconds + intervalNs - 1) / intervalNs)
-        if let s = episodeStart { episodes.append(WithdrawalEpisode(start: s, end: end)); episodeStart = nil }
+        let bins = (end.nanoseconds + intervalNs - 1) / intervalNs
+        if binning {
+            closeBins(through: bins)
+            if let s = episodeStart { episodes.append(WithdrawalEpisode(start: s, end: end)); episodeStart = nil }
+        } else if bins > 0 {
+            // Every day the intervals cover has its figure, as when they are closed one by one.
+            addToDay(0, Int((bins - 1) * intervalNs / Self.dayNs))
+        }
         if let s = zeroSince { zeroDelivery = zeroDelivery + (end - s); zeroSince = nil }
+        if var e = events {
+            // The event model's measures are the run's (a series, if kept, is the intervals').
+            e.finish(at: end.nanoseconds)
+            withdrawal = TimeSpan(nanoseconds: e.belowNs)
+            episodes = e.episodes
+            peakSeverity = e.peak
+            severe = TimeSpan(nanoseconds: e.severeNs)
+            model.restore(concentration: e.concentration, severity: e.severity)
+            events = e
+        }
     }
 }
 
 extension Recorder {
+    /// Takes the CSF measures (withdrawal window, episodes, severity, final level) of another run of
+    /// the same scenario (a replay's report shows the measures of the sweep's row).
+    mutating func takeMeasures(of other: Recorder) {
+        withdrawal = other.withdrawal
+        episodes = other.episodes
+        peakSeverity = other.peakSeverity
+        severe = other.severe
+        model = other.model
+    }
+
     /// Drug conservation at the end of a run, one line per violation (empty when it holds): the
     /// pump's balance (out of the reservoir = CSF + pocket + change of the catheter column, and the
     /// reservoir's own ledger agrees), and every figure the report shows counts all the drug that

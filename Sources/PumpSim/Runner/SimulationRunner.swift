@@ -32,17 +32,20 @@ public struct SimulationRunner {
     /// behaviour the tests compare `bolusHorizon` with).
     var bolusByDeadline = false
 
-    /// Runs `scenario` to its end.
-    public static func run(_ scenario: Scenario, fidelity: Fidelity, keepSeries: Bool = false) throws(ScenarioError) -> SimulationResult {
-        try run(scenario, fidelity: fidelity, keepSeries: keepSeries, perBinPK: false)
+    /// Runs `scenario` to its end. `pk`: how the CSF model is integrated (`.intervals`, the reference,
+    /// or `.events`, O(events), the sweeps'); a series, when kept, is always the intervals'.
+    public static func run(_ scenario: Scenario, fidelity: Fidelity, keepSeries: Bool = false, pk: PKMethod = .intervals) throws(ScenarioError) -> SimulationResult {
+        try run(scenario, fidelity: fidelity, keepSeries: keepSeries, perBinPK: false, pk: pk)
     }
 
     /// `perBinPK`: close the PK intervals with the per-interval reference implementation;
     /// `bolusByDeadline`: step every bolus stroke on its own (tests compare both with the fast paths).
     /// `dropsReleasedDrug`: a deliberately broken run for the anti-vacuity tests (see `RunSink`).
     static func run(_ scenario: Scenario, fidelity: Fidelity, keepSeries: Bool, perBinPK: Bool,
-                    bolusByDeadline: Bool = false, dropsReleasedDrug: Bool = false) throws(ScenarioError) -> SimulationResult {
-        var r = try SimulationRunner(scenario: scenario, fidelity: fidelity, keepSeries: keepSeries)
+                    bolusByDeadline: Bool = false, dropsReleasedDrug: Bool = false, pk: PKMethod = .intervals,
+                    configure: (inout Recorder) -> Void = { _ in }) throws(ScenarioError) -> SimulationResult {
+        var r = try SimulationRunner(scenario: scenario, fidelity: fidelity, keepSeries: keepSeries, pk: pk)
+        configure(&r.sink.recorder)
         r.sink.recorder.perBinReference = perBinPK
         r.sink.dropsReleasedDrug = dropsReleasedDrug
         r.bolusByDeadline = bolusByDeadline
@@ -51,13 +54,13 @@ public struct SimulationRunner {
                                 controller: r.controller, pump: r.sink.pump, alerts: r.sink.alerts)
     }
 
-    init(scenario s: Scenario, fidelity: Fidelity, keepSeries: Bool) throws(ScenarioError) {
+    init(scenario s: Scenario, fidelity: Fidelity, keepSeries: Bool, pk: PKMethod = .intervals) throws(ScenarioError) {
         do throws(ConfigurationError) {
             try s.mechanics.validate()
             try s.pk.validate()
             controller = try PumpController(profile: s.profile, settings: s.settings, at: .zero)
             sink = RunSink(pump: try SimulatedPump(profile: s.profile, mechanics: s.mechanics),
-                           recorder: Recorder(pk: s.pk, interval: s.interval, keepSeries: keepSeries), batching: fidelity == .fast)
+                           recorder: Recorder(pk: s.pk, interval: s.interval, keepSeries: keepSeries, pkMethod: pk), batching: fidelity == .fast)
         } catch { throw .configuration(error) }
         do throws(FaultPlan.Problem) { try s.faults.validate() } catch { throw .faults(error) }
         do throws(ScheduleError) {

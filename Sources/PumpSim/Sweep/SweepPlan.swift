@@ -96,11 +96,17 @@ public struct SweepPlan: Hashable, Sendable {
 
     /// Replays run `index` alone with its time series kept, for the full report of `itpump simulate`:
     /// the row it gives is the one the sweep wrote for that run, bit for bit (the series only adds
-    /// records; it never changes what the run computes).
+    /// records, binned per interval; the measures stay the event model's, as in the sweep).
     public func replay(_ index: Int, fidelity: Fidelity = .fast) throws(ScenarioError) -> (result: SimulationResult, row: SweepRow) {
         let d = draw(index)
-        let r = try SimulationRunner.run(scenario(d), fidelity: fidelity, keepSeries: true)
-        return (r, SweepRow(draw: d, result: r))
+        // The row's run exactly as the sweep ran it (a kept series stops the runner at every interval
+        // boundary, which splits stroke batches and so the event model's stretches: its floating
+        // point would differ in the last bits). The report's run adds the series and takes the
+        // measures of the row's run.
+        let row = try SimulationRunner.run(scenario(d), fidelity: fidelity, pk: .events)
+        var r = try SimulationRunner.run(scenario(d), fidelity: fidelity, keepSeries: true, pk: .events)
+        r.recorder.takeMeasures(of: row.recorder)
+        return (r, SweepRow(draw: d, result: row))
     }
 
     /// Runs `index` and summarises it as one row.
@@ -108,7 +114,7 @@ public struct SweepPlan: Hashable, Sendable {
         let d = draw(index)
         let s = scenario(d)
         do {
-            let r = try SimulationRunner.run(s, fidelity: fidelity)
+            let r = try SimulationRunner.run(s, fidelity: fidelity, pk: .events)
             return SweepRow(draw: d, result: r)
         } catch {
             return SweepRow(draw: d, error: error.description)
