@@ -77,6 +77,12 @@ struct CoreFuzzFindingTests {
     @Test("A spurious 'clear' over a real occlusion: the cessation it hides is exempt, nothing else is")
     func spuriousClearOverOcclusion() throws { try Self.expectHolds(.interruptionFloor, seed: "spurious-clear-over-real-occlusion") }
 
+    @Test("A stop at the floor after 70 h without drug tapers from the floor: confirming a lower dose and resuming never jump to the full dose")
+    func stopAtTheFloorThenResume() throws {
+        try Self.expectHolds(.rollingTitration, seed: "stop-at-the-floor-then-resume")
+        try Self.expectHolds(.interruptionFloor, seed: "stop-at-the-floor-then-resume")
+    }
+
     @Test("A motor stall over 24 h is followed by the floor until a clinician confirms")
     func floorAfterStall() throws { try Self.expectHolds(.interruptionFloor, seed: "stall-48h") }
 

@@ -124,6 +124,29 @@ struct InterruptionTests {
         #expect(c.interruption == nil && c.deliveringDose == .floor && c.awaitingConfirmationSince == stall)
     }
 
+    /// Fuzzer finding (seed `stop-at-the-floor-then-resume`): after more than 24 h without drug, a
+    /// `stop` tapered from the programmed dose, so the taper (and `resume`, which holds its level)
+    /// raised delivery from the floor to the full dose, past the clinician's confirmed lower dose.
+    @Test("a stop at the floor awaiting confirmation tapers from the floor: confirm and resume never raise delivery above it")
+    func stopAtTheFloorTapersFromTheFloor() throws {
+        var c = try Fixture.onTherapy()
+        let stall = Self.start + .hours(2)
+        _ = c.sense(.motorStall(true), at: stall)
+        _ = c.advance(to: Self.start + .hours(20))
+        #expect(c.recoverAfterDowntime(until: Self.start + .hours(30)).requiresConfirmation)
+        _ = c.sense(.motorStall(false), at: Self.start + .hours(30))
+        #expect(c.deliveringDose == .floor)
+        let t = Self.start + .hours(31)
+        try c.handle(.stop(taperDays: 18, override: nil), at: t).accepted()
+        #expect(c.taper?.fromDose == .floor && c.deliveringDose == .floor, "\(String(describing: c.taper))")
+        try c.handle(.confirmResumption(.continuous(ug(500))), at: t).accepted()
+        #expect(c.deliveringDose <= ug(500) && c.deliveringDose == .floor)
+        try c.handle(.resume, at: t).accepted()
+        #expect(c.deliveringDose == .floor, "resume holds the taper's level: \(c.deliveringDose)")
+        _ = c.advance(to: t + .days(2))
+        #expect(c.deliveringDose == .floor)
+    }
+
     @Test("a downtime within the limit with no earlier evidence still resumes the programmed dose")
     func shortDowntimeAlone() throws {
         var c = try Fixture.onTherapy()
