@@ -83,6 +83,11 @@ struct CoreFuzzFindingTests {
         try Self.expectHolds(.interruptionFloor, seed: "stop-at-the-floor-then-resume")
     }
 
+    @Test("Open: 24 h 1 min from a downtime's start to the first truly delivered stroke; the controller timed 18 h and keeps 52 μg/day")
+    func openFloorAfterDowntimeAndLateFirstStroke() throws {
+        try Self.expectOpen(.interruptionFloor, seed: "floor-after-downtime-and-late-first-stroke-open")
+    }
+
     @Test("A motor stall over 24 h is followed by the floor until a clinician confirms")
     func floorAfterStall() throws { try Self.expectHolds(.interruptionFloor, seed: "stall-48h") }
 
