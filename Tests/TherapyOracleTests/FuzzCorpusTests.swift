@@ -77,10 +77,10 @@ struct CoreFuzzFindingTests {
     @Test("A spurious 'clear' over a real occlusion: the cessation it hides is exempt, nothing else is")
     func spuriousClearOverOcclusion() throws { try Self.expectHolds(.interruptionFloor, seed: "spurious-clear-over-real-occlusion") }
 
-    @Test("A stop at the floor after 70 h without drug tapers from the floor: confirming a lower dose and resuming never jump to the full dose")
+    @Test("Open: a stop at the floor after 70 h without drug tapers from the programmed 947 μg/day; confirming 500 and resuming deliver it")
     func stopAtTheFloorThenResume() throws {
-        try Self.expectHolds(.rollingTitration, seed: "stop-at-the-floor-then-resume")
-        try Self.expectHolds(.interruptionFloor, seed: "stop-at-the-floor-then-resume")
+        try Self.expectOpen(.rollingTitration, seed: "stop-at-the-floor-then-resume-open")
+        try Self.expectHolds(.interruptionFloor, seed: "stop-at-the-floor-then-resume-open")
     }
 
     @Test("Open: 24 h 1 min from a downtime's start to the first truly delivered stroke; the controller timed 18 h and keeps 52 μg/day")

@@ -316,19 +316,11 @@ extension PumpController {
         }
         guard days >= 0 else { return .failure(.taperTooShort(requestedDays: days, minimumDays: minimum)) }
         let emergency = override != nil && days < minimum
-        // A stop tapers down from the dose the patient really gets. At the floor awaiting a clinician's
-        // confirmation, or at a reserve taper's reduced level, that is the lower level, not the programmed
-        // dose above it: a taper from the programmed dose would raise delivery (and a later `resume`
-        // would hold that raised level), the jump from the floor the interruption rule forbids.
-        var from = current
-        if awaitingConfirmationSince != nil || taper?.kind == .reserve {
-            from = min(current, max(deliveringDose, taperFloor))
-        }
-        let plan = TaperPlan.stop(from: from, days: days, limit: emergency ? nil : settings.decreaseLimit, at: t, emergency: emergency,
+        let plan = TaperPlan.stop(from: current, days: days, limit: emergency ? nil : settings.decreaseLimit, at: t, emergency: emergency,
                                   floor: taperFloor)
         if let o = override {
             log.event(.emergencyOverride(reason: o.reason, clinician: o.clinician,
-                                         detail: days == 0 ? "immediate stop from \(from)" : "taper of \(days) days from \(from)"), at: t)
+                                         detail: days == 0 ? "immediate stop from \(current)" : "taper of \(days) days from \(current)"), at: t)
         }
         if plan.levels.isEmpty {
             phase = .stopped(at: t, .emergencyStop)
