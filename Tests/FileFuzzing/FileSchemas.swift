@@ -52,6 +52,16 @@ public enum FileSchemas {
         try run("\(root)/scripts/check-schema", [schemaPath(kind: kind)] + files)
     }
 
+    /// `scripts/check-schema SCHEMA --lines FILE` on `lines` (one JSON document each), `schema` relative
+    /// to the repository root (e.g. `schemas/protocol/reply.schema.json`): 0 when every line is valid,
+    /// 1 when any is not (its output names each error by line), 2 when the schema cannot be used.
+    public static func checkLines(schema: String, _ lines: [String]) throws -> (status: Int32, output: String) {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("itpump-lines-\(getpid())-\(UUID().uuidString).jsonl").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        return try run("\(root)/scripts/check-schema", ["\(root)/\(schema)", "--lines", file])
+    }
+
     /// The schema of `kind` as parsed JSON.
     public static func schema(kind: String) throws -> [String: Any] {
         let data = try Data(contentsOf: URL(fileURLWithPath: schemaPath(kind: kind)))

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import FileFuzzing
 @testable import PumpRig
 #if canImport(Glibc)
 import Glibc
@@ -76,7 +77,9 @@ import Glibc
         try #require(run.waitUntilListening(), "the runner did not start: \(run.stderr)")
         try #require(try Self.waitForRunning(run))
         let (c, reply) = try Self.subscribe(run)
-        #expect(reply == #"{"ok":true,"subscribed":["alarm","command","phase","dose","stroke","outage","restart"]}"#)
+        #expect(reply == #"{"ok":true,"protocol":1,"subscribed":["alarm","command","phase","dose","stroke","outage","restart"]}"#)
+        let replyCheck = try FileSchemas.checkLines(schema: "schemas/protocol/reply.schema.json", [reply])
+        #expect(replyCheck.status == 0, "the subscribe reply against reply.schema.json: \(replyCheck.output)")
         let stream = StreamReader(c)
         var replies: [(cmd: String, reply: [String: JSONValue])] = []
         for cmd in [#"{"cmd":"set_refill_date","in_hours":1}"#, #"{"cmd":"acknowledge","alarm":"refillDue"}"#,
@@ -141,26 +144,16 @@ import Glibc
         #expect(batches.count * 4 < Int(streamed), "\(batches.count) lines for \(streamed) strokes: batched, not one line each")
 
         // Every line is valid against the stream's schema (and a line that is not would fail it).
-        let (ok, report) = try Self.checkSchema(stream.lines, dir: dir)
+        let (ok, report) = try Self.checkSchema(stream.lines)
         #expect(ok, "\(report)")
-        let (bad, _) = try Self.checkSchema([stream.lines[0].replacingOccurrences(of: #""seq":1"#, with: #""seq":0"#)], dir: dir)
+        let (bad, _) = try Self.checkSchema([stream.lines[0].replacingOccurrences(of: #""seq":1"#, with: #""seq":0"#)])
         #expect(!bad, "the schema check must be able to fail")
     }
 
-    /// `scripts/check-schema schemas/protocol/events.schema.json --lines` on `lines`.
-    static func checkSchema(_ lines: [String], dir: String) throws -> (Bool, String) {
-        let file = dir + "/events-\(UInt32.random(in: 0...UInt32.max)).jsonl"
-        try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: RunProcess.packageRoot + "/scripts/check-schema")
-        p.arguments = [RunProcess.packageRoot + "/schemas/protocol/events.schema.json", "--lines", file]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        return (p.terminationStatus == 0, text)
+    /// `scripts/check-schema schemas/protocol/events.schema.json --lines` on `lines`: valid, and its output.
+    static func checkSchema(_ lines: [String]) throws -> (Bool, String) {
+        let (status, output) = try FileSchemas.checkLines(schema: "schemas/protocol/events.schema.json", lines)
+        return (status == 0, output)
     }
 
     /// A subscriber that never reads while the pump runs at 100,000× and another client sends 2,000
@@ -280,7 +273,7 @@ import Glibc
         try #require(run.waitUntilListening(), "\(run.stderr)")
         try #require(try Self.waitForRunning(run))
         let (c, reply) = try Self.subscribe(run, #"["outage","alarm"]"#)
-        #expect(reply == #"{"ok":true,"subscribed":["alarm","outage"]}"#)
+        #expect(reply == #"{"ok":true,"protocol":1,"subscribed":["alarm","outage"]}"#)
         let stream = StreamReader(c)
         let pid = run.process.processIdentifier
         // util-linux prlimit(1) sets the running process's RLIMIT_FSIZE.
@@ -307,7 +300,7 @@ import Glibc
                 "\(stream.lines)")
         #expect(run.stop() == 0)
         #expect(stream.waitForEnd())
-        let (ok, report) = try Self.checkSchema(stream.lines, dir: dir)
+        let (ok, report) = try Self.checkSchema(stream.lines)
         #expect(ok, "\(report)")
     }
 
@@ -325,7 +318,7 @@ import Glibc
         defer { second.stop() }
         try #require(second.waitUntilListening(), "\(second.stderr)")
         let (c, reply) = try Self.subscribe(second, #"["restart","alarm"]"#)
-        #expect(reply == #"{"ok":true,"subscribed":["alarm","restart"]}"#)
+        #expect(reply == #"{"ok":true,"protocol":1,"subscribed":["alarm","restart"]}"#)
         let restart = try #require(c.readLine(seconds: 5).map(eventFields))
         #expect(restart["event"] == .string("restart") && restart["seq"] == .int(1), "\(restart)")
         #expect(restart["duration_known"] == .bool(true) && Self.int(restart["gap_ns"]).map { $0 > 0 } == true)

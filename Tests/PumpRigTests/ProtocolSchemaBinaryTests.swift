@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import FileFuzzing
 @testable import PumpRig
 #if canImport(Glibc)
 import Glibc
@@ -10,24 +11,10 @@ import Glibc
 /// `scripts/check-schema` (python3-jsonschema, draft 2020-12). Deliberately wrong documents must fail
 /// the same schemas, so a schema that accepts anything fails the suite.
 @Suite(.serialized) struct ProtocolSchemaBinaryTests {
-    static let schemas = RunProcess.packageRoot + "/schemas/protocol/"
 
     /// Runs `scripts/check-schema SCHEMA --lines FILE` on `lines`; its exit status and output.
     static func check(_ schema: String, lines: [String]) throws -> (Int32, String) {
-        let dir = try RunningBinary.temporaryDirectory("schema")
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let file = dir + "/lines.jsonl"
-        try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: RunProcess.packageRoot + "/scripts/check-schema")
-        p.arguments = [schemas + schema, "--lines", file]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        return (p.terminationStatus, text)
+        try FileSchemas.checkLines(schema: "schemas/protocol/" + schema, lines)
     }
 
     /// Well-formed requests of every kind (some refused by the core: that is a reply, not a protocol error).

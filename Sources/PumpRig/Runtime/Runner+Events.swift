@@ -23,11 +23,11 @@ extension Runner {
         return .subscribe(reply: reply, categories: categories, initial: initial)
     }
 
-    /// The reply to `subscribe` (`{"ok":true,"subscribed":[…]}`); the connection is turned into a
-    /// stream by `respond(to:)`.
+    /// The reply to `subscribe` (`{"ok":true,"protocol":1,"subscribed":[…]}`, built like every other
+    /// reply); the connection is turned into a stream by `respond(to:)`.
     func subscribeReply(_ kinds: [EventCategory]) -> String {
         eventStream.requestedSubscription = kinds
-        return JSONValue.object(["ok": .bool(true), "subscribed": .array(Set(kinds).sorted().map { .string($0.rawValue) })]).line
+        return ControlProtocol.reply(["ok": .bool(true), "subscribed": .array(Set(kinds).sorted().map { .string($0.rawValue) })])
     }
 
     /// The events since the last call (see `EventStream`); the run loop publishes them after every
