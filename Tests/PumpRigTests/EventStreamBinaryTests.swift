@@ -276,15 +276,7 @@ import Glibc
         #expect(reply == #"{"ok":true,"protocol":1,"subscribed":["alarm","outage"]}"#)
         let stream = StreamReader(c)
         let pid = run.process.processIdentifier
-        // util-linux prlimit(1) sets the running process's RLIMIT_FSIZE.
-        func fsize(_ limit: String) throws -> Int32 {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
-            p.arguments = ["--pid", String(pid), "--fsize=\(limit)"]
-            try p.run()
-            p.waitUntilExit()
-            return p.terminationStatus
-        }
+        func fsize(_ limit: String) throws -> Int32 { try setFileSizeLimit(pid: pid, limit) }
         try #require(try fsize("0:unlimited") == 0)
         #expect(stream.wait { $0["event"] == .string("outage") && $0["outage"] == .string("journal") && $0["state"] == .string("began") })
         #expect(stream.wait { $0["event"] == .string("alarm_raised") && $0["alarm"] == .string("journalOutage") && $0["priority"] == .string("high") })

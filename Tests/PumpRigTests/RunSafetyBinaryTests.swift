@@ -171,15 +171,7 @@ struct RunSafetyBinaryTests {
         let client = try #require(run.connect(), "see \(dir)/run.log")
         #expect(try Self.waitFor(client) { ($0["phase"] as? String)?.hasPrefix("running") == true })
         let pid = run.process.processIdentifier
-        // util-linux prlimit(1) (Essential in Debian) sets the running process's RLIMIT_FSIZE.
-        func fsize(_ limit: String) throws -> Int32 {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
-            p.arguments = ["--pid", String(pid), "--fsize=\(limit)"]
-            try p.run()
-            p.waitUntilExit()
-            return p.terminationStatus
-        }
+        func fsize(_ limit: String) throws -> Int32 { try setFileSizeLimit(pid: pid, limit) }
         try #require(try fsize("0:unlimited") == 0)
         var seen: [String: Any] = [:]
         let held = try Self.waitFor(client) { s in
