@@ -192,7 +192,10 @@ struct RigValidateFuzzTests {
 
     @Test("extreme values in every timing and alarm field are refused, not overflowed")
     func extremeValues() {
-        for value in ["365d", "0ns", "9223372036854775807", "-9223372036854775808", "99999999999999999999", "0", "1ns"] {
+        // The largest durations the files' grammar reads (up to Int64.max ns) as well as past them.
+        for value in ["365d", "0ns", "9223372036854775807", "-9223372036854775808", "99999999999999999999", "0", "1ns",
+                      "9223372036854775807ns", "106751d", "106751d23h47m16s854ms775us807ns", "106751d23h47m16s854ms775us808ns",
+                      "92233720368547758.07us"] {
             for field in ["pulseWidth", "stepRate", "stepsPerStroke", "dirSetup", "enableSetup"] {
                 let yaml = validRigYAML.replacingOccurrences(of: #"(?m)^  \#(field): .*$"#, with: "  \(field): \(value)", options: .regularExpression)
                 check(yaml)
