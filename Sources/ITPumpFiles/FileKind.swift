@@ -91,7 +91,8 @@ public enum FileKinds {
         }
     }
 
-    /// Loads `text` as a file of kind `kind` with `read`, throwing every diagnostic if any.
+    /// Loads `text` as a file of kind `kind` with `read`, throwing every diagnostic if any, in file order
+    /// (`sortedByLine`, as `validate(text:file:directory:kinds:)` returns them).
     public static func load<T>(text: String, file: String, directory: String, kind: String,
                                read: (MappingField) -> T?) throws(DiagnosticReport) -> T {
         let reader = DocumentReader(file: file, directory: directory)
@@ -101,8 +102,9 @@ public enum FileKinds {
         }
         let value = read(root)
         if let value, !reader.hasErrors { return value }
+        // File order, as `validate` lists them: every command prints the same diagnostics the same way.
         throw DiagnosticReport(reader.diagnostics.isEmpty
-            ? [Diagnostic(file: file, line: 0, field: "", value: "", allowed: "", message: "could not be read")] : reader.diagnostics)
+            ? [Diagnostic(file: file, line: 0, field: "", value: "", allowed: "", message: "could not be read")] : reader.diagnostics.sortedByLine)
     }
 }
 

@@ -36,9 +36,10 @@ public struct Prescription: Hashable, Sendable {
 ///   decreaseLimit: 20%
 ///   clockAtStart: "08:00"          # wall-clock time of day at the time line's origin
 ///   alarms: {lowReservoirThreshold: 4 mL, refillLeadTime: 7d}
+/// description: free text             # optional, as in every itpump file
 /// ```
 public enum PrescriptionFile {
-    static let keys = ["kind", "name", "patientGroup", "concentration", "schedule", "settings"]
+    static let keys = ["kind", "name", "patientGroup", "concentration", "schedule", "settings", "description"]
 
     /// Loads a prescription file.
     public static func load(path: String) throws(DiagnosticReport) -> Prescription {
@@ -48,6 +49,7 @@ public enum PrescriptionFile {
     /// Reads a prescription from a mapping (a file's root, or inline in a scenario).
     public static func read(_ m: MappingField) -> Prescription? {
         let name = m.optional("name")?.string() ?? "prescription"
+        _ = m.optional("description")?.string(maxLength: 2_000)
         let group = m.optional("patientGroup")?.choice(PatientGroup.self) ?? .spinal
         let concentration = m.required("concentration", allowed: "500, 1000 or 2000 ug/mL")?.concentration(oneOf: Concentration.therapy)
         var settings = ControllerSettings(patientGroup: group)

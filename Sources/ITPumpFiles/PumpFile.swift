@@ -12,10 +12,11 @@ import PumpCore
 /// bolusRate: 16667 nL/min
 /// minimumPatencyRate: 0.048 mL/day
 /// emptySwitch: false              # optional: true when the pump has a reservoir-empty switch
+/// description: free text           # optional, as in every itpump file
 /// ```
 public enum PumpFile {
     static let keys = ["kind", "name", "reservoirCapacity", "strokeVolume", "internalDeadVolume", "catheterVolume",
-                       "catheterLength", "bolusRate", "minimumPatencyRate", "emptySwitch"]
+                       "catheterLength", "bolusRate", "minimumPatencyRate", "emptySwitch", "description"]
 
     /// Loads a pump file.
     public static func load(path: String) throws(DiagnosticReport) -> PumpProfile {
@@ -29,6 +30,7 @@ public enum PumpFile {
     public static func read(_ m: MappingField) -> PumpProfile? {
         typealias L = PumpProfile.Limits
         let name = m.optional("name")?.string() ?? "pump"
+        _ = m.optional("description")?.string(maxLength: 2_000)
         let capacity = m.required("reservoirCapacity", allowed: "20 mL or 40 mL")?
             .volume(in: L.reservoirCapacities[0]...L.reservoirCapacities[1], rangeText: "20 mL or 40 mL")
         if let c = capacity, !L.reservoirCapacities.contains(c), let f = m.optional("reservoirCapacity") {

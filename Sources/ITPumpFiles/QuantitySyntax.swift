@@ -67,42 +67,74 @@ public enum QuantitySyntax {
         read(text, units: [("cm", 1)], base: "cm", what: "length")
     }
 
-    /// A readable duration: `90d`, `36h`, `15m`, `2d12h`, `30s`, `250ms`, or `0`. Units in decreasing
-    /// order, each at most once, whole numbers only.
+    /// The one duration grammar of every itpump file (rig files included): `0`; one number and a unit
+    /// (`90d`, `36h`, `15m`, `30s`, `250ms`, `10us`, `1.9us`, `650ns`), the number with decimals only
+    /// as far as they stay whole nanoseconds (`1.9us`, never `0.1ns`: nothing is rounded); or whole
+    /// numbers with several units in decreasing order, each at most once (`2d12h`, `1s500ms`). Units:
+    /// d, h, m, s, ms, us (or µs, μs), ns.
     public static func duration(_ text: String) -> Result<TimeSpan, QuantityProblem> {
-        let syntax = "whole numbers with units d, h, m, s, ms in that order, e.g. `90d`, `36h`, `15m`, `2d12h`"
+        let syntax = durationSyntax
         let t = String(Substring(text).trimmingSpaces)
         if t == "0" { return .success(.zero) }
-        let units: [(String, Int64)] = [("d", TimeConstants.nanosecondsPerDay), ("h", TimeConstants.nanosecondsPerHour),
-                                        ("ms", 1_000_000), ("m", TimeConstants.nanosecondsPerMinute),
-                                        ("s", TimeConstants.nanosecondsPerSecond)]
-        let order = ["d": 0, "h": 1, "m": 2, "s": 3, "ms": 4]
         var rest = Substring(t)
         var total: Int64 = 0
         var lastOrder = -1
+        var components = 0
         guard !rest.isEmpty else { return .failure(QuantityProblem(message: "duration is empty", syntax: syntax)) }
         while !rest.isEmpty {
             var digits = Substring("")
             while let c = rest.first, c.isASCII, c.isNumber { digits.append(c); rest.removeFirst() }
-            guard !digits.isEmpty, let n = Int64(digits) else {
-                return .failure(QuantityProblem(message: "duration `\(text)` is not a whole number followed by a unit", syntax: syntax))
+            var fraction = Substring("")
+            var hasPoint = false
+            if rest.first == "." {
+                hasPoint = true
+                rest.removeFirst()
+                while let c = rest.first, c.isASCII, c.isNumber { fraction.append(c); rest.removeFirst() }
             }
-            guard let (u, size) = units.first(where: { rest.hasPrefix($0.0) }) else {
-                return .failure(QuantityProblem(message: "duration `\(text)` has a number without a unit d, h, m, s or ms", syntax: syntax))
+            guard !digits.isEmpty, digits.count <= 20, !hasPoint || !fraction.isEmpty else {
+                return .failure(QuantityProblem(message: "duration `\(text)` is not a number followed by a unit", syntax: syntax))
+            }
+            guard let (u, size, o) = durationUnits.first(where: { rest.hasPrefix($0.0) }) else {
+                return .failure(QuantityProblem(message: "duration `\(text)` has a number without a unit d, h, m, s, ms, us or ns", syntax: syntax))
             }
             rest = rest.dropFirst(u.count)
-            let o = order[u] ?? 0
+            components += 1
             guard o > lastOrder else {
                 return .failure(QuantityProblem(message: "duration `\(text)` repeats a unit or has them out of order", syntax: syntax))
             }
             lastOrder = o
-            let (p, o1) = n.multipliedReportingOverflow(by: size)
+            guard !hasPoint || (components == 1 && rest.isEmpty) else {
+                return .failure(QuantityProblem(message: "duration `\(text)` has decimals in a duration of several units; write whole numbers (`1h30m`) or one unit (`1.5h`)", syntax: syntax))
+            }
+            guard let n = Int64(digits) else {
+                return .failure(QuantityProblem(message: "duration `\(text)` is too long", syntax: syntax))
+            }
+            var (p, o1) = n.multipliedReportingOverflow(by: size)
+            var place = size
+            for digit in fraction where !o1 {
+                guard place % 10 == 0 else {
+                    return .failure(QuantityProblem(message: "duration `\(text)` is finer than 1 ns; it would have to be rounded", syntax: syntax))
+                }
+                place /= 10
+                (p, o1) = p.addingReportingOverflow(Int64(digit.wholeNumberValue!) * place)
+            }
             let (s, o2) = total.addingReportingOverflow(p)
             guard !o1, !o2 else { return .failure(QuantityProblem(message: "duration `\(text)` is too long", syntax: syntax)) }
             total = s
         }
         return .success(TimeSpan(nanoseconds: total))
     }
+
+    /// How `duration` wants a duration written (the `allowed` of its diagnostics).
+    public static let durationSyntax = "a number and a unit d, h, m, s, ms, us or ns (`90d`, `250ms`, `1.9us`), "
+        + "or whole numbers with units in decreasing order (`2d12h`), or 0"
+
+    /// Unit, nanoseconds per unit, order (larger units first). Longer names before their prefixes.
+    static let durationUnits: [(String, Int64, Int)] = [
+        ("d", TimeConstants.nanosecondsPerDay, 0), ("h", TimeConstants.nanosecondsPerHour, 1),
+        ("ms", 1_000_000, 4), ("m", TimeConstants.nanosecondsPerMinute, 2), ("s", TimeConstants.nanosecondsPerSecond, 3),
+        ("us", 1_000, 5), ("µs", 1_000, 5), ("μs", 1_000, 5), ("ns", 1, 6),
+    ]
 
     /// An instant on a scenario's time line, from its start: a duration (`30d`, `90d12h`) or the
     /// clock form the reports print (`30d+08:00`, `30d+08:00:30`).

@@ -109,6 +109,22 @@ public enum ScenarioFile {
             m.optional("faults")?.fail(error.description, allowed: "non-overlapping faults that end after they start")
             return nil
         }
+        // The set-up `simulate` runs (fill, prime): therapy may start only once priming has ended.
+        do throws(ScenarioError) {
+            if let primed = try SimulationRunner.primingEnd(of: s), primed >= therapyStart {
+                let f = m.optional("therapyStart")
+                let message = "therapy starts at \(therapyStart), before the priming bolus ends at \(primed)"
+                    + (!m.has("therapyStart") ? " (1h when therapyStart is not given); add a later therapyStart" : "; start later")
+                let allowed = "after \(primed) … \(end)"
+                if let f { f.fail(message, allowed: allowed) } else {
+                    m.field.reader.report(m.field.node, field: "therapyStart", value: "1h (default)", allowed: allowed, message)
+                }
+                return nil
+            }
+        } catch {
+            m.field.fail("the scenario cannot be set up: \(error.description)", allowed: "a scenario whose fill and priming the controller accepts")
+            return nil
+        }
         return s
     }
 

@@ -28,6 +28,14 @@ public enum SweepFile {
     static func distribution<V>(_ f: Field, uniform allowUniform: Bool, lessThan: ((V, V) -> Bool)? = nil, _ read: (Field) -> V?) -> Distribution<V>? {
         if case .scalar = f.node { return read(f).map { .fixed($0) } }
         guard let m = f.mapping(allowedKeys: allowUniform ? ["uniform", "choice"] : ["choice"]) else { return nil }
+        if !allowUniform, let u = m.optional("uniform") {
+            // A value with only a few allowed settings (a concentration, a reservoir size, a policy) has
+            // no range to draw from: say what is allowed rather than "choice is missing".
+            u.fail("`uniform` draws from a range; \(f.path) takes one of a few values, so give one value or `{choice: [a, b, …]}`",
+                   allowed: "a single value, or {choice: [a, b, …]}")
+            m.finish(allowing: ["choice", "uniform"])
+            return nil
+        }
         defer { m.finish() }
         if let u = m.optional("uniform"), allowUniform, let lessThan {
             guard let items = u.sequence(maximum: 2), items.count == 2 else { u.fail("give [low, high]", allowed: "two values"); return nil }

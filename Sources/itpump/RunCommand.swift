@@ -61,8 +61,17 @@ struct RunCommand: ParsableCommand {
         LoggingSystem.bootstrap(EscapingLogHandler.standardError)
         var logger = Logger(label: "itpump.run")
         logger.logLevel = logLevel
-        let rigFile = try RigFile.load(path: rig)
-        let p = try PrescriptionFile.load(path: prescription)
+        // Both files read, and every problem of both listed exactly as `itpump validate` lists it, before
+        // anything else: a refused file leaves every GPIO line, the journal and the socket untouched.
+        var diagnostics: [Diagnostic] = []
+        var loadedRig: RigDescription?, loadedPrescription: Prescription?
+        do { loadedRig = try RigFile.load(path: rig) } catch { diagnostics += error.diagnostics }
+        do { loadedPrescription = try PrescriptionFile.load(path: prescription) } catch { diagnostics += error.diagnostics }
+        guard let rigFile = loadedRig, let p = loadedPrescription else {
+            for d in diagnostics { printError(d.description) }
+            printError("itpump run: refused to start: \(diagnostics.count) problem\(diagnostics.count == 1 ? "" : "s") above (as `itpump validate` lists them); no GPIO line, journal or socket was touched")
+            throw ExitCode(1)
+        }
         let rx = RunPrescription(concentration: p.concentration, schedule: p.schedule, settings: p.settings)
         if createJournal && journal == nil { throw ValidationError("--create-journal needs --journal PATH") }
         if simStrokeLog != nil && backend != .sim { throw ValidationError("--sim-stroke-log is for --backend sim only") }

@@ -6,14 +6,26 @@ import PumpCore
 struct QuantitySyntaxTests {
     @Test("durations in readable form convert exactly", arguments: [
         ("90d", 90 * 86_400), ("36h", 36 * 3_600), ("15m", 15 * 60), ("2d12h", 2 * 86_400 + 12 * 3_600),
-        ("1h30m", 5_400), ("45s", 45), ("0", 0), ("1d1h1m1s", 86_400 + 3_600 + 61),
+        ("1h30m", 5_400), ("45s", 45), ("0", 0), ("1d1h1m1s", 86_400 + 3_600 + 61), ("1.5d", 36 * 3_600),
     ] as [(String, Int64)])
     func durations(text: String, seconds: Int64) throws {
         #expect(try QuantitySyntax.duration(text).get() == .seconds(seconds))
     }
 
+    /// The one grammar covers what rig files write: decimals exact to the nanosecond, us (µs, μs), ns.
+    @Test("durations below a second convert exactly, to the nanosecond", arguments: [
+        ("5us", 5_000), ("1.9us", 1_900), ("250ms", 250_000_000), ("2s", 2_000_000_000), ("100ns", 100),
+        ("1.5ms", 1_500_000), ("1m", 60_000_000_000), ("10µs", 10_000), ("10μs", 10_000), ("1ms500us", 1_500_000),
+        ("1s250ms", 1_250_000_000), ("0.000000001s", 1), (" 20us ", 20_000),
+    ] as [(String, Int64)])
+    func subSecondDurations(text: String, nanoseconds: Int64) throws {
+        #expect(try QuantitySyntax.duration(text).get() == TimeSpan(nanoseconds: nanoseconds))
+    }
+
     @Test("malformed durations are refused, never guessed", arguments: [
-        "", "90", "d", "1.5d", "-1d", "12h2d", "1h1h", "1w", "99999999999999999999d", "200000000d", " 1 d",
+        "", "90", "d", "-1d", "12h2d", "1h1h", "1w", "99999999999999999999d", "200000000d", " 1 d",
+        "5", "us", "-5us", "1.us", ".5ms", "0.1ns", "1.5ns", "0.0000000001s", "5 parsecs", "1e3us", "1.2.3ms",
+        "1.5h30m", "1h0.5m", "1us1ms", "10 us", "1ms1ms", "1usms",
     ])
     func badDurations(text: String) {
         #expect(throws: QuantityProblem.self) { try QuantitySyntax.duration(text).get() }

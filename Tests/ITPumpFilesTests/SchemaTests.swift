@@ -100,7 +100,12 @@ struct SchemaTests {
         .init(kind: "pump", base: "bench20.yaml", old: "minimumPatencyRate: 0.048 mL/day", new: "minimumPatencyRate: -0.048 mL/day", why: "negative"),
         .init(kind: "pump", base: "bench20.yaml", old: "minimumPatencyRate: 0.048 mL/day", new: "minimumPatencyRate: 0.048 mL/day\nemptySwitch: yes",
               why: "`yes` is not a boolean (YAML 1.2)"),
+        .init(kind: "pump", base: "bench20.yaml", old: "minimumPatencyRate: 0.048 mL/day", new: "minimumPatencyRate: 0.048 mL/day\ndescription: \"\"",
+              why: "an empty description"),
         // prescription
+        .init(kind: "prescription", base: "spinal-600.yaml", old: "refillLeadTime: 7d", new: "refillLeadTime: 1.5d12h", why: "decimals in a compound duration"),
+        .init(kind: "prescription", base: "spinal-600.yaml", old: "continuous: 600 ug/day", new: "continuous: 600 ug/day\ndescription: [a, b]",
+              why: "a description that is not text"),
         .init(kind: "prescription", base: "spinal-600.yaml", old: "continuous: 600 ug/day", new: "continuous: 1300 ug/day", why: "dose above 1200 ug/day"),
         .init(kind: "prescription", base: "spinal-600.yaml", old: "continuous: 600 ug/day", new: "continuous: 0.04 mg/day", why: "dose below 50 ug/day"),
         .init(kind: "prescription", base: "spinal-600.yaml", old: "concentration: 500 ug/mL", new: "concentration: 750 ug/mL", why: "not a therapy concentration"),

@@ -1,5 +1,6 @@
 import Foundation
 @testable import PumpCore
+import ITPumpFiles
 import Testing
 @testable import PumpRig
 
@@ -79,50 +80,95 @@ func lineNumber(of text: String, in yaml: String) -> Int {
         #expect {
             try RigFile.parse(yaml: yaml, file: "bad.yaml")
         } throws: { error in
-            guard let e = error as? RigFileError, case let .invalid(file, line, p) = e else { return false }
+            guard let report = error as? DiagnosticReport, let d = report.diagnostics.first else { return false }
             let expectedLine = lineNumber(of: lineText, in: yaml)
-            return file == "bad.yaml" && p.field == field && line == expectedLine && !p.allowed.isEmpty
-                && e.description.hasPrefix("bad.yaml:\(expectedLine): \(field) = ")
+            return report.diagnostics.count == 1 && d.file == "bad.yaml" && d.field == field && d.line == expectedLine
+                && !d.allowed.isEmpty && d.description.hasPrefix("bad.yaml:\(expectedLine): \(field): ")
         }
     }
 
     @Test func pulseWidthErrorSaysTheDataSheetRange() throws {
         let yaml = rig(replacing: "pulseWidth: 10us", with: "pulseWidth: 500ns")
         do { _ = try RigFile.parse(yaml: yaml, file: "r.yaml"); Issue.record("accepted") } catch {
-            #expect(error.description == "r.yaml:7: stepper.pulseWidth = 500ns: shorter than the A4988's minimum STEP high time; allowed: 1us … 999us at 1000 steps/s", "\(error)")
+            #expect(error.description == "r.yaml:7: stepper.pulseWidth: shorter than the A4988's minimum STEP high time (value: 500ns; allowed: 1us … 999us at 1000 steps/s)", "\(error)")
         }
     }
 
+    /// Errors of form, in ITPumpFiles' words (the reader every itpump file goes through).
     @Test func structuralErrors() throws {
-        func fails(_ yaml: String, _ check: (RigFileError) -> Bool) {
-            do { _ = try RigFile.parse(yaml: yaml, file: "s.yaml"); Issue.record("accepted: \(yaml)") } catch { #expect(check(error), "\(error)") }
+        func fails(_ yaml: String, _ check: ([Diagnostic]) -> Bool) {
+            do { _ = try RigFile.parse(yaml: yaml, file: "s.yaml"); Issue.record("accepted: \(yaml)") } catch {
+                #expect(check(error.diagnostics), "\(error)")
+                #expect(error.diagnostics.allSatisfy { $0.file == "s.yaml" })
+            }
         }
-        fails("kind: [rig") { if case let .syntax(f, l, _, _) = $0 { f == "s.yaml" && l >= 1 } else { false } }
-        fails("") { if case .missingField(_, _, "kind") = $0 { true } else { false } }
-        fails(rig(replacing: "name: test rig\n", with: "")) { if case .missingField(_, 1, "name") = $0 { true } else { false } }
-        fails(rig(replacing: "  dirSetup: 10us\n", with: "")) { if case .missingField(_, 6, "stepper.dirSetup") = $0 { true } else { false } }
+        fails("kind: [rig") { $0.count == 1 && $0[0].line >= 1 && $0[0].message.hasPrefix("YAML syntax error") }
+        fails("") { $0.count == 1 && $0[0].message == "the file is empty" }
+        fails(rig(replacing: "name: test rig\n", with: "")) { $0.map(\.field) == ["name"] && $0[0].line == 1 && $0[0].value == "missing" }
+        fails(rig(replacing: "  dirSetup: 10us\n", with: "")) { $0.map(\.field) == ["stepper.dirSetup"] && $0[0].line == 6 }
         fails(rig(replacing: "  step: STEP", with: "  stepp: STEP")) {
-            if case let .unknownField(_, 12, "outputs.stepp", allowed) = $0 { allowed.contains("step") } else { false }
+            // The required role that is missing (reported at its section), and the unknown key.
+            Set($0.map(\.field)) == ["outputs.stepp", "outputs.step"] && $0.contains { $0.line == 12 && $0.allowed.contains("step") && $0.message.hasPrefix("unknown field") }
         }
-        fails(rig(replacing: "driver: a4988", with: "driver: a4988\ndriver: drv8825")) {
-            if case .duplicateKey = $0 { true } else { false }
-        }
+        fails(rig(replacing: "driver: a4988", with: "driver: a4988\ndriver: drv8825")) { $0.count == 1 && $0[0].message.contains("duplicated keys driver") }
         fails(rig(replacing: "stepRate: 1000", with: "stepRate: fast")) {
-            if case .wrongType(_, 8, "stepper.stepRate", "fast", _) = $0 { true } else { false }
+            $0.count == 1 && $0[0].line == 8 && $0[0].field == "stepper.stepRate" && $0[0].value == "fast"
         }
         fails(rig(replacing: "pulseWidth: 10us", with: "pulseWidth: 10")) {
-            if case .wrongType(_, 7, "stepper.pulseWidth", "10", _) = $0 { true } else { false }
+            $0.count == 1 && $0[0].line == 7 && $0[0].field == "stepper.pulseWidth" && $0[0].value == "10"
+                && $0[0].allowed.contains(QuantitySyntax.durationSyntax)
         }
         fails(rig(replacing: "activeLow: true }\n  buzzer", with: "activeLow: yes }\n  buzzer")) {
-            if case .wrongType(_, _, "outputs.enable.activeLow", "yes", _) = $0 { true } else { false }
+            $0.map(\.field) == ["outputs.enable.activeLow"] && $0[0].value == "yes"
         }
-        fails(rig(replacing: "stepper:\n", with: "stepper: [1, 2]\nx:\n")) {
-            if case .wrongType(_, _, "stepper", _, _) = $0 { true } else if case .unknownField = $0 { true } else { false }
-        }
+        fails(rig(replacing: "stepper:\n", with: "stepper: [1, 2]\nx:\n")) { $0.contains { $0.field == "stepper" } }
         do { _ = try RigFile.load(path: "/nonexistent/rig.yaml"); Issue.record("loaded") } catch {
-            #expect(error.file == "/nonexistent/rig.yaml")
-            if case .unreadable = error {} else { Issue.record("\(error)") }
+            #expect(error.diagnostics.map(\.file) == ["/nonexistent/rig.yaml"])
+            #expect(error.diagnostics.map(\.line) == [0])
         }
+    }
+
+    /// A rig with several errors of form is reported whole, in file order, not up to its first error.
+    @Test func everyErrorOfFormIsListedInFileOrder() throws {
+        var yaml = rig(replacing: "stepRate: 1000", with: "stepRate: fast")
+        yaml = yaml.replacingOccurrences(of: "driver: a4988", with: "driver: l298n")
+        yaml = yaml.replacingOccurrences(of: "bias: pull-up", with: "bias: sideways")
+        yaml = yaml.replacingOccurrences(of: "  step: STEP", with: "  stepp: STEP")
+        let d = RigFile.check(yaml: yaml, file: "m.yaml")
+        #expect(d.count == 5, "\(d)")
+        #expect(Set(d.map(\.field)) == ["driver", "stepper.stepRate", "outputs.stepp", "outputs.step", "inputs.occlusion.bias"], "\(d)")
+        #expect(d.map(\.line) == d.map(\.line).sorted(), "\(d)")
+        #expect(d.first { $0.field == "driver" }?.allowed == "a4988, drv8825, tmc2209", "\(d)")
+        #expect(d.first { $0.field == "inputs.occlusion.bias" }?.allowed == "as-is, disabled, pull-up, pull-down", "\(d)")
+    }
+
+    /// Line selectors: a plain number is an offset, other text a name; a quoted number is refused
+    /// (it could be either), as is a signed or out-of-range offset.
+    @Test func lineSelectors() throws {
+        let offset = try RigFile.parse(yaml: rig(replacing: "buzzer: BUZZER", with: "buzzer: 17"), file: "o.yaml")
+        #expect(offset.lines[.buzzer]?.line == .offset(17))
+        let mapped = try RigFile.parse(yaml: rig(replacing: "buzzer: BUZZER", with: "buzzer: { line: 4294967295 }"), file: "o.yaml")
+        #expect(mapped.lines[.buzzer]?.line == .offset(UInt32.max))
+        let named = try RigFile.parse(yaml: rig(replacing: "buzzer: BUZZER", with: "buzzer: GPIO17"), file: "o.yaml")
+        #expect(named.lines[.buzzer]?.line == .name("GPIO17"))
+        for (text, message) in [("\"17\"", "quoted line name made only of digits"), ("'17'", "quoted line name made only of digits"),
+                                ("{ line: \"17\" }", "quoted line name made only of digits"), ("-1", "cannot be signed"),
+                                ("4294967296", "out of range"), ("99999999999999999999", "out of range")] {
+            let yaml = rig(replacing: "buzzer: BUZZER", with: "buzzer: \(text)")
+            let d = RigFile.check(yaml: yaml, file: "q.yaml")
+            #expect(d.count == 1 && d.first?.message.contains(message) == true && d.first?.line == lineNumber(of: "buzzer:", in: yaml), "\(text): \(d)")
+            #expect(d.first?.allowed.contains("plain number 0 … 4294967295") == true, "\(d)")
+            #expect(d.first?.field.hasPrefix("outputs.buzzer") == true, "\(d)")
+        }
+    }
+
+    /// Durations follow the files' one grammar: compound forms and decimals read as in any itpump file.
+    @Test func durationsUseTheFilesGrammar() throws {
+        let r = try RigFile.parse(yaml: rig(replacing: "enableSetup: 2ms", with: "enableSetup: 1ms500us") + "\nfeedbackTimeout: 0.05s\n", file: "d.yaml")
+        #expect(r.stepper.enableSetup == TimeSpan(nanoseconds: 1_500_000))
+        #expect(r.feedbackTimeout == .milliseconds(50))
+        let d = RigFile.check(yaml: rig(replacing: "pulseWidth: 10us", with: "pulseWidth: 1.5ns"), file: "d.yaml")
+        #expect(d.count == 1 && d.first?.message.contains("finer than 1 ns") == true, "\(d)")
     }
 
     @Test func alarmPatternsAreCheckedAgainstIEC60601_1_8() throws {
@@ -138,14 +184,8 @@ func lineNumber(of text: String, in yaml: String) -> Int {
             ("  low: { buzzer: { beeps: 1, on: 10ms, off: 100ms } }\n", "alarms.low.buzzer.on"),
         ] {
             do { _ = try RigFile.parse(yaml: base + text, file: "a"); Issue.record("accepted \(text)") } catch {
-                if case let .invalid(_, line, p) = error { #expect(p.field == field && line > 20, "\(error)") } else { Issue.record("\(error)") }
+                #expect(error.diagnostics.map(\.field) == [field] && error.diagnostics[0].line > 20, "\(error)")
             }
         }
     }
-
-    @Test(arguments: [("5us", 5_000), ("1.9us", 1_900), ("250ms", 250_000_000), ("2s", 2_000_000_000), ("100ns", 100), ("1.5ms", 1_500_000), ("1m", 60_000_000_000)] as [(String, Int64)])
-    func durations(text: String, ns: Int64) { #expect(DurationText.parse(text) == TimeSpan(nanoseconds: ns)) }
-
-    @Test(arguments: ["", "5", "us", "-5us", "1.us", "0.1ns", "5 parsecs", "1e3us", "99999999999999999999d", "1.2.3ms"])
-    func badDurations(text: String) { #expect(DurationText.parse(text) == nil) }
 }

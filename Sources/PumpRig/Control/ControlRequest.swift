@@ -205,3 +205,7 @@ public enum ControlRequestError: Error, Hashable, Sendable, CustomStringConverti
 extension String {
     func leftPadded(_ n: Int) -> String { count >= n ? self : String(repeating: "0", count: n - count) + self }
 }
+
+extension Character {
+    var isASCIIDigit: Bool { ("0"..."9").contains(self) }
+}

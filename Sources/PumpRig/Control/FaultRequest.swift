@@ -87,7 +87,7 @@ extension ControlRequest.Fields {
     /// A duration in the files' syntax (`90s`, `15m`, `2h`, `10d`, `2d12h`; `QuantitySyntax.duration`).
     func duration(_ k: String, _ range: ClosedRange<TimeSpan>) throws(ControlRequestError) -> TimeSpan {
         guard let v = o[k] else { throw .missingField(k) }
-        let allowed = "a duration \(range.lowerBound.roundedDescription) … \(range.upperBound.roundedDescription): whole numbers with units d, h, m, s, ms in that order, e.g. 90s, 15m, 2h, 10d, 2d12h"
+        let allowed = "a duration \(range.lowerBound.roundedDescription) … \(range.upperBound.roundedDescription), e.g. 90s, 15m, 2h, 10d, 2d12h: \(QuantitySyntax.durationSyntax)"
         guard case let .string(s) = v, case let .success(span) = QuantitySyntax.duration(s), range.contains(span) else {
             throw .badValue(field: k, value: PrintableText.escaped(String(v.shown.prefix(40))), allowed: allowed)
         }

@@ -1,9 +1,11 @@
-import Foundation
+import ITPumpFiles
 import PumpCore
 import Yams
 
-/// Reads rig files (`kind: rig`, YAML). See `profiles/rigs/` for examples and `hardware/README.md` for
-/// the format. Every error names the file, the line, the field, the value and what is allowed.
+/// Reads rig files (`kind: rig`, YAML) with ITPumpFiles' reader: the YAML stack, the duration grammar
+/// (`QuantitySyntax.duration`) and the diagnostics (`Diagnostic`: file, line, field, value, allowed,
+/// message) of every other itpump file. `itpump run --rig` and `itpump validate` both call it, so they
+/// print the same text. See `profiles/rigs/` for examples and `profiles/README.md` for the format.
 ///
 /// ```yaml
 /// kind: rig
@@ -14,133 +16,218 @@ import Yams
 /// outputs: { step: GPIO17, dir: GPIO27, enable: { line: GPIO22, activeLow: true }, ... }
 /// inputs:  { occlusion: { line: GPIO5, activeLow: true, bias: pull-up }, ... }
 /// ```
+///
+/// Every problem is reported, in file order: each field of the wrong form (unknown, missing, repeated,
+/// mistyped), and, once every field reads, every rule the rig breaks (data-sheet timing, roles, lines
+/// used twice, alarm patterns), each at the line of its field.
 public enum RigFile {
     /// Largest rig file read (a rig file is a few dozen lines).
     public static let maximumSize = 64 * 1024
 
-    /// Loads and validates the rig file at `path`; throws the first error (`check(path:)` lists all).
-    public static func load(path: String) throws(RigFileError) -> RigDescription {
-        try parse(yaml: text(ofFile: path), file: path)
+    /// Loads and validates the rig file at `path`; throws every diagnostic (file order).
+    public static func load(path: String) throws(DiagnosticReport) -> RigDescription {
+        switch DocumentLoader.text(ofFile: path) {
+        case let .failure(d): throw DiagnosticReport([d])
+        case let .success(text): return try parse(yaml: text, file: path)
+        }
     }
 
-    /// Parses and validates rig YAML; `file` names it in errors. Throws the first error.
-    public static func parse(yaml: String, file: String) throws(RigFileError) -> RigDescription {
-        var r = RigReader(file: file)
-        let rig = try r.read(compose(yaml, file: file))
-        if let first = r.errors(of: rig).first { throw first }
-        return rig
-    }
-
-    /// Every error of the rig file at `path` (empty when `load(path:)` would succeed): the same checks
-    /// and messages as `load`. The reader stops at the first error of form (unreadable, syntax, an
-    /// unknown, missing, repeated or mistyped field: what follows cannot be read reliably); a rig that
-    /// reads has every rule it breaks listed (timing, roles, lines used twice, alarm patterns).
-    public static func check(path: String) -> [RigFileError] {
-        do { return try check(yaml: text(ofFile: path), file: path) } catch { return [error] }
-    }
-
-    /// Every error of rig YAML named `file` (see `check(path:)`); the size limit applies as on load.
-    public static func check(yaml: String, file: String) -> [RigFileError] {
+    /// Parses and validates rig YAML; `file` names it in diagnostics. Throws every diagnostic.
+    public static func parse(yaml: String, file: String) throws(DiagnosticReport) -> RigDescription {
         let size = yaml.utf8.count
-        guard size <= maximumSize else { return [tooLarge(size, file: file)] }
-        var r = RigReader(file: file)
-        let rig: RigDescription
-        do { rig = try r.read(compose(yaml, file: file)) } catch { return [error] }
-        // After `read`: it records the lines the errors point at.
-        return r.errors(of: rig)
+        guard size <= maximumSize else { throw DiagnosticReport([tooLarge(size, file: file)]) }
+        return try FileKinds.load(text: yaml, file: file, directory: ".", kind: "rig", read: read)
     }
 
-    /// The text of `path`: readable, at most `maximumSize` bytes, UTF-8.
-    static func text(ofFile path: String) throws(RigFileError) -> String {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw .unreadable(file: path, reason: (error as NSError).localizedDescription)
-        }
-        guard data.count <= maximumSize else { throw tooLarge(data.count, file: path) }
-        guard let text = String(data: data, encoding: .utf8) else { throw .unreadable(file: path, reason: "not UTF-8 text") }
-        return text
+    /// Every diagnostic of the rig file at `path` (empty when `load(path:)` would succeed).
+    public static func check(path: String) -> [Diagnostic] {
+        do { _ = try load(path: path); return [] } catch { return error.diagnostics }
     }
 
-    static func tooLarge(_ size: Int, file: String) -> RigFileError {
-        .unreadable(file: file, reason: "\(size) bytes; a rig file is at most \(maximumSize)")
+    /// Every diagnostic of rig YAML named `file` (empty when `parse` would succeed).
+    public static func check(yaml: String, file: String) -> [Diagnostic] {
+        do { _ = try parse(yaml: yaml, file: file); return [] } catch { return error.diagnostics }
     }
 
-    static func compose(_ yaml: String, file: String) throws(RigFileError) -> Node {
-        let root: Node?
-        do { root = try Yams.compose(yaml: yaml) } catch { throw syntaxError(error, file: file) }
-        guard let root else { throw .missingField(file: file, line: 1, field: "kind") }
-        return root
+    static func tooLarge(_ size: Int, file: String) -> Diagnostic {
+        Diagnostic(file: file, line: 0, field: "", value: "\(size) bytes", allowed: "at most \(maximumSize) bytes",
+                   message: "the rig file is too large")
     }
 
-    static func syntaxError(_ error: any Error, file: String) -> RigFileError {
-        if let y = error as? YamlError {
-            switch y {
-            case let .scanner(_, problem, mark, _), let .parser(_, problem, mark, _), let .composer(_, problem, mark, _):
-                return .syntax(file: file, line: mark.line, column: mark.column, problem: problem)
-            case let .duplicatedKeysInMapping(duplicates, context):
-                return .duplicateKey(file: file, line: context.mark.line, field: duplicates.joined(separator: ", "))
-            default: break
-            }
-        }
-        return .syntax(file: file, line: 1, column: 1, problem: "\(error)")
+    /// Reads a rig from a file's root mapping, recording every problem in its reader; nil if any.
+    public static func read(_ root: MappingField) -> RigDescription? {
+        // Another kind (already reported by the caller): its fields would only add noise.
+        guard case let .scalar(k)? = root.optional("kind")?.node, k.string == "rig" else { return nil }
+        return RigReader(root: root).read()
     }
 }
 
-/// Walks the YAML tree, remembering where each field was so validation problems point at a line.
-struct RigReader {
-    let file: String
-    /// Line of each field path read (for validation problems).
+/// Reads one rig document, remembering the line of each field so the rig's rule problems point at it.
+final class RigReader {
+    let root: MappingField
+    var reader: DocumentReader { root.field.reader }
+    /// Line of each field path read.
     var lines: [String: Int] = [:]
 
-    init(file: String) { self.file = file }
+    init(root: MappingField) { self.root = root }
 
-    static let topKeys = ["kind", "name", "chip", "driver", "stepper", "feedbackTimeout", "outputs", "inputs", "alarms"]
+    static let topKeys = ["kind", "name", "description", "chip", "driver", "stepper", "feedbackTimeout", "outputs", "inputs", "alarms"]
     static let stepperKeys = ["stepsPerStroke", "pulseWidth", "stepRate", "dirSetup", "enableSetup"]
     static let lineKeys = ["line", "chip", "activeLow", "bias"]
+    /// Largest line offset (libgpiod offsets are 32-bit).
+    static let maximumOffset = UInt64(UInt32.max)
 
-    /// Reads the rig's fields, throwing the first error of form; the rig's rules are `errors(of:)`.
-    mutating func read(_ root: Node) throws(RigFileError) -> RigDescription {
-        let top = try mapping(root, field: "(document)", allowed: Self.topKeys)
-        let kind = try string(require(top, "kind", in: root), field: "kind")
-        guard kind == "rig" else {
-            throw .invalid(file: file, line: line(top["kind"]), RigProblem(field: "kind", value: kind, problem: "not a rig file", allowed: "rig"))
+    func read() -> RigDescription? {
+        lines["(document)"] = line(root.field.node)
+        let name = mark(root.required("name", allowed: "text"))?.string()
+        _ = root.optional("description")?.string(maxLength: 2_000)
+        let chip = mark(root.required("chip", allowed: "a path, gpiochipN, a number or a label"))?.string()
+        let driverNames = StepperDriverChip.allCases.map(\.rawValue).joined(separator: ", ")
+        var driver: StepperDriverChip?
+        if let f = mark(root.required("driver", allowed: driverNames)), let text = f.scalar(expecting: driverNames) {
+            driver = StepperDriverChip(rawValue: text.lowercased())
+            if driver == nil { f.fail("unknown stepper driver", allowed: driverNames) }
         }
-        let name = try string(require(top, "name", in: root), field: "name")
-        let chip = try string(require(top, "chip", in: root), field: "chip")
-        let driverText = try string(require(top, "driver", in: root), field: "driver")
-        guard let driver = StepperDriverChip(rawValue: driverText.lowercased()) else {
-            throw .invalid(file: file, line: line(top["driver"]), RigProblem(field: "driver", value: driverText, problem: "unknown stepper driver",
-                                                                            allowed: StepperDriverChip.allCases.map(\.rawValue).joined(separator: ", ")))
-        }
-        let stepperNode = try require(top, "stepper", in: root)
-        let st = try mapping(stepperNode, field: "stepper", allowed: Self.stepperKeys)
-        let stepper = StepperTiming(
-            stepsPerStroke: try int(require(st, "stepsPerStroke", in: stepperNode, parent: "stepper"), field: "stepper.stepsPerStroke"),
-            pulseWidth: try duration(require(st, "pulseWidth", in: stepperNode, parent: "stepper"), field: "stepper.pulseWidth"),
-            stepRate: Int64(try int(require(st, "stepRate", in: stepperNode, parent: "stepper"), field: "stepper.stepRate")),
-            dirSetup: try duration(require(st, "dirSetup", in: stepperNode, parent: "stepper"), field: "stepper.dirSetup"),
-            enableSetup: try duration(require(st, "enableSetup", in: stepperNode, parent: "stepper"), field: "stepper.enableSetup"))
-        var feedbackTimeout = TimeSpan.milliseconds(50)
-        if let n = top["feedbackTimeout"] { feedbackTimeout = try duration(n, field: "feedbackTimeout") }
+        let stepper = readStepper()
+        var feedbackTimeout: TimeSpan? = .milliseconds(50)
+        if let f = mark(root.optional("feedbackTimeout")) { feedbackTimeout = f.duration(in: nil) }
 
         var lineMap: [RigRole: RigLine] = [:]
+        var linesOK = true
         for (section, isOutput) in [("outputs", true), ("inputs", false)] {
-            let sectionNode = try require(top, section, in: root)
             let roles = RigRole.allCases.filter { $0.isOutput == isOutput }
-            let m = try mapping(sectionNode, field: section, allowed: roles.map(\.rawValue))
-            for (key, value) in m.pairs {
-                guard let role = RigRole(rawValue: key) else { continue }
-                lineMap[role] = try rigLine(value, field: "\(section).\(key)", defaultChip: chip)
+            guard let sf = mark(root.required(section, allowed: "a mapping of \(roles.map(\.rawValue).joined(separator: ", "))")),
+                  let m = sf.mapping(allowedKeys: roles.map(\.rawValue)) else { linesOK = false; continue }
+            for role in roles {
+                guard let f = mark(m.optional(role.rawValue)) else {
+                    if role.isRequired {
+                        reader.report(sf.node, field: "\(section).\(role)", value: "(missing)", allowed: "a line name or offset",
+                                      "every rig needs this role")
+                        linesOK = false
+                    }
+                    continue
+                }
+                if let l = rigLine(f, defaultChip: chip ?? "") { lineMap[role] = l } else { linesOK = false }
             }
+            let before = reader.diagnostics.count
+            m.finish()
+            if reader.diagnostics.count != before { linesOK = false }
         }
-        var alarms = AlarmPatterns.standard
-        if let a = top["alarms"] { alarms = try alarmPatterns(a) }
-        return RigDescription(name: name, driver: driver, stepper: stepper, lines: lineMap, alarms: alarms, feedbackTimeout: feedbackTimeout)
+        let alarms = mark(root.optional("alarms")).map(alarmPatterns) ?? AlarmPatterns.standard
+        root.finish(allowing: Self.topKeys)
+        guard let name, let chip, let driver, let stepper, let feedbackTimeout, linesOK, let alarms, !reader.hasErrors else { return nil }
+        let rig = RigDescription(name: name, driver: driver, stepper: stepper,
+                                 lines: lineMap.mapValues { $0.chip.isEmpty ? RigLine(chip: chip, line: $0.line, activeLow: $0.activeLow, bias: $0.bias) : $0 },
+                                 alarms: alarms, feedbackTimeout: feedbackTimeout)
+        let problems = rig.problems()
+        reader.absorb(problems.map {
+            Diagnostic(file: reader.file, line: lineOf(field: $0.field), field: $0.field, value: $0.value, allowed: $0.allowed, message: $0.problem)
+        })
+        return problems.isEmpty ? rig : nil
     }
 
-    /// Every rule `rig` (as read by `read`) breaks, each at the line of its field.
-    func errors(of rig: RigDescription) -> [RigFileError] {
-        rig.problems().map { .invalid(file: file, line: lineOf(field: $0.field), $0) }
+    func readStepper() -> StepperTiming? {
+        guard let sf = mark(root.required("stepper", allowed: "a mapping of \(Self.stepperKeys.joined(separator: ", "))")),
+              let st = sf.mapping(allowedKeys: Self.stepperKeys) else { return nil }
+        defer { st.finish() }
+        let steps = mark(st.required("stepsPerStroke", allowed: "a whole number"))?.wholeNumber()
+        let pulse = mark(st.required("pulseWidth", allowed: QuantitySyntax.durationSyntax))?.duration(in: nil)
+        let rate = mark(st.required("stepRate", allowed: "a whole number"))?.wholeNumber()
+        let dir = mark(st.required("dirSetup", allowed: QuantitySyntax.durationSyntax))?.duration(in: nil)
+        let enable = mark(st.required("enableSetup", allowed: QuantitySyntax.durationSyntax))?.duration(in: nil)
+        guard let steps, let pulse, let rate, let dir, let enable, let s = Int(exactly: steps) else { return nil }
+        return StepperTiming(stepsPerStroke: s, pulseWidth: pulse, stepRate: rate, dirSetup: dir, enableSetup: enable)
+    }
+
+    /// A line: a name or offset (the rig's chip), or `{line, chip, activeLow, bias}`. An empty chip
+    /// stands for the rig's chip until `read` fills it in.
+    func rigLine(_ f: Field, defaultChip: String) -> RigLine? {
+        if case .scalar = f.node { return selector(f).map { RigLine(chip: "", line: $0) } }
+        guard let m = f.mapping(allowedKeys: Self.lineKeys) else { return nil }
+        defer { m.finish() }
+        let sel = mark(m.required("line", allowed: "a line name or offset"))?.pipe(selector)
+        var chipOK = true
+        var chip = ""
+        if let c = mark(m.optional("chip")) { if let s = c.string() { chip = s } else { chipOK = false } }
+        let activeLow = mark(m.optional("activeLow")).map { $0.bool() } ?? false
+        var bias: RigBias? = .asIs
+        if let b = mark(m.optional("bias")) {
+            bias = b.choice(RigBias.self)
+        }
+        guard let sel, chipOK, let activeLow, let bias else { return nil }
+        return RigLine(chip: chip, line: sel, activeLow: activeLow, bias: bias)
+    }
+
+    /// A line's selector. Written as a plain number (`17`) it is the line's offset on its chip; any
+    /// other text is the line's name (`GPIO17`). A quoted number (`"17"`) is refused: libgpiod names
+    /// and offsets are different things and a name of digits alone cannot be told from an offset.
+    func selector(_ f: Field) -> RigLineSelector? {
+        let allowed = "a line offset written as a plain number 0 … \(Self.maximumOffset) (17), or the line's name (GPIO17)"
+        guard case let .scalar(s) = f.node else { f.fail("expected a line name or offset", allowed: allowed); return nil }
+        let text = s.string
+        let digits = !text.isEmpty && text.allSatisfy { $0.isASCII && $0.isNumber }
+        if digits {
+            guard s.style == .plain else {
+                f.fail("a quoted line name made only of digits cannot be told from an offset; write the offset unquoted or the line's name",
+                       allowed: allowed)
+                return nil
+            }
+            guard text.count <= 10, let o = UInt64(text), o <= Self.maximumOffset else {
+                f.fail("line offset out of range", allowed: allowed)
+                return nil
+            }
+            return .offset(UInt32(o))
+        }
+        if s.style == .plain, text.count > 1, text.first == "-" || text.first == "+", text.dropFirst().allSatisfy({ $0.isASCII && $0.isNumber }) {
+            f.fail("a line offset cannot be signed", allowed: allowed)
+            return nil
+        }
+        guard !text.isEmpty, text.count <= 31 else {
+            f.fail("not a usable line name", allowed: "1 … 31 characters, or an offset")
+            return nil
+        }
+        return .name(text)
+    }
+
+    func alarmPatterns(_ f: Field) -> AlarmPatterns? {
+        var out = AlarmPatterns.standard
+        var ok = true
+        guard let m = f.mapping(allowedKeys: AlarmPriority.allCases.map(\.description)) else { return nil }
+        lines["alarms.buzzer"] = line(f.node)
+        defer { m.finish() }
+        for p in AlarmPriority.allCases {
+            guard let pf = mark(m.optional(p.description)), let pm = pf.mapping(allowedKeys: ["led", "buzzer"]) else { continue }
+            defer { pm.finish() }
+            if let led = mark(pm.optional("led")) {
+                if case let .scalar(s) = led.node, s.string == "steady" {
+                    out.led[p] = .steady()
+                } else if let lm = led.mapping(allowedKeys: ["on", "period"]) {
+                    let on = mark(lm.required("on", allowed: QuantitySyntax.durationSyntax))?.duration(in: nil)
+                    let period = mark(lm.required("period", allowed: QuantitySyntax.durationSyntax))?.duration(in: nil)
+                    lm.finish()
+                    if let on, let period { out.led[p] = LEDPattern(on: on, period: period) } else { ok = false }
+                } else { ok = false }
+            }
+            if let bz = mark(pm.optional("buzzer")) {
+                guard let bm = bz.mapping(allowedKeys: ["beeps", "on", "off"]) else { ok = false; continue }
+                let beeps = mark(bm.required("beeps", allowed: "a whole number"))?.wholeNumber()
+                let on = mark(bm.required("on", allowed: QuantitySyntax.durationSyntax))?.duration(in: nil)
+                let off = mark(bm.required("off", allowed: QuantitySyntax.durationSyntax))?.duration(in: nil)
+                bm.finish()
+                if let beeps, let b = Int(exactly: beeps), let on, let off { out.buzzer[p] = BuzzerPattern(beeps: b, on: on, off: off) } else { ok = false }
+            }
+        }
+        return ok ? out : nil
+    }
+
+    // MARK: Lines
+
+    func line(_ node: Node) -> Int { node.mark?.line ?? 1 }
+
+    /// Records where `f` is (for the rule problems) and passes it on.
+    func mark(_ f: Field?) -> Field? {
+        if let f { lines[f.path] = line(f.node) }
+        return f
     }
 
     /// The line of `field` or of its nearest recorded parent.
@@ -152,136 +239,15 @@ struct RigReader {
             f = String(f[..<dot])
         }
     }
+}
 
-    // MARK: Pieces
-
-    mutating func rigLine(_ node: Node, field: String, defaultChip: String) throws(RigFileError) -> RigLine {
-        lines[field] = line(node)
-        if case .scalar = node { return RigLine(chip: defaultChip, line: try selector(node, field: field)) }
-        let m = try mapping(node, field: field, allowed: Self.lineKeys)
-        let sel = try selector(require(m, "line", in: node, parent: field), field: "\(field).line")
-        let chip = try m["chip"].map { n throws(RigFileError) in try string(n, field: "\(field).chip") } ?? defaultChip
-        let activeLow = try m["activeLow"].map { n throws(RigFileError) in try bool(n, field: "\(field).activeLow") } ?? false
-        var bias = RigBias.asIs
-        if let b = m["bias"] {
-            let text = try string(b, field: "\(field).bias")
-            guard let v = RigBias(rawValue: text) else {
-                throw .invalid(file: file, line: line(b), RigProblem(field: "\(field).bias", value: text, problem: "unknown bias",
-                                                                    allowed: RigBias.allCases.map(\.rawValue).joined(separator: ", ")))
-            }
-            bias = v
-        }
-        return RigLine(chip: chip, line: sel, activeLow: activeLow, bias: bias)
-    }
-
-    mutating func selector(_ node: Node, field: String) throws(RigFileError) -> RigLineSelector {
-        let text = try string(node, field: field)
-        if let o = UInt32(text) { return .offset(o) }
-        return .name(text)
-    }
-
-    mutating func alarmPatterns(_ node: Node) throws(RigFileError) -> AlarmPatterns {
-        var out = AlarmPatterns.standard
-        let m = try mapping(node, field: "alarms", allowed: AlarmPriority.allCases.map(\.description))
-        for p in AlarmPriority.allCases {
-            guard let pn = m[p.description] else { continue }
-            let f = "alarms.\(p)"
-            let pm = try mapping(pn, field: f, allowed: ["led", "buzzer"])
-            if let led = pm["led"] {
-                lines["\(f).led"] = line(led)
-                if case let .scalar(s) = led, s.string == "steady" {
-                    out.led[p] = .steady()
-                } else {
-                    let lm = try mapping(led, field: "\(f).led", allowed: ["on", "period"])
-                    out.led[p] = LEDPattern(on: try duration(require(lm, "on", in: led, parent: "\(f).led"), field: "\(f).led.on"),
-                                            period: try duration(require(lm, "period", in: led, parent: "\(f).led"), field: "\(f).led.period"))
-                }
-            }
-            if let bz = pm["buzzer"] {
-                let bm = try mapping(bz, field: "\(f).buzzer", allowed: ["beeps", "on", "off"])
-                out.buzzer[p] = BuzzerPattern(
-                    beeps: try int(require(bm, "beeps", in: bz, parent: "\(f).buzzer"), field: "\(f).buzzer.beeps"),
-                    on: try duration(require(bm, "on", in: bz, parent: "\(f).buzzer"), field: "\(f).buzzer.on"),
-                    off: try duration(require(bm, "off", in: bz, parent: "\(f).buzzer"), field: "\(f).buzzer.off"))
-            }
-        }
-        lines["alarms.buzzer"] = line(node)
-        return out
-    }
-
-    // MARK: Typed access
-
-    func line(_ node: Node?) -> Int { node?.mark?.line ?? 1 }
-
-    /// A mapping's pairs by key; refuses non-mappings, non-scalar keys, duplicates and unknown keys.
-    mutating func mapping(_ node: Node, field: String, allowed: [String]) throws(RigFileError) -> Fields {
-        guard case let .mapping(m) = node else {
-            throw .wrongType(file: file, line: line(node), field: field, value: brief(node), expected: "a mapping of \(allowed.joined(separator: ", "))")
-        }
-        lines[field] = line(node)
-        var fields = Fields()
-        for (k, v) in m {
-            guard case let .scalar(ks) = k else {
-                throw .wrongType(file: file, line: line(k), field: field, value: brief(k), expected: "text keys")
-            }
-            let key = ks.string
-            let path = field == "(document)" ? key : "\(field).\(key)"
-            guard allowed.contains(key) else { throw .unknownField(file: file, line: line(k), field: path, allowed: allowed) }
-            guard fields[key] == nil else { throw .duplicateKey(file: file, line: line(k), field: path) }
-            fields.pairs.append((key, v))
-            lines[path] = line(v)
-        }
-        return fields
-    }
-
-    func require(_ fields: Fields, _ key: String, in parent: Node, parent name: String? = nil) throws(RigFileError) -> Node {
-        guard let n = fields[key] else {
-            throw .missingField(file: file, line: line(parent), field: name.map { "\($0).\(key)" } ?? key)
-        }
-        return n
-    }
-
-    func string(_ node: Node, field: String) throws(RigFileError) -> String {
-        guard case let .scalar(s) = node, !s.string.isEmpty else {
-            throw .wrongType(file: file, line: line(node), field: field, value: brief(node), expected: "text")
-        }
-        return s.string
-    }
-
-    func int(_ node: Node, field: String) throws(RigFileError) -> Int {
-        guard case let .scalar(s) = node, let v = Int(s.string) else {
-            throw .wrongType(file: file, line: line(node), field: field, value: brief(node), expected: "a whole number")
-        }
+extension Field {
+    /// A whole number (any size a 64-bit integer holds); the rig's rules check its range.
+    func wholeNumber() -> Int64? {
+        guard let text = scalar(expecting: "a whole number") else { return nil }
+        guard let v = Int64(text) else { fail("not a whole number", allowed: "a whole number"); return nil }
         return v
     }
 
-    func bool(_ node: Node, field: String) throws(RigFileError) -> Bool {
-        guard case let .scalar(s) = node, ["true", "false"].contains(s.string) else {
-            throw .wrongType(file: file, line: line(node), field: field, value: brief(node), expected: "true or false")
-        }
-        return s.string == "true"
-    }
-
-    func duration(_ node: Node, field: String) throws(RigFileError) -> TimeSpan {
-        guard case let .scalar(s) = node, let d = DurationText.parse(s.string) else {
-            throw .wrongType(file: file, line: line(node), field: field, value: brief(node),
-                             expected: "a duration such as 5us, 1.9us, 250ms, 2s (units ns, us, ms, s, m, h, d)")
-        }
-        return d
-    }
-
-    func brief(_ node: Node) -> String {
-        switch node {
-        case let .scalar(s): let t = s.string; return t.count > 40 ? String(t.prefix(40)) + "…" : (t.isEmpty ? "\"\"" : t)
-        case .mapping: return "(a mapping)"
-        case .sequence: return "(a list)"
-        case .alias: return "(an alias)"
-        }
-    }
-}
-
-/// A mapping's key/value pairs in file order.
-struct Fields {
-    var pairs: [(String, Node)] = []
-    subscript(key: String) -> Node? { pairs.first { $0.0 == key }?.1 }
+    func pipe<T>(_ f: (Field) -> T?) -> T? { f(self) }
 }

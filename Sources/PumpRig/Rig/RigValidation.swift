@@ -85,7 +85,8 @@ extension RigDescription {
                 add(f, "\(led)", "times must be positive", "on > 0, period > 0")
             } else if let range = LEDPattern.allowedFrequencyMilliHertz(p) {
                 let mHz = 1_000_000_000_000 / led.period.nanoseconds
-                let duty = led.on.nanoseconds * 100 / led.period.nanoseconds
+                // In 128 bits: any durations a file can write, up to Int64.max ns, without overflow.
+                let duty = Int128(led.on.nanoseconds) * 100 / Int128(led.period.nanoseconds)
                 if !range.contains(mHz) || !(20...60).contains(duty) || led.isSteady {
                     add(f, "\(led)", "not an IEC 60601-1-8 \(p)-priority flash",
                         "period \(TimeSpan(nanoseconds: 1_000_000_000_000 / range.upperBound)) … \(TimeSpan(nanoseconds: 1_000_000_000_000 / range.lowerBound)), on-time 20 … 60 % of it")
@@ -98,7 +99,8 @@ extension RigDescription {
             if !BuzzerPattern.Limits.beeps.contains(b.beeps) { add("\(bf).beeps", "\(b.beeps)", "out of range", "1 … 10") }
             if !BuzzerPattern.Limits.tone.contains(b.on) { add("\(bf).on", "\(b.on.rigDescription)", "out of range", "50ms … 2s") }
             if !BuzzerPattern.Limits.tone.contains(b.off) { add("\(bf).off", "\(b.off.rigDescription)", "out of range", "50ms … 2s") }
-            if BuzzerPattern.Limits.beeps.contains(b.beeps), b.duration > BuzzerPattern.Limits.alertDuration {
+            if BuzzerPattern.Limits.beeps.contains(b.beeps), BuzzerPattern.Limits.tone.contains(b.on), BuzzerPattern.Limits.tone.contains(b.off),
+               b.duration > BuzzerPattern.Limits.alertDuration {
                 add(bf, "\(b)", "an alert lasting \(b.duration.rigDescription)", "at most \(BuzzerPattern.Limits.alertDuration.rigDescription) per alert")
             }
         }

@@ -1,4 +1,5 @@
 import GPIO
+import ITPumpFiles
 import Logging
 import PumpCore
 import PumpJournal
@@ -14,7 +15,7 @@ public enum Backend: String, CaseIterable, Sendable {
 
 /// Why a run could not start. Each says what to do.
 public enum RunSetupError: Error, CustomStringConvertible {
-    case rigFile(RigFileError)
+    case rigFile(DiagnosticReport)
     case gpio(GPIOError)
     case backendUnavailable(Backend, reason: String)
     case timeScale(Int64)

@@ -96,10 +96,7 @@ public struct SimulationRunner {
 
     mutating func runToEnd() throws(ScenarioError) {
         let s = scenario
-        sink.pump.refill(added: s.initialFill, concentration: s.concentration, at: .zero)
-        try setup("fill", .refill(RefillRequest(withdrawn: .zero, added: s.initialFill, concentration: s.concentration,
-                                                confirmConcentrationChange: true)), at: .zero)
-        try setup("prime", .prime(confirmVolume: controller.primingVolume), at: .zero)
+        try fillAndPrime()
         if let b = controller.bolus, b.endsAt >= s.therapyStart { throw .therapyStartTooEarly(s.therapyStart, primingEndsAt: b.endsAt) }
         // Static events in time order: at one instant, fault changes first, then the time line in file order.
         var due: [(at: Instant, order: Int, what: Due)] = [(s.therapyStart, 0, .start)]
