@@ -1,8 +1,10 @@
 """Durations and instants as itpump's files and replies write them.
 
-Durations use the files' syntax (``QuantitySyntax.duration`` in ``Sources/ITPumpFiles``): whole
-numbers with the units ``d``, ``h``, ``m``, ``s``, ``ms`` in that order, each at most once
-(``90d``, ``36h``, ``15m``, ``2d12h``, ``30s``, ``250ms``) or ``0``. Instants in replies are the
+Durations use the files' syntax (``QuantitySyntax.duration`` in ``Sources/ITPumpFiles``, the one
+grammar of every file and of the control channel): a number with one unit ``d``, ``h``, ``m``, ``s``,
+``ms``, ``us`` (``µs``) or ``ns``, decimals allowed when exact to the nanosecond (``90d``, ``1.5h``,
+``250ms``, ``1.9us``), or whole numbers with units in decreasing order, each at most once (``2d12h``,
+``1ms500us``), or ``0``. Instants in replies are the
 controller's clock form, ``<days>d+HH:MM:SS[.mmm]`` from the therapy time line's origin.
 
 Everything is integer nanoseconds, as in the firmware: no float ever stands for a therapy time.
@@ -19,9 +21,11 @@ NS_PER_MIN = 60 * NS_PER_S
 NS_PER_HOUR = 60 * NS_PER_MIN
 NS_PER_DAY = 24 * NS_PER_HOUR
 
-_UNITS = (("d", NS_PER_DAY), ("h", NS_PER_HOUR), ("ms", NS_PER_MS), ("m", NS_PER_MIN), ("s", NS_PER_S))
-_ORDER = {"d": 0, "h": 1, "m": 2, "s": 3, "ms": 4}
-_SYNTAX = "whole numbers with units d, h, m, s, ms in that order, e.g. `90d`, `36h`, `15m`, `2d12h`"
+# Longer names before their prefixes; (unit, nanoseconds, order: larger units first).
+_UNITS = (("d", NS_PER_DAY, 0), ("h", NS_PER_HOUR, 1), ("ms", NS_PER_MS, 4), ("m", NS_PER_MIN, 2),
+          ("s", NS_PER_S, 3), ("us", 1_000, 5), ("\u00b5s", 1_000, 5), ("\u03bcs", 1_000, 5), ("ns", 1, 6))
+_SYNTAX = ("a number and a unit d, h, m, s, ms, us or ns (`90d`, `250ms`, `1.9us`), "
+           "or whole numbers with units in decreasing order (`2d12h`), or 0")
 _INSTANT = re.compile(r"^(-?)(\d+)d\+(\d\d):(\d\d):(\d\d)(?:\.(\d{3}))?$")
 
 
@@ -53,23 +57,36 @@ def duration_ns(value: str | int | datetime.timedelta) -> int:
         return 0
     if not text:
         raise DurationError(f"duration is empty; give {_SYNTAX}")
-    total, rest, last = 0, text, -1
+    total, rest, last, parts = 0, text, -1, 0
     while rest:
-        digits = re.match(r"[0-9]+", rest)
-        if not digits:
-            raise DurationError(f"duration `{value}` is not a whole number followed by a unit; give {_SYNTAX}")
-        rest = rest[digits.end():]
-        unit = next(((u, size) for u, size in _UNITS if rest.startswith(u)), None)
+        number = re.match(r"([0-9]*)(?:\.([0-9]*))?", rest)
+        digits, fraction = number.group(1), number.group(2)
+        if not digits or len(digits) > 20 or fraction == "":
+            raise DurationError(f"duration `{value}` is not a number followed by a unit; give {_SYNTAX}")
+        rest = rest[number.end():]
+        unit = next(((u, size, order) for u, size, order in _UNITS if rest.startswith(u)), None)
         if unit is None:
-            raise DurationError(f"duration `{value}` has a number without a unit d, h, m, s or ms; give {_SYNTAX}")
-        name, size = unit
+            raise DurationError(f"duration `{value}` has a number without a unit d, h, m, s, ms, us or ns; give {_SYNTAX}")
+        name, size, order = unit
         rest = rest[len(name):]
-        if _ORDER[name] <= last:
+        parts += 1
+        if order <= last:
             raise DurationError(f"duration `{value}` repeats a unit or has them out of order; give {_SYNTAX}")
-        last = _ORDER[name]
-        total += int(digits.group()) * size
-    if total >= 2**63:
-        raise DurationError(f"duration `{value}` is too long")
+        last = order
+        if fraction is not None and (parts > 1 or rest):
+            raise DurationError(f"duration `{value}` has decimals in a duration of several units; write whole "
+                                f"numbers (`1h30m`) or one unit (`1.5h`)")
+        amount = int(digits) * size
+        if fraction:
+            place = size
+            for digit in fraction:
+                if place % 10:
+                    raise DurationError(f"duration `{value}` is finer than 1 ns; it would have to be rounded")
+                place //= 10
+                amount += int(digit) * place
+        total += amount
+        if total >= 2**63:
+            raise DurationError(f"duration `{value}` is too long")
     return total
 
 
