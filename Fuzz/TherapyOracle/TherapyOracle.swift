@@ -30,7 +30,9 @@ public struct TherapyOracle: Sendable {
     /// and wherever therapy did not run normally (stopped, taper, floor, downtime, no drug left).
     var lowerExempt: [(from: Instant, to: Instant)] = []
     var courseStart: Instant?
-    struct Change { var at: Instant; var baseline: Int64; var increasePpm: Int64; var decreasePpm: Int64 }
+    /// A clinician's change of what is delivered (program, resume, stop) at `at`: `baseline` is the
+    /// drug of the 24 h before it, `without` the plan it replaced.
+    struct Change { var at: Instant; var baseline: Int64; var increasePpm: Int64; var decreasePpm: Int64; var without: PlanRate }
     var changes: [Change] = []
     /// Confirmations, restarts, stops and downtimes: a change's windows end there.
     var changeBreaks: [Instant] = []
@@ -92,21 +94,21 @@ public struct TherapyOracle: Sendable {
         if evidenceOnset == nil { evidenceOnset = t }
     }
 
-    /// A clinician's accepted command (after it was applied).
-    mutating func accepted(_ command: Command, at t: Instant, controller c: PumpController) {
+    /// A clinician's accepted command (after it was applied; `before` is the controller just before).
+    mutating func accepted(_ command: Command, at t: Instant, controller c: PumpController, before: PumpController) {
         switch command {
-        case .program, .resume:
+        case .program, .resume, .stop:
             let baseline = log.delivered(after: t - Self.day, upTo: t)
+            // A stop ends the windows of the changes before it and is judged in its turn.
+            if case .stop = command { changeBreaks.append(t) }
             changes.append(Change(at: t, baseline: baseline, increasePpm: c.settings.titrationIncreaseLimit.partsPerMillion,
-                                  decreasePpm: c.settings.decreaseLimit.partsPerMillion))
+                                  decreasePpm: c.settings.decreaseLimit.partsPerMillion, without: PlanRate(before)))
         case .confirmResumption:
             floorRequiredSince = nil
             confirmedAt = t
             changeBreaks.append(t)
         case .startTherapy:
             courseStart = t
-            changeBreaks.append(t)
-        case .stop:
             changeBreaks.append(t)
         default: break
         }
@@ -225,10 +227,15 @@ public struct TherapyOracle: Sendable {
                 if changeBreaks.contains(where: { $0 > c.at && $0 <= w }) { continue }
                 // The floor aside: a window holding no more than the floor's 24 h amount is never an
                 // increase past the limit (resuming at 50 μg/day after a stop or a gap with no drug).
-                let up = max(Int128(c.baseline) * Int128(1_000_000 + c.increasePpm) / 1_000_000,
-                             Int128(DoseRate.floor.picogramsPerDay)) + Int128(2 * stroke)
+                // Nor is one holding no more than it would have without the change: what was delivered
+                // before it, then the plan it replaced (drug present), exactly. A halt that ends (a
+                // refill) fills a window again whatever the change; the change answers only for what
+                // it adds over the plan it replaced.
+                let without = log.delivered(after: from, upTo: c.at) + c.without.picograms(from: c.at, to: w)
+                let limit = Int128(c.baseline) * Int128(1_000_000 + c.increasePpm) / 1_000_000
+                let up = max(limit, Int128(DoseRate.floor.picogramsPerDay), Int128(without)) + Int128(2 * stroke)
                 if c.at >= start + Self.day, Int128(held) > up {
-                    fail(.rollingTitration, at: w, "after the change at \(c.at) (\(c.baseline) pg in the 24 h before), the window ending \(w) holds \(held) pg, above the +\(Fraction(partsPerMillion: c.increasePpm)) limit (\(up) pg)")
+                    fail(.rollingTitration, at: w, "after the change at \(c.at) (\(c.baseline) pg in the 24 h before), the window ending \(w) holds \(held) pg, above the +\(Fraction(partsPerMillion: c.increasePpm)) limit (\(limit) pg) and the \(without) pg it would hold without the change (two strokes allowed)")
                 }
                 let down = Int128(c.baseline) * Int128(1_000_000 - c.decreasePpm) / 1_000_000 - Int128(2 * stroke)
                 if c.at - Self.day >= start + Self.day, !exempt(c.at - Self.day, w), Int128(held) < down {

@@ -42,6 +42,13 @@ public struct TaperPlan: Hashable, Sendable, Codable {
         return next
     }
 
+    /// The same plan with no level above `dose` (a clinician confirmed `dose` after an interruption
+    /// while the plan ran): the taper goes on from there and ends when it would have. Each cut stays
+    /// within the plan's: a level below `dose` was at most one cut below the level before it.
+    func capped(at dose: DoseRate) -> TaperPlan {
+        TaperPlan(kind: kind, startedAt: startedAt, fromDose: min(fromDose, dose), levels: levels.map { min($0, dose) }, emergency: emergency)
+    }
+
     /// A stop taper from `dose` to `floor` over `days` days (first cut after 24 h at `dose`... see
     /// below), each daily cut at most `limit`, lengthened when `days` is too short for the limit.
     ///
