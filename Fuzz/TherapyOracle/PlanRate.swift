@@ -15,6 +15,8 @@ struct PlanRate: Sendable {
     let taper: TaperPlan?
     let held: DoseRate?
     let clock: ClockReference
+    /// Set for a `resume`, which holds the level in force: the taper stays at its level of this instant.
+    var heldFrom: Instant?
 
     init(_ c: PumpController) {
         if case .running = c.phase { running = true } else { running = false }
@@ -28,12 +30,23 @@ struct PlanRate: Sendable {
     func rate(at t: Instant) -> (picogramsPerDay: Int64, next: Instant) {
         guard running, let schedule else { return (0, .distantFuture) }
         if let held { return (held.picogramsPerDay, .distantFuture) }
+        let (rate, until) = schedule.rate(atNanosecondsAfterMidnight: clock.nanosecondsAfterMidnight(at: t))
+        let scheduled = (rate.picogramsPerDay, until.map { t + $0 } ?? .distantFuture)
         if let taper {
-            guard let level = taper.level(at: t) else { return (0, .distantFuture) }
+            let at = heldFrom ?? t
+            guard let level = taper.level(at: at) else { return (0, .distantFuture) }
+            if heldFrom != nil {
+                // The level in force, held: the schedule itself on the first level, else that level.
+                if level.index == 0 && level.dose == taper.fromDose && taper.fromDose == schedule.dailyDose { return scheduled }
+                return (level.dose.picogramsPerDay, .distantFuture)
+            }
+            // A taper's first level, the programmed dose itself, is the schedule as it is.
+            if level.index == 0 && level.dose == taper.fromDose && taper.fromDose == schedule.dailyDose {
+                return (scheduled.0, min(scheduled.1, taper.nextChange(after: t)))
+            }
             return (level.dose.picogramsPerDay, taper.nextChange(after: t))
         }
-        let (rate, until) = schedule.rate(atNanosecondsAfterMidnight: clock.nanosecondsAfterMidnight(at: t))
-        return (rate.picogramsPerDay, until.map { t + $0 } ?? .distantFuture)
+        return scheduled
     }
 
     /// Drug the plan prescribes over (a, b], pg (exact integral, rounded down).

@@ -58,8 +58,8 @@ public enum Command: Hashable, Sendable, Codable, CustomStringConvertible {
     /// Cancel a stop taper, holding the current level.
     case resume
     /// After an interruption longer than the limit: resume full-dose delivery with `schedule`, whose
-    /// daily dose may not exceed the programmed one. A stop taper in progress goes on, with no level
-    /// above the confirmed daily dose.
+    /// daily dose may not exceed the programmed one. A taper in progress (stop or reserve) goes on, with
+    /// no level above the confirmed daily dose.
     case confirmResumption(Schedule)
     /// Set or clear the clinician's refill date (a refill consumes it: set the next one after refilling).
     case setRefillDate(Instant?)

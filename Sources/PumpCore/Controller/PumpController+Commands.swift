@@ -381,9 +381,9 @@ extension PumpController {
         endedInterruption = nil
         schedule = s
         if s.dailyDose != programmed { doseHistory.record(s.dailyDose, at: t) }
-        // A stop taper in progress goes on, never above the dose the clinician confirmed (nor does a
-        // later `resume`, which holds the taper's level).
-        if let plan = taper, plan.kind == .stop, let level = plan.level(at: t), level.dose > s.dailyDose {
+        // A taper in progress (a stop, or a reserve taper stretching the last of the drug) goes on, never
+        // above the dose the clinician confirmed (nor does a later `resume`, which holds its level).
+        if let plan = taper, plan.levels.contains(where: { $0 > s.dailyDose }) {
             taper = plan.capped(at: s.dailyDose)
         }
         alarms.clear(.therapyInterruption, at: t, log: &log)
