@@ -129,6 +129,26 @@ struct OracleAntiVacuityTests {
         #expect(b.violations.contains { $0.detail.contains("without the change") }, "\(b.violations)")
     }
 
+    /// A controller whose confirmed lower dose gave way to the programmed one (as a taper from the
+    /// programmed dose did after a stop at the floor): forged as the strokes 600 μg/day adds over the
+    /// confirmed 300 μg/day.
+    @Test("interruptionFloor catches delivery above the schedule a clinician confirmed after an interruption")
+    func aboveTheConfirmedDose() throws {
+        var b = try Self.bench(dose: 600)
+        b.advance(by: .hours(30))
+        b.fault(.motorStall, active: true)
+        b.advance(by: .hours(30))
+        b.fault(.motorStall, active: false)
+        b.advance(by: .hours(1))
+        #expect(b.controller.awaitingConfirmationSince != nil)
+        b.command(.confirmResumption(.continuous(.microgramsPerDay(300))))
+        b.advance(by: .hours(12))
+        #expect(b.violations.isEmpty, "\(b.violations)")
+        // 300 μg/day more for 12 h: 150 μg, 300 strokes of 0.5 μg.
+        b.forgeBurst(strokes: 300, over: .hours(12))
+        #expect(b.violations.contains { $0.invariant == .interruptionFloor && $0.detail.contains("a clinician confirmed") }, "\(b.violations)")
+    }
+
     @Test("interruptionFloor catches the full dose resumed after 30 h without delivery")
     func fullDoseAfterInterruption() throws {
         var b = try Self.bench(dose: 600)

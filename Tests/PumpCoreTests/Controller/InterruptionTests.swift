@@ -338,6 +338,45 @@ struct InterruptionTests {
 
     static let reserveRefills: [(hours: Int64, held: Int64?)] = [(48, nil), (49, 384_000), (12 * 24, 96_000)]
 
+    @Test("a confirmation during a reserve taper caps it at the confirmed dose: the taper from the programmed dose never delivers above it")
+    func confirmationCapsAReserveTaper() throws {
+        var s = ControllerSettings()
+        s.reservoirPolicy = .reserveTaper
+        var c = try Fixture.onTherapy(concentration: c2000, volume: .millilitres(5), settings: s)
+        let stall = Self.reserveFrom + .hours(1)
+        _ = c.advance(to: stall)
+        _ = c.sense(.motorStall(true), at: stall)
+        _ = c.advance(to: stall + .hours(26))
+        #expect(c.taper?.kind == .reserve && c.awaitingConfirmationSince == stall && c.deliveringDose == .floor)
+        _ = c.sense(.motorStall(false), at: stall + .hours(27))
+        let t = stall + .hours(28)
+        try c.handle(.confirmResumption(.continuous(ug(300))), at: t).accepted()
+        #expect(c.taper?.levels.allSatisfy { $0 <= ug(300) } == true, "\(String(describing: c.taper))")
+        #expect(c.deliveringDose == ug(300))
+        _ = c.advance(to: t + .days(3))
+        #expect(c.deliveringDose <= ug(300))
+    }
+
+    @Test("a stop taper's first day delivers the programmed flex schedule as it is; a resume that day keeps it")
+    func stopTaperFirstDayKeepsTheFlexShape() throws {
+        // 1200 μg/day from midnight, 50 μg/day from noon (625 μg/day); the wall clock reads 00:00 at zero.
+        let flex = Schedule.flex([FlexStep(start: .midnight, rate: .ceiling), FlexStep(start: TimeOfDay(hour: 12)!, rate: .floor)])
+        var c = try Fixture.onTherapy(flex)
+        let stopAt = Self.start + .hours(12) // 13:00, in the 50 μg/day half
+        try c.handle(.stop(taperDays: nil, override: nil), at: stopAt).accepted()
+        #expect(c.taper?.fromDose == ug(625) && c.deliveringDose == .floor)
+        _ = c.advance(to: at(.days(1) + .hours(1)))
+        #expect(c.deliveringDose == .ceiling)
+        _ = c.advance(to: stopAt + .days(1))
+        let level1 = try #require(c.taper?.levels[1])
+        #expect(c.deliveringDose == level1 && level1 < ug(625))
+
+        var r = try Fixture.onTherapy(flex)
+        try r.handle(.stop(taperDays: nil, override: nil), at: stopAt).accepted()
+        try r.handle(.resume, at: stopAt + .hours(2)).accepted()
+        #expect(r.schedule == flex && r.taper == nil && r.deliveringDose == .floor)
+    }
+
     @Test("a stop during a reserve taper tapers from the reserve level in force, not the programmed dose above it")
     func stopDuringReserveTaperTapersFromItsLevel() throws {
         var s = ControllerSettings()
