@@ -12,9 +12,12 @@ public enum Invariant: String, Hashable, Sendable, CaseIterable, CustomStringCon
     /// While drug remains (true reservoir, empty switch off) and therapy runs untapered, every 24 h
     /// window of commanded basal drug holds at least 50 μg (less one stroke).
     case hardFloor
-    /// After an accepted reprogramming at t, every 24 h window ending within 24 h after t holds at most
-    /// (1 + increase limit) × the drug of the 24 h before t and, while drug remains and no taper,
-    /// floor or stop intervenes, at least (1 − decrease limit) × it (plus or minus one stroke).
+    /// After an accepted change at t (program, stop, resume), every 24 h window ending within 24 h after
+    /// t (until the next change) holds at most (1 + increase limit) × the drug of the 24 h before t,
+    /// unless it holds no more than it would without the change (the drug before t, then the plan the
+    /// change replaced, with drug present; for a resume, the level in force held), and, while drug
+    /// remains and no taper, floor or stop intervenes, at least (1 − decrease limit) × it (plus or
+    /// minus two strokes).
     case rollingTitration
     /// While therapy runs, the reservoir-empty switch is off and the true reservoir holds at least a
     /// stroke, the controller is delivering: it never falls to zero on its own decision (an estimate).
@@ -30,7 +33,8 @@ public enum Invariant: String, Hashable, Sendable, CaseIterable, CustomStringCon
     /// An interruption that lasted longer than the limit (24 h), timed from the earliest evidence that
     /// delivery stopped (empty switch, calculated empty, stall, occlusion, downtime) to the first
     /// stroke that really delivers again, is followed by delivery at the 50 μg/day floor until a
-    /// clinician confirms the dose.
+    /// clinician confirms the dose; and after the confirmation nothing but a `program` delivers above
+    /// the highest rate of the schedule confirmed (not a running taper, a `resume` or a `stop`).
     case interruptionFloor
     /// The controller's reservoir estimate is never above the true volume by more than the pump's
     /// labelled accuracy allows (14.5 % of what it pumped since a refill entered as done), plus a stroke.

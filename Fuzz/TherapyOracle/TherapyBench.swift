@@ -155,7 +155,7 @@ public struct TherapyBench {
         let r = controller.handle(command, at: t)
         perform(r.effects)
         switch r.result {
-        case .success: sink.oracle.accepted(command, at: t, controller: controller)
+        case .success: sink.oracle.accepted(command, at: t, controller: controller, before: before)
         case .failure: sink.oracle.refused(command, at: t, before: before, after: controller, effects: r.effects)
         }
         pollSensors()

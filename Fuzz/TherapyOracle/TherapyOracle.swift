@@ -30,10 +30,18 @@ public struct TherapyOracle: Sendable {
     /// and wherever therapy did not run normally (stopped, taper, floor, downtime, no drug left).
     var lowerExempt: [(from: Instant, to: Instant)] = []
     var courseStart: Instant?
-    struct Change { var at: Instant; var baseline: Int64; var increasePpm: Int64; var decreasePpm: Int64 }
+    /// A clinician's change of what is delivered (program, resume, stop) at `at`: `baseline` is the
+    /// drug of the 24 h before it, `without` the plan it replaced. Its windows are judged up to
+    /// `endsAt`, where the next change (judged in its turn against the plan this one made), a
+    /// confirmation, a restart or a downtime came, in the order the steps came (at the same instant:
+    /// no window).
+    struct Change { var at: Instant; var baseline: Int64; var increasePpm: Int64; var decreasePpm: Int64; var without: PlanRate; var endsAt: Instant? = nil }
     var changes: [Change] = []
-    /// Confirmations, restarts, stops and downtimes: a change's windows end there.
-    var changeBreaks: [Instant] = []
+
+    /// Ends the windows of every change still open at `t`.
+    mutating func endChanges(at t: Instant) {
+        for i in changes.indices where changes[i].endsAt == nil { changes[i].endsAt = t }
+    }
 
     // Interruptions.
     var lastDeliveryAt: Instant?
@@ -42,6 +50,9 @@ public struct TherapyOracle: Sendable {
     /// The last accepted `confirmResumption`: a clinician's confirmation before the first resumed
     /// stroke discharges the interruption up to it.
     var confirmedAt: Instant?
+    /// The highest rate (pg/day) of the schedule a clinician confirmed after an interruption: until the
+    /// next `program` or course, nothing (a running taper, a `resume`, a `stop`) delivers above it.
+    var confirmedCap: Int64?
     /// A spurious "clear" was given over a true occlusion or stall (a lying sensor): the cessation in
     /// progress is hidden from every evidence the controller has, so no controller can time it; it is
     /// exempt from `interruptionFloor` until drug truly flows again. Only a reading contradicting the
@@ -92,22 +103,28 @@ public struct TherapyOracle: Sendable {
         if evidenceOnset == nil { evidenceOnset = t }
     }
 
-    /// A clinician's accepted command (after it was applied).
-    mutating func accepted(_ command: Command, at t: Instant, controller c: PumpController) {
+    /// A clinician's accepted command (after it was applied; `before` is the controller just before).
+    mutating func accepted(_ command: Command, at t: Instant, controller c: PumpController, before: PumpController) {
         switch command {
-        case .program, .resume:
+        case .program, .resume, .stop:
             let baseline = log.delivered(after: t - Self.day, upTo: t)
+            endChanges(at: t)
+            // A resume holds the level in force: judged against that level held, not the taper's next
+            // steps (it is outside the rolling-window rule as long as it holds what was delivered).
+            var without = PlanRate(before)
+            if case .resume = command { without.heldFrom = t }
             changes.append(Change(at: t, baseline: baseline, increasePpm: c.settings.titrationIncreaseLimit.partsPerMillion,
-                                  decreasePpm: c.settings.decreaseLimit.partsPerMillion))
-        case .confirmResumption:
+                                  decreasePpm: c.settings.decreaseLimit.partsPerMillion, without: without))
+            if case .program = command { confirmedCap = nil }
+        case let .confirmResumption(s):
             floorRequiredSince = nil
             confirmedAt = t
-            changeBreaks.append(t)
+            confirmedCap = s.steps.map(\.rate.picogramsPerDay).max()
+            endChanges(at: t)
         case .startTherapy:
             courseStart = t
-            changeBreaks.append(t)
-        case .stop:
-            changeBreaks.append(t)
+            confirmedCap = nil
+            endChanges(at: t)
         default: break
         }
     }
@@ -137,7 +154,7 @@ public struct TherapyOracle: Sendable {
     mutating func downtime(from: Instant, to: Instant) {
         evidence(at: from)
         lowerExempt.append((from, to))
-        changeBreaks.append(from)
+        endChanges(at: from)
     }
 
     // MARK: After every step
@@ -161,6 +178,12 @@ public struct TherapyOracle: Sendable {
             let allowed = Int128(envelope) * dt / Int128(TimeConstants.nanosecondsPerDay) + Int128(2 * stroke)
             if Int128(commanded) > allowed {
                 fail(.noCatchUp, at: now, "\(commanded) pg commanded from \(stepStart) to \(now), above the \(envelope / 1_000) ng/day in force (\(allowed) pg with two strokes)")
+            }
+            if let cap = confirmedCap {
+                let most = Int128(cap) * dt / Int128(TimeConstants.nanosecondsPerDay) + Int128(2 * stroke)
+                if Int128(commanded) > most {
+                    fail(.interruptionFloor, at: now, "\(commanded) pg commanded from \(stepStart) to \(now), above the \(cap / 1_000) ng/day a clinician confirmed after the interruption (\(most) pg with two strokes)")
+                }
             }
             if let since = floorRequiredSince, since < now {
                 let from = max(since, stepStart)
@@ -222,13 +245,18 @@ public struct TherapyOracle: Sendable {
                 fail(.hardFloor, at: w, "the 24 h window ending \(w) holds \(held) pg, below 50 μg while drug remains")
             }
             for c in changes where c.at < w && w <= c.at + Self.day {
-                if changeBreaks.contains(where: { $0 > c.at && $0 <= w }) { continue }
+                if let end = c.endsAt, w >= end { continue }
                 // The floor aside: a window holding no more than the floor's 24 h amount is never an
                 // increase past the limit (resuming at 50 μg/day after a stop or a gap with no drug).
-                let up = max(Int128(c.baseline) * Int128(1_000_000 + c.increasePpm) / 1_000_000,
-                             Int128(DoseRate.floor.picogramsPerDay)) + Int128(2 * stroke)
+                // Nor is one holding no more than it would have without the change: what was delivered
+                // before it, then the plan it replaced (drug present), exactly. A halt that ends (a
+                // refill) fills a window again whatever the change; the change answers only for what
+                // it adds over the plan it replaced.
+                let without = log.delivered(after: from, upTo: c.at) + c.without.picograms(from: c.at, to: w)
+                let limit = Int128(c.baseline) * Int128(1_000_000 + c.increasePpm) / 1_000_000
+                let up = max(limit, Int128(DoseRate.floor.picogramsPerDay), Int128(without)) + Int128(2 * stroke)
                 if c.at >= start + Self.day, Int128(held) > up {
-                    fail(.rollingTitration, at: w, "after the change at \(c.at) (\(c.baseline) pg in the 24 h before), the window ending \(w) holds \(held) pg, above the +\(Fraction(partsPerMillion: c.increasePpm)) limit (\(up) pg)")
+                    fail(.rollingTitration, at: w, "after the change at \(c.at) (\(c.baseline) pg in the 24 h before), the window ending \(w) holds \(held) pg, above the +\(Fraction(partsPerMillion: c.increasePpm)) limit (\(limit) pg) and the \(without) pg it would hold without the change (two strokes allowed)")
                 }
                 let down = Int128(c.baseline) * Int128(1_000_000 - c.decreasePpm) / 1_000_000 - Int128(2 * stroke)
                 if c.at - Self.day >= start + Self.day, !exempt(c.at - Self.day, w), Int128(held) < down {

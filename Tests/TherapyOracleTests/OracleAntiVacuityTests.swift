@@ -110,6 +110,45 @@ struct OracleAntiVacuityTests {
         #expect(Self.broken(b).contains(.rollingTitration), "\(b.violations)")
     }
 
+    /// A resume is judged on what it adds over the taper it cancelled: a controller whose resume went
+    /// back to the programmed 600 μg/day from the taper's third level (forged as the strokes that
+    /// adds) is above both the titration limit over the 24 h before and the taper's own windows.
+    @Test("rollingTitration catches a resume that lifts delivery above the taper it cancelled and the limit")
+    func resumeAboveTheTaper() throws {
+        var b = try Self.bench(dose: 600)
+        b.advance(by: .hours(50))
+        b.command(.stop(taperDays: 14, override: nil))
+        b.advance(by: .days(3) + .hours(1))
+        b.command(.resume)
+        #expect(b.violations.isEmpty && b.controller.taper == nil && b.controller.deliveringDose < .microgramsPerDay(400),
+                "\(b.violations) \(b.controller.deliveringDose)")
+        // 600 μg/day back over a level under 400 μg/day: 200 μg more a day, 400 strokes of 0.5 μg.
+        b.forgeBurst(strokes: 400, over: .hours(12))
+        b.advance(by: .hours(13))
+        #expect(Self.broken(b).contains(.rollingTitration), "\(b.violations)")
+        #expect(b.violations.contains { $0.detail.contains("without the change") }, "\(b.violations)")
+    }
+
+    /// A controller whose confirmed lower dose gave way to the programmed one (as a taper from the
+    /// programmed dose did after a stop at the floor): forged as the strokes 600 μg/day adds over the
+    /// confirmed 300 μg/day.
+    @Test("interruptionFloor catches delivery above the schedule a clinician confirmed after an interruption")
+    func aboveTheConfirmedDose() throws {
+        var b = try Self.bench(dose: 600)
+        b.advance(by: .hours(30))
+        b.fault(.motorStall, active: true)
+        b.advance(by: .hours(30))
+        b.fault(.motorStall, active: false)
+        b.advance(by: .hours(1))
+        #expect(b.controller.awaitingConfirmationSince != nil)
+        b.command(.confirmResumption(.continuous(.microgramsPerDay(300))))
+        b.advance(by: .hours(12))
+        #expect(b.violations.isEmpty, "\(b.violations)")
+        // 300 μg/day more for 12 h: 150 μg, 300 strokes of 0.5 μg.
+        b.forgeBurst(strokes: 300, over: .hours(12))
+        #expect(b.violations.contains { $0.invariant == .interruptionFloor && $0.detail.contains("a clinician confirmed") }, "\(b.violations)")
+    }
+
     @Test("interruptionFloor catches the full dose resumed after 30 h without delivery")
     func fullDoseAfterInterruption() throws {
         var b = try Self.bench(dose: 600)

@@ -51,12 +51,15 @@ public enum Command: Hashable, Sendable, Codable, CustomStringConvertible {
     /// Replace the schedule (within the titration and decrease limits).
     case program(Schedule)
     /// Stop therapy: becomes a taper of `taperDays` (default: the minimum) down to the floor.
-    /// Shorter than the minimum, or faster than the decrease limit, needs `override`.
+    /// Shorter than the minimum, or faster than the decrease limit, needs `override`. The taper starts
+    /// from the dose in force for the patient: the held floor (or reserve level) while awaiting a
+    /// clinician's confirmation, a reserve taper's level, else the programmed dose.
     case stop(taperDays: Int?, override: EmergencyOverride?)
     /// Cancel a stop taper, holding the current level.
     case resume
     /// After an interruption longer than the limit: resume full-dose delivery with `schedule`, whose
-    /// daily dose may not exceed the programmed one.
+    /// daily dose may not exceed the programmed one. A taper in progress (stop or reserve) goes on, with
+    /// no level above the confirmed daily dose.
     case confirmResumption(Schedule)
     /// Set or clear the clinician's refill date (a refill consumes it: set the next one after refilling).
     case setRefillDate(Instant?)

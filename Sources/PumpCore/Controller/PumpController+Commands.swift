@@ -316,11 +316,12 @@ extension PumpController {
         }
         guard days >= 0 else { return .failure(.taperTooShort(requestedDays: days, minimumDays: minimum)) }
         let emergency = override != nil && days < minimum
-        let plan = TaperPlan.stop(from: current, days: days, limit: emergency ? nil : settings.decreaseLimit, at: t, emergency: emergency,
+        let from = stopTaperStart(programmed: current, at: t)
+        let plan = TaperPlan.stop(from: from, days: days, limit: emergency ? nil : settings.decreaseLimit, at: t, emergency: emergency,
                                   floor: taperFloor)
         if let o = override {
             log.event(.emergencyOverride(reason: o.reason, clinician: o.clinician,
-                                         detail: days == 0 ? "immediate stop from \(current)" : "taper of \(days) days from \(current)"), at: t)
+                                         detail: days == 0 ? "immediate stop from \(from)" : "taper of \(days) days from \(from)"), at: t)
         }
         if plan.levels.isEmpty {
             phase = .stopped(at: t, .emergencyStop)
@@ -335,6 +336,19 @@ extension PumpController {
         log.event(.taperStarted(plan), at: t)
         applyRate(at: t, log: &log)
         return .success(.taper(plan))
+    }
+
+    /// The level a stop taper at `t` starts from: the dose in force for the patient, never the
+    /// programmed dose above it. Awaiting a clinician's confirmation after an interruption, that is
+    /// the held level (the 50 μg/day floor, or a reserve taper's reached level); during a reserve
+    /// taper, its level now. Either is raised to the taper floor (the patency minimum) when that is
+    /// more, and never above the programmed dose. A taper from the programmed dose would hold it for
+    /// its first 24 h, and a clinician's confirmation or a `resume` would then deliver it: the jump
+    /// from the floor that the interruption rule forbids.
+    func stopTaperStart(programmed: DoseRate, at t: Instant) -> DoseRate {
+        if awaitingConfirmationSince != nil { return min(programmed, max(confirmationHold ?? .floor, taperFloor)) }
+        if let plan = taper, plan.kind == .reserve, let level = plan.level(at: t) { return min(programmed, max(level.dose, taperFloor)) }
+        return programmed
     }
 
     mutating func resume(at t: Instant, log: inout EffectLog) -> Result<Acceptance, Refusal> {
@@ -367,6 +381,11 @@ extension PumpController {
         endedInterruption = nil
         schedule = s
         if s.dailyDose != programmed { doseHistory.record(s.dailyDose, at: t) }
+        // A taper in progress (a stop, or a reserve taper stretching the last of the drug) goes on, never
+        // above the dose the clinician confirmed (nor does a later `resume`, which holds its level).
+        if let plan = taper, plan.levels.contains(where: { $0 > s.dailyDose }) {
+            taper = plan.capped(at: s.dailyDose)
+        }
         alarms.clear(.therapyInterruption, at: t, log: &log)
         log.event(.fullDoseConfirmed(dose: s.dailyDose), at: t)
         applyRate(at: t, log: &log)

@@ -65,7 +65,7 @@ extension PumpController {
     /// no drug has been delivered since its earliest evidence.
     mutating func noteStoppage(_ evidence: StoppageEvidence, at t: Instant) {
         guard case let .running(runningSince) = phase else { return }
-        if interruption == nil, let e = endedInterruption, e.basalStrokes == ledger.basalStrokes, e.at >= runningSince {
+        if interruption == nil, let e = endedInterruption, !resumed(e), e.at >= runningSince {
             interruption = e.interruption
         }
         endedInterruption = nil
@@ -115,8 +115,27 @@ extension PumpController {
     var unresumedInterruption: Interruption? {
         guard case let .running(runningSince) = phase else { return nil }
         if let i = interruption { return i }
-        if let e = endedInterruption, e.basalStrokes == ledger.basalStrokes, e.at >= runningSince { return e.interruption }
+        if let e = endedInterruption, !resumed(e), e.at >= runningSince { return e.interruption }
         return nil
+    }
+
+    /// True once delivery has resumed after `e`: a basal stroke has come since its evidence cleared,
+    /// and drug certainly reaches the patient (`drugCertainlyAtTip`).
+    func resumed(_ e: EndedInterruption) -> Bool {
+        e.basalStrokes != ledger.basalStrokes && drugCertainlyAtTip
+    }
+
+    /// True once the strokes pumped since priming have certainly pushed drug out of the catheter's tip.
+    /// Priming pumps the dead volume, but a pump within its labelled accuracy (±14.5 %,
+    /// `Reservoir.discrepancyTolerancePerMille`) may have moved 14.5 % less, leaving that much saline
+    /// at the tip, which the first strokes after it push out at 85.5 % of their volume each. Until
+    /// then a stroke may deliver no drug: an interruption in progress at the start of a course (a
+    /// downtime, a stall) has not ended in a stroke that delivers drug. Exact, in integer nL:
+    /// strokes × stroke volume × 85.5 % > priming volume × 14.5 %.
+    public var drugCertainlyAtTip: Bool {
+        let a = Int128(Reservoir.discrepancyTolerancePerMille)
+        let pushed = Int128(ledger.basalStrokes + ledger.testDose.strokes) * Int128(profile.strokeVolume.nanolitres) * (1_000 - a)
+        return pushed > Int128(ledger.priming.pumped.nanolitres) * a
     }
 
     /// When the interruption not yet resumed passes the limit (`interruptionLimit` after its earliest

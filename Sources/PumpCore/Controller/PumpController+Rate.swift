@@ -24,8 +24,14 @@ extension PumpController {
                 if level.index > 0 { doseHistory.record(level.dose, at: t) }
                 taperLevelIndex = level.index
             }
-            programmed = level.dose
-            next = plan.nextChange(after: t)
+            if plan.followsSchedule(at: t, dailyDose: schedule.dailyDose) {
+                let (rate, until) = schedule.rate(atNanosecondsAfterMidnight: settings.clock.nanosecondsAfterMidnight(at: t))
+                programmed = rate
+                next = min(plan.nextChange(after: t), until.map { t + $0 } ?? .distantFuture)
+            } else {
+                programmed = level.dose
+                next = plan.nextChange(after: t)
+            }
         } else {
             let tod = settings.clock.nanosecondsAfterMidnight(at: t)
             let (rate, until) = schedule.rate(atNanosecondsAfterMidnight: tod)

@@ -34,9 +34,11 @@ public enum TherapyPhase: Hashable, Sendable, Codable, CustomStringConvertible {
 /// an increase (see `checkWindows`); a stop becomes a taper of at least 14 days, to max(50 μg/day, the
 /// patency minimum), unless an emergency override is given; sensor faults never stop delivery; missed
 /// drug is never caught up in a burst; an interruption runs from the earliest evidence that delivery
-/// stopped (empty switch, calculated empty, stall, occlusion, downtime) and, once it passes the limit,
-/// puts delivery at the floor until a clinician confirms, whether its evidence persists or not; with an empty switch in the profile, the estimate alone
-/// never stops delivery. `check(_:at:)` previews any command without changing anything.
+/// stopped (empty switch, calculated empty, stall, occlusion, downtime) to the first stroke that
+/// certainly delivers drug (`drugCertainlyAtTip`) and, once it passes the limit, puts delivery at the
+/// floor until a clinician confirms, whether its evidence persists or not; a stop tapers from the level
+/// in force, and neither a confirmation nor a resume lifts delivery above what the clinician confirmed;
+/// with an empty switch in the profile, the estimate alone never stops delivery. `check(_:at:)` previews any command without changing anything.
 public struct PumpController: Hashable, Sendable, Codable {
     public let profile: PumpProfile
     public internal(set) var settings: ControllerSettings

@@ -111,6 +111,10 @@ extension PumpController {
         guard case .running = phase, let schedule else { return (0, .distantFuture) }
         if let plan = taper {
             guard let level = plan.level(at: t) else { return (0, .distantFuture) }
+            if plan.followsSchedule(at: t, dailyDose: schedule.dailyDose) {
+                let (rate, until) = schedule.rate(atNanosecondsAfterMidnight: settings.clock.nanosecondsAfterMidnight(at: t))
+                return (rate.picogramsPerDay, min(plan.nextChange(after: t), until.map { t + $0 } ?? .distantFuture))
+            }
             return (level.dose.picogramsPerDay, plan.nextChange(after: t))
         }
         if awaitingConfirmationSince != nil { return (DoseRate.floor.picogramsPerDay, .distantFuture) }

@@ -33,6 +33,14 @@ public struct TaperPlan: Hashable, Sendable, Codable {
         if day < levels.count { return (day, levels[day]) }
         return kind == .reserve ? (levels.count - 1, levels[levels.count - 1]) : nil
     }
+    /// True when the level in force at `t` is the first, the programmed daily dose itself (`fromDose`
+    /// equal to `dailyDose`): a taper changes nothing in its first 24 h, so that level delivers the
+    /// programmed schedule as it is (a flex schedule keeps its shape), not its daily total evenly.
+    public func followsSchedule(at t: Instant, dailyDose: DoseRate) -> Bool {
+        guard let level = level(at: t) else { return false }
+        return level.index == 0 && level.dose == fromDose && fromDose == dailyDose
+    }
+
     /// The next instant the level changes (or delivery ends), after `t`.
     public func nextChange(after t: Instant) -> Instant {
         let day = max(0, (t - startedAt).nanoseconds / TimeConstants.nanosecondsPerDay)
@@ -40,6 +48,13 @@ public struct TaperPlan: Hashable, Sendable, Codable {
         if kind == .reserve && day + 1 >= Int64(levels.count) { return .distantFuture }
         if kind == .stop && day + 1 > Int64(levels.count) { return .distantFuture }
         return next
+    }
+
+    /// The same plan with no level above `dose` (a clinician confirmed `dose` after an interruption
+    /// while the plan ran): the taper goes on from there and ends when it would have. Each cut stays
+    /// within the plan's: a level below `dose` was at most one cut below the level before it.
+    func capped(at dose: DoseRate) -> TaperPlan {
+        TaperPlan(kind: kind, startedAt: startedAt, fromDose: min(fromDose, dose), levels: levels.map { min($0, dose) }, emergency: emergency)
     }
 
     /// A stop taper from `dose` to `floor` over `days` days (first cut after 24 h at `dose`... see

@@ -129,12 +129,6 @@ struct InterruptionTests {
     /// raised delivery from the floor to the full dose, past the clinician's confirmed lower dose.
     @Test("a stop at the floor awaiting confirmation tapers from the floor: confirm and resume never raise delivery above it")
     func stopAtTheFloorTapersFromTheFloor() throws {
-        // Open: the fix (a stop tapers from the level in force) breaks the interval property model,
-        // which records a stop's taper from the programmed dose; both change together.
-        withKnownIssue("open: a stop at the floor tapers from the programmed dose") { try stopAtTheFloor() }
-    }
-
-    func stopAtTheFloor() throws {
         var c = try Fixture.onTherapy()
         let stall = Self.start + .hours(2)
         _ = c.sense(.motorStall(true), at: stall)
@@ -144,13 +138,68 @@ struct InterruptionTests {
         #expect(c.deliveringDose == .floor)
         let t = Self.start + .hours(31)
         try c.handle(.stop(taperDays: 18, override: nil), at: t).accepted()
-        #expect(c.taper?.fromDose == .floor && c.deliveringDose == .floor, "\(String(describing: c.taper))")
+        #expect(c.taper?.fromDose == .floor && c.taper?.levels.allSatisfy { $0 == .floor } == true && c.deliveringDose == .floor,
+                "\(String(describing: c.taper))")
         try c.handle(.confirmResumption(.continuous(ug(500))), at: t).accepted()
-        #expect(c.deliveringDose <= ug(500) && c.deliveringDose == .floor)
-        try c.handle(.resume, at: t).accepted()
-        #expect(c.deliveringDose == .floor, "resume holds the taper's level: \(c.deliveringDose)")
-        _ = c.advance(to: t + .days(2))
         #expect(c.deliveringDose == .floor)
+        try c.handle(.resume, at: t).accepted()
+        #expect(c.deliveringDose == .floor && c.schedule == .continuous(.floor), "resume holds the taper's level: \(c.deliveringDose)")
+        let later = c.advance(to: t + .days(2)).strokes
+        // 50 μg/day at 125 ng a stroke: 400 strokes a day.
+        #expect(c.deliveringDose == .floor && later.count == 800)
+    }
+
+    /// The same rule from the other side: a taper already running when the floor came. The clinician's
+    /// confirmed dose caps it; `resume` then holds no more than that.
+    @Test("a clinician's confirmation during a stop taper caps the taper at the confirmed dose: resume never raises delivery above it")
+    func confirmationCapsAStopTaper() throws {
+        var c = try Fixture.onTherapy()
+        let stopAt = Self.start + .hours(25)
+        try c.handle(.stop(taperDays: 14, override: nil), at: stopAt).accepted()
+        let stall = Self.start + .hours(26)
+        _ = c.sense(.motorStall(true), at: stall)
+        _ = c.advance(to: Self.start + .hours(51))
+        #expect(c.awaitingConfirmationSince == stall && c.deliveringDose == .floor)
+        _ = c.sense(.motorStall(false), at: Self.start + .hours(52))
+        let level = try #require(c.taper?.level(at: Self.start + .hours(53))?.dose)
+        #expect(level > ug(300) && c.programmedDose == level)
+        let t = Self.start + .hours(53)
+        try c.handle(.confirmResumption(.continuous(ug(300))), at: t).accepted()
+        #expect(c.deliveringDose == ug(300) && c.taper?.levels.allSatisfy { $0 <= ug(300) } == true, "\(String(describing: c.taper))")
+        #expect(c.taper?.endsAt == stopAt + .days(14))
+        try c.handle(.resume, at: t + .hours(1)).accepted()
+        #expect(c.deliveringDose == ug(300) && c.schedule == .continuous(ug(300)))
+    }
+
+    /// Priming pumps the 0.336 mL dead volume, but a pump 14.5 % slow (within its label) leaves
+    /// 48.72 μL of saline at the tip, which strokes moving 85.5 % of their 0.25 μL push out in 228
+    /// strokes (227 × 213.75 nL = 48.52 μL < 48.72 μL ≤ 228 × 213.75 nL): at 600 μg/day, one every
+    /// 18 s, the 228th comes 68 min 24 s after the start.
+    @Test("an interruption ends at the first stroke that certainly delivers drug: after priming, not before the saline a slow pump may leave is pushed out")
+    func interruptionEndsAtTheFirstStrokeThatDeliversDrug() throws {
+        var c = try Fixture.onTherapy()
+        _ = c.advance(to: Self.start + .seconds(227 * 18))
+        #expect(c.ledger.basalStrokes == 227 && !c.drugCertainlyAtTip)
+        _ = c.advance(to: Self.start + .seconds(228 * 18))
+        #expect(c.ledger.basalStrokes == 228 && c.drugCertainlyAtTip)
+
+        // A 23 h 30 min downtime from the start of the course: within the limit as the controller
+        // times it, but the strokes after it may push only saline for 68 min, past 24 h from the start.
+        var early = try Fixture.onTherapy()
+        #expect(!early.recoverAfterDowntime(until: Self.start + .hours(23) + .minutes(30)).requiresConfirmation)
+        #expect(early.deliveringDose == ug(600))
+        let strokes = early.advance(to: Self.start + .hours(25)).strokes
+        #expect(early.awaitingConfirmationSince == Self.start && early.deliveringDose == .floor)
+        #expect(early.alarms[.therapyInterruption]?.detail.contains("no stroke since its evidence cleared") == true)
+        // 30 min at 600 μg/day (100 strokes), then 1 h at the floor (50 μg/day: one stroke every 216 s, 16).
+        #expect(strokes.count == 100 + 16, "\(strokes.count)")
+
+        // The same downtime once drug certainly reaches the tip: the programmed dose goes on.
+        var later = try Fixture.onTherapy()
+        _ = later.advance(to: Self.start + .hours(2))
+        #expect(!later.recoverAfterDowntime(until: Self.start + .hours(25) + .minutes(30)).requiresConfirmation)
+        _ = later.advance(to: Self.start + .hours(27))
+        #expect(later.awaitingConfirmationSince == nil && later.deliveringDose == ug(600))
     }
 
     @Test("a downtime within the limit with no earlier evidence still resumes the programmed dose")
@@ -288,6 +337,59 @@ struct InterruptionTests {
     static let reserveFrom = start + .seconds(191_232)
 
     static let reserveRefills: [(hours: Int64, held: Int64?)] = [(48, nil), (49, 384_000), (12 * 24, 96_000)]
+
+    @Test("a confirmation during a reserve taper caps it at the confirmed dose: the taper from the programmed dose never delivers above it")
+    func confirmationCapsAReserveTaper() throws {
+        var s = ControllerSettings()
+        s.reservoirPolicy = .reserveTaper
+        var c = try Fixture.onTherapy(concentration: c2000, volume: .millilitres(5), settings: s)
+        let stall = Self.reserveFrom + .hours(1)
+        _ = c.advance(to: stall)
+        _ = c.sense(.motorStall(true), at: stall)
+        _ = c.advance(to: stall + .hours(26))
+        #expect(c.taper?.kind == .reserve && c.awaitingConfirmationSince == stall && c.deliveringDose == .floor)
+        _ = c.sense(.motorStall(false), at: stall + .hours(27))
+        let t = stall + .hours(28)
+        try c.handle(.confirmResumption(.continuous(ug(300))), at: t).accepted()
+        #expect(c.taper?.levels.allSatisfy { $0 <= ug(300) } == true, "\(String(describing: c.taper))")
+        #expect(c.deliveringDose == ug(300))
+        _ = c.advance(to: t + .days(3))
+        #expect(c.deliveringDose <= ug(300))
+    }
+
+    @Test("a stop taper's first day delivers the programmed flex schedule as it is; a resume that day keeps it")
+    func stopTaperFirstDayKeepsTheFlexShape() throws {
+        // 1200 μg/day from midnight, 50 μg/day from noon (625 μg/day); the wall clock reads 00:00 at zero.
+        let flex = Schedule.flex([FlexStep(start: .midnight, rate: .ceiling), FlexStep(start: TimeOfDay(hour: 12)!, rate: .floor)])
+        var c = try Fixture.onTherapy(flex)
+        let stopAt = Self.start + .hours(12) // 13:00, in the 50 μg/day half
+        try c.handle(.stop(taperDays: nil, override: nil), at: stopAt).accepted()
+        #expect(c.taper?.fromDose == ug(625) && c.deliveringDose == .floor)
+        _ = c.advance(to: at(.days(1) + .hours(1)))
+        #expect(c.deliveringDose == .ceiling)
+        _ = c.advance(to: stopAt + .days(1))
+        let level1 = try #require(c.taper?.levels[1])
+        #expect(c.deliveringDose == level1 && level1 < ug(625))
+
+        var r = try Fixture.onTherapy(flex)
+        try r.handle(.stop(taperDays: nil, override: nil), at: stopAt).accepted()
+        try r.handle(.resume, at: stopAt + .hours(2)).accepted()
+        #expect(r.schedule == flex && r.taper == nil && r.deliveringDose == .floor)
+    }
+
+    @Test("a stop during a reserve taper tapers from the reserve level in force, not the programmed dose above it")
+    func stopDuringReserveTaperTapersFromItsLevel() throws {
+        var s = ControllerSettings()
+        s.reservoirPolicy = .reserveTaper
+        var c = try Fixture.onTherapy(concentration: c2000, volume: .millilitres(5), settings: s)
+        let t = Self.reserveFrom + .days(2) + .hours(1)
+        _ = c.advance(to: t)
+        #expect(c.taper?.kind == .reserve && c.deliveringDose == ug(384))
+        try c.handle(.stop(taperDays: nil, override: nil), at: t).accepted()
+        #expect(c.taper?.kind == .stop && c.taper?.fromDose == ug(384) && c.deliveringDose == ug(384), "\(String(describing: c.taper))")
+        try c.handle(.resume, at: t + .hours(1)).accepted()
+        #expect(c.deliveringDose == ug(384))
+    }
 
     @Test("more than 24 h at a reserve taper's reduced dose holds that level after the refill until a clinician confirms", arguments: reserveRefills)
     func reserveTaperHoldsAfterRefill(hours: Int64, held: Int64?) throws {

@@ -99,8 +99,18 @@ struct PrescribedRate {
         if let p = taper {
             let day = (t - p.startedAt).nanoseconds / TimeConstants.nanosecondsPerDay
             if day >= Int64(p.levels.count) { return (0, .distantFuture) }
-            return (p.levels[Int(day)].nanogramsPerDay, p.startedAt + .days(day + 1))
+            let dayEnd = p.startedAt + .days(day + 1)
+            // The first level, the programmed dose itself, is the schedule as it is (a flex keeps its shape).
+            if day == 0 && p.levels[0] == p.fromDose && p.fromDose == schedule.dailyDose {
+                let (r, next) = scheduleRate(at: t)
+                return (r, min(next, dayEnd))
+            }
+            return (p.levels[Int(day)].nanogramsPerDay, dayEnd)
         }
+        return scheduleRate(at: t)
+    }
+
+    func scheduleRate(at t: Instant) -> (Int64, Instant) {
         let steps = schedule.steps
         let tod = clock.nanosecondsAfterMidnight(at: t)
         let midnight = t - TimeSpan(nanoseconds: tod)

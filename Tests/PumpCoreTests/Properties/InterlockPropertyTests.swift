@@ -31,6 +31,10 @@ struct Harness {
         var decreaseLimitPpm: Int64
         var increaseLimitPpm: Int64
         var restart = false
+        /// The level in force when a stop came during the floor after an interruption over 24 h: the
+        /// held floor (raised to the patency minimum), which the stop's taper starts from. Reaching it is
+        /// the interruption rule, not a programmed decrease; what follows is judged against it.
+        var hold = false
     }
 
     func change(_ t: Instant, _ dose: Int64, restart: Bool = false) -> DoseChange {
@@ -151,7 +155,7 @@ struct Harness {
                 expected.updateDeadlines()
                 if actual != expected { failures.append("refused \(command) changed the controller's state") }
             case let .success(acceptance):
-                update(model: command, acceptance, planBefore: planBefore)
+                update(model: command, acceptance, planBefore: planBefore, awaitingBefore: expected.awaitingConfirmationSince != nil)
                 if case .program = command { judgeIncrease(without: modelBefore) }
             }
         }
@@ -213,7 +217,9 @@ struct Harness {
         if resumedAt != nil { evidenceSince = nil; evidenceClearedAt = nil }
     }
 
-    mutating func update(model command: Command, _ acceptance: Acceptance, planBefore: TaperPlan?) {
+    /// `awaitingBefore`: the controller awaited a clinician's confirmation before the command (read
+    /// only where the model does not follow the cause: halts for an empty reservoir with refill lapses).
+    mutating func update(model command: Command, _ acceptance: Acceptance, planBefore: TaperPlan?, awaitingBefore: Bool) {
         let t = c.now
         switch command {
         case .program, .startTherapy, .stop, .resume: modelChanges.append(t)
@@ -238,6 +244,23 @@ struct Harness {
             doseChanges.append(change(t, s.dailyDose.nanogramsPerDay, restart: true))
             if let last = floorExempt.indices.last, floorExempt[last].to == .distantFuture { floorExempt[last].to = t + .hours(24) }
         case let (.stop, .taper(plan)):
+            // At the floor after an interruption over 24 h, awaiting a clinician, the taper starts from
+            // the level in force: the floor, raised to the patency minimum (a taper's own floor), never
+            // above the programmed dose. The model knows the floor from the evidence it follows; with
+            // refill lapses it does not follow halts for an empty reservoir and reads the controller's
+            // awaiting state instead.
+            let programmed = DoseRate(nanogramsPerDay: currentModelDose(at: t))
+            let atFloor = model.floorFrom.map { $0 <= t } == true || (!generousRefills && awaitingBefore)
+            let held = max(DoseRate.floor, TaperPlan.floor(patencyMinimum: c.profile.minimumPatencyRate, concentration: c.reservoir.concentration))
+            let expectedFrom = atFloor ? min(programmed, held) : programmed
+            if plan.fromDose != expectedFrom {
+                failures.append("stop at \(t) tapers from \(plan.fromDose), not the level in force \(expectedFrom)\(atFloor ? " (at the floor)" : "")")
+            }
+            if atFloor {
+                var hold = change(t, plan.fromDose.nanogramsPerDay)
+                hold.hold = true
+                doseChanges.append(hold)
+            }
             model.taper = plan
             for (k, level) in plan.levels.enumerated() where k > 0 {
                 doseChanges.append(change(plan.startedAt + .days(Int64(k)), level.nanogramsPerDay))
@@ -249,7 +272,7 @@ struct Harness {
             let day = (t - plan.startedAt).nanoseconds / TimeConstants.nanosecondsPerDay
             doseChanges.removeAll { $0.at > t }
             floorExempt.removeLast()
-            if !(day == 0 && holding == plan.fromDose) { model.schedule = .continuous(holding) }
+            if !(day == 0 && holding == plan.fromDose && model.schedule.dailyDose == holding) { model.schedule = .continuous(holding) }
             model.taper = nil
             if holding.nanogramsPerDay != currentModelDose(at: t) {
                 doseChanges.append(change(t, holding.nanogramsPerDay))
@@ -290,7 +313,7 @@ struct Harness {
             if t > c.now { break }
             if change.restart { courseStart = t; courseFirst = i; lastIncrease = nil; continue }
             let previous = doseChanges[i - 1].dose
-            if dose == 0 { continue } // the end of a completed taper
+            if dose == 0 || change.hold { continue } // the end of a completed taper; the floor's held level
             var window: [Int64] = [previous]
             for j in courseFirst..<i where doseChanges[j].at > t - .hours(24) { window.append(doseChanges[j].dose) }
             if let inForce = doseChanges[courseFirst..<i].last(where: { $0.at <= t - .hours(24) }) { window.append(inForce.dose) }
