@@ -66,46 +66,57 @@ public struct AlarmBoard: Hashable, Sendable, Codable {
     /// Gives every audible alert due at or before `t`: one `Effect.alert` each, or, when `quiet`, one
     /// count per alarm computed in closed form (the resulting state is the same).
     mutating func fireAlerts(upTo t: Instant, settings: AlarmSettings, log: inout EffectLog, quiet: Bool = false) {
-        // The slots are read and changed in place (never copied out: an alarm holds its detail
-        // string, and a copy would retain and release it on every deadline).
+        // Only the active slots, read in place (an alarm holds its detail string: a copy of one
+        // retains and releases it, and this runs at every deadline while an alarm stands).
         guard nextAlertAt <= t else { return }
         if quiet {
-            for i in slots.indices {
-                guard let first = slots[i]?.nextAlertAt, first <= t else { continue }
+            var m = activeMask
+            while m != 0 {
+                let i = m.trailingZeroBitCount
+                m &= m - 1
+                guard let first = alertAt(i), first <= t else { continue }
                 let step = interval(ofSlot: i, settings)
                 let n = (t - first).nanoseconds / step.nanoseconds + 1
                 let last = first + step * (n - 1)
                 slots[i]!.alertCount += Int(n)
                 slots[i]!.nextAlertAt = last + step
-                log.quietAlerts.append((slots[i]!.kind, n, first, last))
+                log.quietAlerts.append((kindAt(i)!, n, first, last))
             }
             updateNext()
             return
         }
         while nextAlertAt <= t {
             let due = nextAlertAt
-            for i in slots.indices {
-                guard slots[i]?.nextAlertAt == due else { continue }
+            var m = activeMask
+            while m != 0 {
+                let i = m.trailingZeroBitCount
+                m &= m - 1
+                guard alertAt(i) == due else { continue }
                 slots[i]!.alertCount += 1
                 slots[i]!.nextAlertAt = due + interval(ofSlot: i, settings)
-                log.alert(slots[i]!.kind, at: due)
+                log.alert(kindAt(i)!, at: due)
             }
             updateNext()
         }
     }
 
-    /// The interval to the next alert of the alarm in slot `i` from its current state, read in place.
+    // Fields of the alarm in slot `i` (nil when the slot is empty), read in place.
+    @inline(__always) private func alertAt(_ i: Int) -> Instant? { slots.withUnsafeBufferPointer { $0[i]?.nextAlertAt } }
+    @inline(__always) private func kindAt(_ i: Int) -> AlarmKind? { slots.withUnsafeBufferPointer { $0[i]?.kind } }
+    @inline(__always) private func isAcknowledged(_ i: Int) -> Bool { slots.withUnsafeBufferPointer { $0[i]?.acknowledgedAt != nil } }
+
+    /// The interval to the next alert of the alarm in slot `i` from its current state.
     private func interval(ofSlot i: Int, _ settings: AlarmSettings) -> TimeSpan {
-        guard let kind = slots[i]?.kind else { return settings.realert }
+        guard let kind = kindAt(i) else { return settings.realert }
         if kind.priority == .high { return settings.criticalRealert }
-        return slots[i]?.acknowledgedAt == nil ? settings.realert : settings.acknowledgedReminder
+        return isAcknowledged(i) ? settings.acknowledgedReminder : settings.realert
     }
 
     private mutating func updateNext() {
         var mask: UInt32 = 0
         var next = Instant.distantFuture
         for i in slots.indices {
-            guard let at = slots[i]?.nextAlertAt else { continue }
+            guard let at = alertAt(i) else { continue }
             mask |= 1 << UInt32(i)
             next = min(next, at)
         }
