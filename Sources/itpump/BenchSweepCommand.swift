@@ -4,7 +4,8 @@ import PumpCore
 import PumpSim
 
 /// `itpump bench sweep`: a Monte-Carlo sweep of refill lapses in fast fidelity on every core; wall
-/// time and peak memory (target: 10,000 runs × 180 days under 5 s on 2 cores, memory flat).
+/// time and peak memory (target: 10,000 runs × 180 days under 0.5 s on 2 cores, memory flat; README
+/// "Sweep speed" has the figures measured).
 struct BenchSweep: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep",

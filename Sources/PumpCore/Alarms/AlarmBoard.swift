@@ -21,11 +21,18 @@ public struct AlarmBoard: Hashable, Sendable, Codable {
     /// True if `kind` is active.
     @inlinable public func isActive(_ kind: AlarmKind) -> Bool { activeMask & (1 << UInt32(kind.index)) != 0 }
     /// The highest priority among active alarms.
-    public var highestPriority: AlarmPriority? { slots.compactMap { $0?.priority }.max() }
+    public var highestPriority: AlarmPriority? {
+        var p: AlarmPriority?
+        for kind in AlarmKind.allCases where isActive(kind) { p = max(p ?? kind.priority, kind.priority) }
+        return p
+    }
 
-    mutating func raise(_ kind: AlarmKind, detail: String, at t: Instant, settings: AlarmSettings, log: inout EffectLog) {
+    /// Raises `kind` unless it is active. `detail` is formatted only when the alarm is raised (a
+    /// standing alarm's cause is re-checked often; its words are needed once).
+    mutating func raise(_ kind: AlarmKind, detail: @autoclosure () -> String, at t: Instant, settings: AlarmSettings, log: inout EffectLog) {
         guard slots[kind.index] == nil else { return }
         let interval = kind.priority == .high ? settings.criticalRealert : settings.realert
+        let detail = detail()
         slots[kind.index] = Alarm(kind: kind, raisedAt: t, detail: detail, acknowledgedAt: nil,
                                   nextAlertAt: t + interval, alertCount: 1)
         log.event(.alarmRaised(kind, priority: kind.priority, detail: detail), at: t)
@@ -56,46 +63,64 @@ public struct AlarmBoard: Hashable, Sendable, Codable {
         return true
     }
 
-    /// The interval to an alarm's next alert from its current state.
-    private func interval(of a: Alarm, _ settings: AlarmSettings) -> TimeSpan {
-        if a.priority == .high { return settings.criticalRealert }
-        return a.acknowledgedAt == nil ? settings.realert : settings.acknowledgedReminder
-    }
-
     /// Gives every audible alert due at or before `t`: one `Effect.alert` each, or, when `quiet`, one
     /// count per alarm computed in closed form (the resulting state is the same).
     mutating func fireAlerts(upTo t: Instant, settings: AlarmSettings, log: inout EffectLog, quiet: Bool = false) {
+        // Only the active slots, read in place (an alarm holds its detail string: a copy of one
+        // retains and releases it, and this runs at every deadline while an alarm stands).
+        guard nextAlertAt <= t else { return }
         if quiet {
-            guard nextAlertAt <= t else { return }
-            for i in slots.indices {
-                guard var a = slots[i], a.nextAlertAt <= t else { continue }
-                let step = interval(of: a, settings)
-                let n = (t - a.nextAlertAt).nanoseconds / step.nanoseconds + 1
-                let first = a.nextAlertAt
+            var m = activeMask
+            while m != 0 {
+                let i = m.trailingZeroBitCount
+                m &= m - 1
+                guard let first = alertAt(i), first <= t else { continue }
+                let step = interval(ofSlot: i, settings)
+                let n = (t - first).nanoseconds / step.nanoseconds + 1
                 let last = first + step * (n - 1)
-                a.alertCount += Int(n)
-                a.nextAlertAt = last + step
-                slots[i] = a
-                log.quietAlerts.append((a.kind, n, first, last))
+                slots[i]!.alertCount += Int(n)
+                slots[i]!.nextAlertAt = last + step
+                log.quietAlerts.append((kindAt(i)!, n, first, last))
             }
             updateNext()
             return
         }
         while nextAlertAt <= t {
             let due = nextAlertAt
-            for i in slots.indices {
-                guard var a = slots[i], a.nextAlertAt == due else { continue }
-                a.alertCount += 1
-                a.nextAlertAt = due + interval(of: a, settings)
-                slots[i] = a
-                log.alert(a.kind, at: due)
+            var m = activeMask
+            while m != 0 {
+                let i = m.trailingZeroBitCount
+                m &= m - 1
+                guard alertAt(i) == due else { continue }
+                slots[i]!.alertCount += 1
+                slots[i]!.nextAlertAt = due + interval(ofSlot: i, settings)
+                log.alert(kindAt(i)!, at: due)
             }
             updateNext()
         }
     }
 
+    // Fields of the alarm in slot `i` (nil when the slot is empty), read in place.
+    @inline(__always) private func alertAt(_ i: Int) -> Instant? { slots.withUnsafeBufferPointer { $0[i]?.nextAlertAt } }
+    @inline(__always) private func kindAt(_ i: Int) -> AlarmKind? { slots.withUnsafeBufferPointer { $0[i]?.kind } }
+    @inline(__always) private func isAcknowledged(_ i: Int) -> Bool { slots.withUnsafeBufferPointer { $0[i]?.acknowledgedAt != nil } }
+
+    /// The interval to the next alert of the alarm in slot `i` from its current state.
+    private func interval(ofSlot i: Int, _ settings: AlarmSettings) -> TimeSpan {
+        guard let kind = kindAt(i) else { return settings.realert }
+        if kind.priority == .high { return settings.criticalRealert }
+        return isAcknowledged(i) ? settings.acknowledgedReminder : settings.realert
+    }
+
     private mutating func updateNext() {
-        activeMask = slots.indices.reduce(0) { slots[$1] == nil ? $0 : $0 | (1 << UInt32($1)) }
-        nextAlertAt = slots.reduce(Instant.distantFuture) { min($0, $1?.nextAlertAt ?? .distantFuture) }
+        var mask: UInt32 = 0
+        var next = Instant.distantFuture
+        for i in slots.indices {
+            guard let at = alertAt(i) else { continue }
+            mask |= 1 << UInt32(i)
+            next = min(next, at)
+        }
+        activeMask = mask
+        nextAlertAt = next
     }
 }

@@ -104,16 +104,17 @@ extension PumpController {
             let sv = profile.strokeVolume
             let bound = isDelivering ? t : max(t, min(horizon, nonBolusDeadline(quiet: quietAlerts) - TimeSpan(nanoseconds: 1)))
             var last = t
-            while b.given < b.strokes && b.nextAt <= bound {
+            var due = b.strokes > 0 && b.given < b.strokes ? b.schedule : nil
+            while b.given < b.strokes, let at = due?.nextAt, at <= bound {
                 if reservoir.estimate < sv { break }
-                let at = b.nextAt
                 let pg = catheter.push(sv, at: reservoir.concentration)
                 reservoir.estimate = reservoir.estimate - sv
                 reservoir.pumpedSinceFill = reservoir.pumpedSinceFill + sv
                 ledger.record(b.purpose, volume: sv, picograms: pg)
                 b.given += 1
                 b.picograms += pg
-                log.effects.append(.stroke(Stroke(at: at, purpose: b.purpose, volume: sv, picograms: pg)))
+                due?.advance()
+                log.stroke(Stroke(at: at, purpose: b.purpose, volume: sv, picograms: pg))
                 last = at
                 if reservoir.estimate <= settings.alarms.lowReservoirThreshold && !alarms.isActive(.lowReservoir) { break }
             }
@@ -129,7 +130,8 @@ extension PumpController {
         if t >= interruptionFloorDeadline, floorIfInterruptionLong(at: t, log: &log) { applyRate(at: t, log: &log) }
         if t >= nextRateChange { applyRate(at: t, log: &log) }
         if t >= refillDueAt && !alarms.isActive(.refillDue) {
-            alarms.raise(.refillDue, detail: refillDueDetail(), at: t, settings: settings.alarms, log: &log)
+            let detail = refillDueDetail()
+            alarms.raise(.refillDue, detail: detail, at: t, settings: settings.alarms, log: &log)
         }
         if let filled = reservoir.filledAt, t >= filled + settings.alarms.drugStabilityLimit, !alarms.isActive(.drugStability) {
             alarms.raise(.drugStability, detail: "drug filled at \(filled) has reached \(settings.alarms.drugStabilityLimit) in the reservoir; refill",

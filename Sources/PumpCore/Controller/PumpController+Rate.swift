@@ -157,7 +157,8 @@ extension PumpController {
         }
         refillDueAt = due
         if t >= due && !alarms.isActive(.refillDue) && reservoir.filledAt != nil {
-            alarms.raise(.refillDue, detail: refillDueDetail(), at: t, settings: settings.alarms, log: &log)
+            let detail = refillDueDetail()
+            alarms.raise(.refillDue, detail: detail, at: t, settings: settings.alarms, log: &log)
         }
     }
 

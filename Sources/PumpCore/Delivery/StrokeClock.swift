@@ -97,7 +97,13 @@ public struct StrokeClock: Hashable, Sendable, Codable {
         let last = due(afterStrokes: k)
         credit += Int128(picogramsPerDay) * Int128((last - anchor).nanoseconds) - Int128(k) * Int128(strokePicograms) * Self.day
         anchor = last
-        recompute()
+        if picogramsPerDay > 0, quotient > 0, credit >= 0, credit < Int128(picogramsPerDay) {
+            // Steady state, as in `strokeGiven`: the rate and mass are those `quotient` and
+            // `remainder` were computed for, so no division is needed.
+            nextDue = Instant(nanoseconds: last.nanoseconds + quotient + (remainder > Int64(credit) ? 1 : 0))
+        } else {
+            recompute()
+        }
         return last
     }
 

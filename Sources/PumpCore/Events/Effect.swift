@@ -78,17 +78,40 @@ public struct EffectCollector: EffectSink {
     public mutating func receive(_ effect: Effect) { effects.append(effect) }
 }
 
-/// Buffer for the non-stroke effects of one step of the controller.
+/// Buffer for the effects of one step of the controller other than basal strokes.
+///
+/// A run of consecutive strokes (a bolus pass) is held apart as plain `Stroke` values and given to
+/// the sink as `Effect.stroke` at its place in the order when flushed: the same effects in the same
+/// order, without an array of `Effect`s (each as large as an event) to grow, copy and destroy.
 struct EffectLog {
     var effects: [Effect] = []
+    /// Consecutive strokes, due between `effects[..<strokesAt]` and `effects[strokesAt...]`.
+    var strokes: [Stroke] = []
+    var strokesAt = 0
     /// Re-alerts counted in closed form for a sink that does not want each one.
     var quietAlerts: [(kind: AlarmKind, count: Int64, first: Instant, last: Instant)] = []
     mutating func event(_ kind: EventKind, at t: Instant) { effects.append(.event(Event(at: t, kind: kind))) }
     mutating func alert(_ kind: AlarmKind, at t: Instant) { effects.append(.alert(kind, kind.priority, at: t)) }
+    mutating func stroke(_ s: Stroke) {
+        if !strokes.isEmpty && strokesAt != effects.count {
+            // Another effect came after the held run: put the run in its place first.
+            effects.insert(contentsOf: strokes.map { .stroke($0) }, at: strokesAt)
+            strokes.removeAll(keepingCapacity: true)
+        }
+        if strokes.isEmpty { strokesAt = effects.count }
+        strokes.append(s)
+    }
     mutating func flush<S: EffectSink>(into sink: inout S) {
         for a in quietAlerts { sink.receiveAlerts(a.kind, count: a.count, first: a.first, last: a.last) }
         quietAlerts.removeAll(keepingCapacity: true)
-        for e in effects { sink.receive(e) }
+        if strokes.isEmpty {
+            for e in effects { sink.receive(e) }
+        } else {
+            for e in effects[..<strokesAt] { sink.receive(e) }
+            for s in strokes { sink.receive(.stroke(s)) }
+            for e in effects[strokesAt...] { sink.receive(e) }
+            strokes.removeAll(keepingCapacity: true)
+        }
         effects.removeAll(keepingCapacity: true)
     }
 }

@@ -42,6 +42,32 @@ public struct BolusState: Hashable, Sendable, Codable {
         let off = (k * Int128(duration.nanoseconds) + Int128(strokes) - 1) / Int128(strokes)
         return startedAt + TimeSpan(nanoseconds: Int64(off))
     }
+
+    /// The instants of the strokes still to give, in order, from one 128-bit division (`nextAt` costs
+    /// one per stroke): stroke k (1-based) is due at startedAt + ⌈k·duration/strokes⌉.
+    struct Schedule {
+        let startedAt: Instant
+        /// duration = q·strokes + r.
+        let q: Int64, r: Int64, strokes: Int64
+        /// ⌈k·duration/strokes⌉ for the next stroke k, and the slack off·strokes − k·duration ∈ [0, strokes).
+        var off: Int64, slack: Int64
+        /// When the next stroke is due (`nextAt` of the bolus with as many strokes given).
+        var nextAt: Instant { startedAt + TimeSpan(nanoseconds: off) }
+        /// Moves to the stroke after: off grows by q, or q + 1 when the slack would go negative.
+        mutating func advance() {
+            off += q
+            slack -= r
+            if slack < 0 { off += 1; slack += strokes }
+        }
+    }
+
+    /// The schedule from the next stroke on (`strokes` > 0, `duration` ≥ 0).
+    var schedule: Schedule {
+        let k = Int128(given + 1), d = Int128(duration.nanoseconds), n = Int128(strokes)
+        let off = (k * d + n - 1) / n
+        return Schedule(startedAt: startedAt, q: duration.nanoseconds / strokes, r: duration.nanoseconds % strokes,
+                        strokes: strokes, off: Int64(off), slack: Int64(off * n - k * d))
+    }
 }
 
 /// Screening history: test doses and the responses recorded.

@@ -1,0 +1,82 @@
+import PropertyBased
+import Testing
+@testable import PumpCore
+
+/// The division-free steps of the hot paths against the formulas they replace: each must give the
+/// same instants and the same state, bit for bit.
+@Suite("Delivery: division-free stroke steps", .shrinking(false))
+struct StrokeStepShortcutTests {
+    @Test("a bolus's stroke schedule gives every stroke at nextAt = startedAt + ⌈k·duration/strokes⌉, from any stroke on")
+    func bolusScheduleMatchesNextAt() async {
+        // Steps where the slack wraps (the +1) and where it does not must both occur, or the
+        // comparison could pass with the carry left out.
+        var wraps = 0, plain = 0
+        await propertyCheck(count: 300, input: Gen.uint64(in: 0...UInt64.max)) { seed in
+            var g = seed
+            func next(_ n: UInt64) -> Int64 { g = g &* 6364136223846793005 &+ 1442695040888963407; return Int64((g >> 17) % n) }
+            let strokes = 1 + next(3_000)
+            // Durations from 0 (all at once) through a few ns per stroke to days.
+            let duration: Int64 = [next(UInt64(strokes) * 3 + 1), next(86_400_000_000_000 * 3) ][Int(next(2))]
+            let given = next(UInt64(strokes))
+            var b = BolusState(purpose: .priming, target: .micrograms(0), strokes: strokes, startedAt: Instant(nanoseconds: next(1 << 40)),
+                               duration: TimeSpan(nanoseconds: duration), given: given, picograms: 0)
+            var s = b.schedule
+            while b.given < b.strokes {
+                guard s.nextAt == b.nextAt else {
+                    Issue.record("stroke \(b.given + 1) of \(strokes) over \(duration) ns: schedule \(s.nextAt), nextAt \(b.nextAt)"); return
+                }
+                let before = s.off
+                s.advance()
+                b.given += 1
+                if s.off - before > s.q { wraps += 1 } else { plain += 1 }
+            }
+        }
+        #expect(wraps > 0 && plain > 0)
+    }
+
+    @Test("strokesGiven(k) leaves the clock exactly as k single strokeGiven calls do (steady state without a division)")
+    func strokesGivenMatchesSingleSteps() async {
+        await propertyCheck(count: 300, input: Gen.uint64(in: 0...UInt64.max)) { seed in
+            var g = seed
+            func next(_ n: UInt64) -> Int64 { g = g &* 6364136223846793005 &+ 1442695040888963407; return Int64((g >> 17) % n) }
+            let rate = DoseRate.floor.picogramsPerDay + next(UInt64(DoseRate.ceiling.picogramsPerDay - DoseRate.floor.picogramsPerDay + 1))
+            let mass = 25_000 + next(2_000_000)
+            var clock = StrokeClock(at: .zero)
+            clock.set(picogramsPerDay: rate, strokePicograms: mass, at: Instant(nanoseconds: next(1 << 36)))
+            // Leave some credit standing: a few single strokes, sometimes a rate change between.
+            for _ in 0..<next(4) { clock.strokeGiven(nextStrokePicograms: mass) }
+            if next(2) == 0 { clock.set(picogramsPerDay: rate, strokePicograms: mass, at: clock.anchor + TimeSpan(nanoseconds: next(1 << 30))) }
+            for _ in 0..<3 {
+                let k = 1 + next(5_000)
+                var single = clock
+                for _ in 0..<k { single.strokeGiven(nextStrokePicograms: mass) }
+                let last = clock.strokesGiven(k)
+                guard clock == single, last == single.anchor else {
+                    Issue.record("rate \(rate) pg/day, mass \(mass) pg, k \(k): batched \(clock), single \(single)"); return
+                }
+            }
+        }
+    }
+
+    @Test("a held run of strokes is flushed at its place among the other effects")
+    func effectLogKeepsOrder() {
+        func stroke(_ n: Int64) -> Stroke { Stroke(at: Instant(nanoseconds: n), purpose: .priming, volume: Volume(nanolitres: 250), picograms: n) }
+        func event(_ n: Int64) -> Effect { .event(Event(at: Instant(nanoseconds: n), kind: .alarmCleared(.refillDue))) }
+        var log = EffectLog()
+        var expected: [Effect] = []
+        log.alert(.lowReservoir, at: Instant(nanoseconds: 1)); expected.append(.alert(.lowReservoir, .medium, at: Instant(nanoseconds: 1)))
+        for n in 2...4 as ClosedRange<Int64> { log.stroke(stroke(n)); expected.append(.stroke(stroke(n))) }
+        log.event(.alarmCleared(.refillDue), at: Instant(nanoseconds: 5)); expected.append(event(5))
+        // A second run after another effect: the first is put in its place.
+        for n in 6...7 as ClosedRange<Int64> { log.stroke(stroke(n)); expected.append(.stroke(stroke(n))) }
+        log.event(.alarmCleared(.refillDue), at: Instant(nanoseconds: 8)); expected.append(event(8))
+        var sink = EffectCollector()
+        log.flush(into: &sink)
+        #expect(sink.effects == expected)
+        // Flushed: nothing is given twice, and a run at the start of a fresh log comes first.
+        log.stroke(stroke(9))
+        log.event(.alarmCleared(.refillDue), at: Instant(nanoseconds: 10))
+        log.flush(into: &sink)
+        #expect(sink.effects == expected + [.stroke(stroke(9)), event(10)])
+    }
+}
