@@ -45,7 +45,8 @@ extension Runner {
                                            "latest_error": .string("\(outage.lastError)")])
         }
         o["write_ahead"] = .object(["strokes_per_step": .int(strokesPerStep), "max_strokes_per_commit": .int(maxStrokesPerCommit),
-                                   "journal_commits": .int(journalCommits)])
+                                   "journal_commits": .int(journalCommits),
+                                   "strokes_in_progress": .int(strokesInProgress)])
         // Fault injection (`inject`): the faults in force, and on the simulated pump its truth.
         let sim = simStatus()
         o["injected_faults"] = sim?.faults ?? .array([])
