@@ -106,6 +106,8 @@ public final class Runner {
     public private(set) var carryingOut = false
     /// Effects produced while carrying out strokes, from their first stroke on: carried out after them.
     private var deferredEffects: [Effect] = []
+    /// `status`'s timing object and the stroke counts it was computed at (see `timingStatus`).
+    var timingCache: (key: [Int64], value: JSONValue)?
     /// Committed strokes not performed yet (the step being carried out), as `status` shows them.
     public var strokesInProgress: Int64 { strokesNotCarriedOut }
 
