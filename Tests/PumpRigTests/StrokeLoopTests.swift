@@ -101,4 +101,27 @@ import Testing
         #expect(f.runner.strokesInProgress == 0)
         #expect(f.runner.failure == nil)
     }
+
+    @Test("a stroke produced while strokes are carried out waits behind them: after the event before it, never inside another stroke")
+    func aStrokeProducedMidStrokeIsQueued() throws {
+        let f = try RunnerFixture(scale: 100_000)
+        var queuedAt: (writes: Int, inHand: Int64)?
+        var performedBefore: Int64 = 0
+        _ = Self.hooked(f) { _ in
+            guard queuedAt == nil, f.runner.strokesInProgress > 2 else { return }
+            queuedAt = (f.lines.writes.count, f.runner.strokesInProgress)
+            performedBefore = f.runner.strokesPerformed
+            let extra = Stroke(at: f.runner.controller.now, purpose: .priming, volume: .zero, picograms: 0)
+            try f.runner.perform([.stroke(extra)])
+            // Not performed here: queued behind the strokes in hand.
+            #expect(f.runner.strokesPerformed == performedBefore)
+        }
+        try f.run(until: .zero + .hours(2))
+        let q = try #require(queuedAt, "never inside a multi-stroke step")
+        #expect(Self.strokesAreWhole(f.lines))
+        // The strokes in hand (the current one included) came first, then the queued one.
+        let enableRises = f.lines.writes[q.writes...].filter { $0.role == .enable && $0.active }.count
+        #expect(enableRises >= Int(q.inHand))
+        #expect(f.runner.strokesInProgress == 0)
+    }
 }

@@ -403,13 +403,16 @@ public final class Runner {
         }
     }
 
-    /// Within a stroke's waits (the rig driver's `whileWaiting`): senses the inputs at the
-    /// controller's instant (committed, zero strokes: the write-ahead bound holds) and services the
-    /// alarm outputs. The controller is not advanced. Throws the run's failure, if any.
+    /// Within a stroke's waits (the rig driver's `whileWaiting`), and before answering a request that
+    /// does not step: senses the inputs' changes up to the controller's instant, there (committed,
+    /// zero strokes: the write-ahead bound holds), and services the alarm outputs. The controller is
+    /// not advanced. Throws the run's failure, if any.
     public func serviceDuringStrokes() throws(RunnerError) {
         if let failure { throw failure }
         if journalOutage == nil {
-            do { pendingChanges += try driver.sensorChanges(upTo: now) } catch { throw fail("reading the inputs", error) }
+            // Only changes up to the controller's instant: one after it (an injected fault's end) waits
+            // for the step that reaches it, never sensed before it happened.
+            do { pendingChanges += try driver.sensorChanges(upTo: controller.now) } catch { throw fail("reading the inputs", error) }
             while let change = pendingChanges.first {
                 var next = controller
                 let e = next.sense(change.reading, at: controller.now)
