@@ -4,7 +4,7 @@ import PumpCore
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Release-mode benchmarks (build with -c release).",
-        subcommands: [BenchCore.self, BenchSim.self, BenchSweep.self]
+        subcommands: [BenchCore.self, BenchSim.self, BenchSweep.self, BenchRunner.self]
     )
 }
 

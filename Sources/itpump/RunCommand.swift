@@ -45,6 +45,10 @@ struct RunCommand: ParsableCommand {
     var simStrokeLog: String?
     @Option(help: "--backend sim only: append the CLOCK_MONOTONIC ns at which each stroke started to this file (8 bytes each; shows bursts).")
     var simStrokeTimes: String?
+    @Flag(help: "--backend sim only: each stroke takes the rig file's time (ENABLE/DIR setup and STEP pulse train on simulated lines: 100 ms on the Raspberry Pi rig), and the alarm outputs are driven on those lines.")
+    var simRigTiming = false
+    @Option(help: "--sim-rig-timing only: append every write of a simulated line other than STEP to this file (`MONOTONIC_NS ROLE 0|1` per line).")
+    var simLineLog: String?
     @Option(help: "Milliseconds (wall) a stroke may be reached after it was due before the gap counts as downtime (1 … 10000).")
     var maxStrokeLateness: Int64 = Int64(Runner.defaultMaxStrokeLateness / 1_000_000)
     @Option(help: "How far the bring-up goes: therapy (fill, prime, start the prescription's schedule) or screening (fill, prime, then wait for the clinician's test doses: ctl bolus ug=…, test_dose_response, start).")
@@ -76,6 +80,8 @@ struct RunCommand: ParsableCommand {
         if createJournal && journal == nil { throw ValidationError("--create-journal needs --journal PATH") }
         if simStrokeLog != nil && backend != .sim { throw ValidationError("--sim-stroke-log is for --backend sim only") }
         if simStrokeTimes != nil && backend != .sim { throw ValidationError("--sim-stroke-times is for --backend sim only") }
+        if simRigTiming && backend != .sim { throw ValidationError("--sim-rig-timing is for --backend sim only") }
+        if simLineLog != nil && !simRigTiming { throw ValidationError("--sim-line-log needs --sim-rig-timing") }
         guard (1...10_000).contains(maxStrokeLateness) else { throw ValidationError("--max-stroke-lateness \(maxStrokeLateness) is outside 1 … 10000 ms") }
         guard strokesPerStep >= 1 else { throw ValidationError("--strokes-per-step must be at least 1") }
         let mode = bringUp
@@ -96,7 +102,7 @@ struct RunCommand: ParsableCommand {
             runner = try Runner.gpiod(rig: rigFile, prescription: rx, timeScale: timeScale, logger: logger, journal: setup, bringUpMode: mode)
         case .sim:
             runner = try Runner.sim(prescription: rx, timeScale: timeScale, logger: logger, journal: setup, strokeLogPath: simStrokeLog,
-                                    bringUpMode: mode)
+                                    bringUpMode: mode, pacedBy: simRigTiming ? rigFile : nil, lineLogPath: simLineLog)
             runner.strokeTimesLog = strokeTimes
         }
         runner.maxStrokeLateness = UInt64(maxStrokeLateness) * 1_000_000
@@ -114,7 +120,7 @@ struct RunCommand: ParsableCommand {
             runner.journalStop(reason: "stopped by \(name)")
             server.close(after: runner.endEvents(reason: "stopped by \(name)", clean: true))
             try runner.stop(reason: name, statePath: state)
-            (runner.driver as? RigDriver).map { try? $0.shutDown() }
+            runner.rigDriver.map { try? $0.shutDown() }
             print("itpump run: stopped by \(name); outputs safe; \(state.map { "state saved to \($0)" } ?? "no state file (--state)")\n\(runner.timing.report)")
         } catch let error as RunnerError {
             runner.enterSafeState()
@@ -123,7 +129,7 @@ struct RunCommand: ParsableCommand {
             board.stopping(status: "driver failure")
             defer { board.finish(clean: false) }
             _ = try? runner.stop(reason: "driver failure", statePath: state)
-            (runner.driver as? RigDriver).map { try? $0.shutDown() }
+            runner.rigDriver.map { try? $0.shutDown() }
             throw error
         }
     }

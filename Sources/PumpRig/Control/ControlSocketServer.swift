@@ -101,6 +101,10 @@ public final class ControlSocketServer {
     /// The descriptors to poll for reading.
     public var fileDescriptors: [Int32] { (listenFD >= 0 ? [listenFD] : []) + clients.map(\.fd) }
 
+    /// True while `service` runs (its handler may run strokes whose waits hand time back to the loop:
+    /// a nested `service` then returns at once, and the requests wait for the outer one).
+    public private(set) var isServicing = false
+
     /// Connections open now.
     public var clientCount: Int { clients.count }
 
@@ -113,6 +117,9 @@ public final class ControlSocketServer {
     /// As `service(_:)`, with a handler that may turn a connection into an event stream; then writes
     /// what the event streams have queued.
     public func service(streaming handler: ([UInt8]) -> ControlReply) {
+        guard !isServicing else { return }
+        isServicing = true
+        defer { isServicing = false }
         readClients(from: 0, handler)
         closeExpired()
         let known = clients.count

@@ -13,6 +13,8 @@ public final class GPIORigLines: RigLineIO {
     }
     private var held: [Held] = []
     private var where_: [RigRole: (index: Int, offset: UInt32)] = [:]
+    /// The edge-event descriptors of the requests holding inputs (libgpiod's request fd).
+    public private(set) var pollDescriptors: [Int32] = []
 
     /// Opens the rig's chips and requests every line with consumer label `consumer`. On failure
     /// nothing stays requested and the typed `GPIOError` (chip missing, line name unknown, line busy
@@ -49,6 +51,7 @@ public final class GPIORigLines: RigLineIO {
                     where_[role] = (held.count, line.offset)
                 }
                 held.append(Held(request: request, offsets: offsets, roles: roleOf))
+                if roles.contains(where: { !$0.isOutput }) { pollDescriptors.append(try request.fileDescriptor()) }
             }
         } catch {
             release()
@@ -89,6 +92,7 @@ public final class GPIORigLines: RigLineIO {
         for h in held { h.request.close() }
         held.removeAll()
         where_.removeAll()
+        pollDescriptors.removeAll()
     }
 }
 

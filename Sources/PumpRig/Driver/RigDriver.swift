@@ -19,6 +19,19 @@ public final class RigDriver: PumpDriver {
     /// Strokes carried out.
     public private(set) var strokesPerformed: Int64 = 0
     private var released = false
+    /// Called in a stroke's waits (the ENABLE setup, each STEP low phase, the feedback wait) at most
+    /// every `serviceInterval` and only with at least `serviceSlack` left before the next line change,
+    /// with that change's monotonic deadline: the run loop serves control requests, input edges and the
+    /// alarm outputs there, so none waits for a stroke (or a 16-stroke step) to end. It must not
+    /// perform strokes. A throw aborts the stroke (safe outputs, then rethrown).
+    public var whileWaiting: ((UInt64) throws -> Void)?
+    /// Least time between two `whileWaiting` calls (monotonic ns; default 1 ms).
+    public var serviceInterval: UInt64 = 1_000_000
+    /// Least time left before a line change for `whileWaiting` to be called (default 150 µs): the
+    /// STEP timing keeps its margin.
+    public var serviceSlack: UInt64 = 150_000
+    private var nextService: UInt64 = 0
+    private var inService = false
 
     // Inputs: last level reported to the core, and pending changes.
     private var reported: [RigRole: Bool] = [:]
@@ -68,12 +81,19 @@ public final class RigDriver: PumpDriver {
             let feedback = rig.lines[.strokeFeedback] != nil
             if feedback { try absorbEdges() }
             try lines.set([(.enable, true), (.dir, true)])
-            clock.sleep(until: startedAt + UInt64(max(s.enableSetup, s.dirSetup).nanoseconds))
+            try wait(until: startedAt + UInt64(max(s.enableSetup, s.dirSetup).nanoseconds))
             let period = UInt64(s.stepPeriod.nanoseconds), width = UInt64(s.pulseWidth.nanoseconds)
-            var rise = clock.now()
+            // STEP rises on a grid from the first: a rise delayed (by the loop's work in a wait, or the
+            // scheduler) does not delay the rest, so the stroke keeps its mechanism time
+            // (`strokeDuration`, the ready-time chain's unit). After a delayed rise the next comes no
+            // sooner than half a period (and one pulse width) after the fall: at most twice the step
+            // rate for a pulse while the train regains its grid.
+            let minimumLow = max(width, period / 2)
+            let firstRise = clock.now()
+            var lastLow: UInt64 = 0
             var previousRise: UInt64?
-            for _ in 0..<s.stepsPerStroke {
-                clock.sleep(until: rise)
+            for k in 0..<UInt64(s.stepsPerStroke) {
+                try wait(until: max(firstRise + k * period, lastLow == 0 ? 0 : lastLow + minimumLow))
                 let high = clock.now()
                 try lines.set([(.step, true)])
                 clock.sleep(until: high + width)
@@ -82,9 +102,9 @@ public final class RigDriver: PumpDriver {
                 timing.recordPulse(measured: low - high, configured: width)
                 if let p = previousRise { timing.recordPeriod(measured: high - p, configured: period) }
                 previousRise = high
-                rise = high + period
+                lastLow = low
             }
-            clock.sleep(until: rise)
+            try wait(until: max(firstRise + UInt64(s.stepsPerStroke) * period, lastLow + minimumLow))
             try lines.set([(.enable, false)])
             strokesPerformed += 1
             if feedback { try checkFeedback(strokeStart: startedAt, strokeAt: stroke.at) }
@@ -128,6 +148,30 @@ public final class RigDriver: PumpDriver {
         guard !released else { return }
         defer { lines.release(); released = true }
         try safeOutputs()
+    }
+
+    /// The input lines' event descriptors (readable when an edge is queued; see `RigLineIO`).
+    public var pollDescriptors: [Int32] { released ? [] : lines.pollDescriptors }
+
+    /// Reads the queued input edges into the driver (their times; levels are read by
+    /// `sensorChanges`), so a readable edge descriptor is drained.
+    public func drainEdges() throws {
+        guard !released else { throw RigDriverError.released }
+        try absorbEdges()
+    }
+
+    /// Sleeps until `deadline`, first handing the time to `whileWaiting` when it is due and there is slack.
+    private func wait(until deadline: UInt64) throws {
+        if let hook = whileWaiting, !inService {
+            let now = clock.now()
+            if now >= nextService, deadline > now + serviceSlack {
+                nextService = now + serviceInterval
+                inService = true
+                defer { inService = false }
+                try hook(deadline)
+            }
+        }
+        clock.sleep(until: deadline)
     }
 
     // MARK: Alarm patterns
@@ -203,7 +247,7 @@ public final class RigDriver: PumpDriver {
             try absorbEdges()
             if feedbackRises.contains(where: { $0 >= strokeStart }) { seen = true; break }
             if clock.now() >= deadline { break }
-            clock.sleep(until: min(deadline, clock.now() + 1_000_000))
+            try wait(until: min(deadline, clock.now() + 1_000_000))
         }
         feedbackRises.removeAll()
         if seen == stalled {

@@ -22,4 +22,11 @@ public protocol RigLineIO: AnyObject {
     func pendingEdges() throws -> [RigEdge]
     /// Releases every line. Idempotent. Drive outputs to their safe state first.
     func release()
+    /// Descriptors that poll readable (`POLLIN`) while an input edge is queued: the run loop waits on
+    /// them instead of polling the inputs on a timer. Empty when the lines have none.
+    var pollDescriptors: [Int32] { get }
+}
+
+extension RigLineIO {
+    public var pollDescriptors: [Int32] { [] }
 }

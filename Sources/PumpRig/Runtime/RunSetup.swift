@@ -85,10 +85,15 @@ extension Runner {
     /// bring-up (skips a finished one) and fills the simulated reservoir with the recovered estimate and concentration (the simulated
     /// truth died with the old process). With `strokeLogPath`, every stroke the simulated pump performs
     /// is appended to that file (`StrokeLog`), the durable true delivery the kill test checks against.
+    ///
+    /// With `pacedBy` (`itpump run --sim-rig-timing`), each stroke takes the rig's time: the rig file's
+    /// ENABLE/DIR setup and STEP pulse train run on `SimulatedLines` (`SimulatedRig`), whose writes
+    /// other than STEP go to `lineLogPath` when given, and the alarm outputs are driven on those lines.
     public static func sim(prescription: RunPrescription?, profile: PumpProfile = .bench20, timeScale: Int64,
                            clock: any MonotonicClock = SystemMonotonicClock(), logger: Logger,
                            journal: JournalSetup? = nil, strokeLogPath: String? = nil,
-                           bringUpMode: BringUp.Mode = .therapy) throws(RunSetupError) -> Runner {
+                           bringUpMode: BringUp.Mode = .therapy, pacedBy rig: RigDescription? = nil,
+                           lineLogPath: String? = nil) throws(RunSetupError) -> Runner {
         guard TherapyTimeLine.scaleRange.contains(timeScale) else { throw .timeScale(timeScale) }
         var controller: PumpController
         var pump: SimulatedPump
@@ -106,7 +111,15 @@ extension Runner {
                 pump.refill(added: controller.reservoir.estimate, concentration: controller.reservoir.concentration, at: controller.now)
             }
         }
-        let runner = Runner(controller: controller, driver: pump, clock: clock, timeScale: timeScale,
+        var driver: any PumpDriver = pump
+        if let rig {
+            do {
+                let lines = try SimulatedLines(clock: clock, logPath: lineLogPath)
+                let timeLine = TherapyTimeLine(origin: controller.now, monotonicAtOrigin: clock.now(), scale: timeScale)
+                driver = SimulatedRig(rig: try RigDriver(rig: rig, lines: lines, clock: clock, timeLine: timeLine), pump: pump)
+            } catch let e as StrokeLogError { throw .strokeLog(e) } catch { throw .controller("simulated rig lines: \(error)") }
+        }
+        let runner = Runner(controller: controller, driver: driver, clock: clock, timeScale: timeScale,
                             bringUp: bringUp(prescription, bringUpMode, start, controller), logger: logger,
                             journal: start?.journal, strokesPerStep: journal?.strokesPerStep ?? JournalSetup.defaultStrokesPerStep)
         runner.strokeLog = log

@@ -13,7 +13,7 @@ extension Runner {
     /// before it acts; refused, changing nothing, on the rig, in a journal outage, or while a fault of
     /// the same family is injected.
     func inject(_ f: FaultInjection) -> String {
-        guard var sim = driver as? SimulatedPump else { return refusal("inject", Self.rigFaultRefusal) }
+        guard var sim = simulatedPump else { return refusal("inject", Self.rigFaultRefusal) }
         let at = controller.now
         let until = f.duration.map { at + $0 }
         if let existing = sim.injected.first(where: { $0.kind.family == f.kind.family && ($0.until.map { $0 > at } ?? true) }) {
@@ -24,7 +24,7 @@ extension Runner {
         }
         let text = "inject \(f.kind)" + (until.map { " until \($0)" } ?? " until cleared")
         guard journalSimFault(text) else { return refusal("inject", "not applied: the journal cannot be written") }
-        driver = sim
+        simulatedPump = sim
         logger.warning("sim fault: \(text)")
         var reply: [String: JSONValue] = ["ok": .bool(true), "fault": .string(f.fault.rawValue), "injected": .string(f.kind.description),
                                           "at": .string(at.description), "at_ns": .int(at.nanoseconds)]
@@ -36,7 +36,7 @@ extension Runner {
     /// `clear_fault`: ends the injected fault of `name` at the controller's instant (an occlusion
     /// releases its held volume to the patient). Journaled; refused on the rig, or when none is injected.
     func clearFault(_ name: SimFaultName) -> String {
-        guard var sim = driver as? SimulatedPump else { return refusal("clear_fault", Self.rigFaultRefusal) }
+        guard var sim = simulatedPump else { return refusal("clear_fault", Self.rigFaultRefusal) }
         let at = controller.now
         let kind = FaultInjection(fault: name, percent: name == .calibrationBias ? 1 : nil).kind
         guard let active = sim.injected.first(where: { $0.kind.family == kind.family && ($0.until.map { $0 > at } ?? true) }) else {
@@ -45,7 +45,7 @@ extension Runner {
         let text = "clear \(active.kind)"
         guard journalSimFault(text) else { return refusal("clear_fault", "not applied: the journal cannot be written") }
         sim.clearInjected(kind, at: at)
-        driver = sim
+        simulatedPump = sim
         logger.warning("sim fault: \(text) at \(at)")
         return ControlProtocol.reply(["ok": .bool(true), "fault": .string(name.rawValue), "cleared": .string(active.kind.description),
                                       "at": .string(at.description), "at_ns": .int(at.nanoseconds)])
@@ -73,7 +73,7 @@ extension Runner {
     /// `status` on the simulated pump: the injected faults in force and the pump's truth (what the
     /// controller only estimates). Nil on the rig.
     func simStatus() -> (faults: JSONValue, truth: JSONValue)? {
-        guard let sim = driver as? SimulatedPump else { return nil }
+        guard let sim = simulatedPump else { return nil }
         let now = controller.now
         let faults: [JSONValue] = sim.injected.filter { $0.until.map { $0 > now } ?? true }.map { f in
             var o: [String: JSONValue] = ["fault": .string(SimFaultName(f.kind).rawValue), "detail": .string(f.kind.description),

@@ -105,7 +105,7 @@ extension Runner {
     func noteCommit(_ effects: [Effect]) {
         let strokes = noteStrokes(effects)
         maxStrokesPerCommit = max(maxStrokesPerCommit, strokes)
-        strokesNotCarriedOut = strokes
+        strokesNotCarriedOut += strokes
     }
 
     /// Journals the end of the run (a signal, a driver failure) as a `stop` interruption with the state

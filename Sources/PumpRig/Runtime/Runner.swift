@@ -83,7 +83,33 @@ public final class Runner {
     private var lastStrokeReady: UInt64?
     /// The mechanism's time for one stroke (monotonic ns): the rig's enable/DIR setup and STEP
     /// pulses; zero on the simulated pump.
-    var strokeDuration: UInt64 { (driver as? RigDriver)?.strokeDuration ?? 0 }
+    var strokeDuration: UInt64 { rigDriver?.strokeDuration ?? 0 }
+
+    /// The STEP/ENABLE and alarm-output driver: the GPIO rig's, or the one pacing the simulated pump
+    /// (`SimulatedRig`); nil on the plain simulated pump (strokes take no time).
+    public var rigDriver: RigDriver? { (driver as? RigDriver) ?? (driver as? SimulatedRig)?.rig }
+
+    /// The simulated pump (plain, or paced by `SimulatedRig`); nil on the GPIO rig. Setting it
+    /// replaces the simulated pump's state.
+    var simulatedPump: SimulatedPump? {
+        get { (driver as? SimulatedPump) ?? (driver as? SimulatedRig)?.pump }
+        set {
+            guard let newValue else { return }
+            if let r = driver as? SimulatedRig { r.pump = newValue } else if driver is SimulatedPump { driver = newValue }
+        }
+    }
+
+    /// True while strokes are being carried out (`perform`): a control request or an input change
+    /// served then (`serviceDuringStrokes()`, from the rig driver's waits) is handled at the
+    /// controller's instant without advancing it, and any stroke it produces waits for the strokes
+    /// already committed.
+    public private(set) var carryingOut = false
+    /// Effects produced while carrying out strokes, from their first stroke on: carried out after them.
+    private var deferredEffects: [Effect] = []
+    /// `status`'s timing object and the stroke counts it was computed at (see `timingStatus`).
+    var timingCache: (key: [Int64], value: JSONValue)?
+    /// Committed strokes not performed yet (the step being carried out), as `status` shows them.
+    public var strokesInProgress: Int64 { strokesNotCarriedOut }
 
     /// Starts the time line now: `controller.now` corresponds to the clock's present reading.
     ///
@@ -100,7 +126,7 @@ public final class Runner {
         self.timeLine = TherapyTimeLine(origin: controller.now, monotonicAtOrigin: clock.now(), scale: timeScale)
         self.bringUp = bringUp
         self.logger = logger
-        if let rig = driver as? RigDriver { rig.timeLine = timeLine }
+        if let rig = rigDriver { rig.timeLine = timeLine }
     }
 
     /// The controller instant now.
@@ -253,7 +279,16 @@ public final class Runner {
             return ControlProtocol.reply(["ok": .bool(false), "error": .string("not applied: the run is ending: \(failure)")])
         }
         do {
-            try step()
+            // A command is handled at now, after a step; within a stroke the controller is not advanced
+            // (the committed strokes are still being given) and it is handled at the controller's
+            // instant. A request that only reads or touches the simulated pump never steps, so its reply
+            // never waits for strokes: the inputs are sensed and the outputs serviced, then it is answered.
+            switch request {
+            case .command, .setRefillDate:
+                if carryingOut { try serviceDuringStrokes() } else { try step() }
+            case .status, .subscribe, .inject, .clearFault:
+                try serviceDuringStrokes()
+            }
         } catch {
             return ControlProtocol.reply(["ok": .bool(false), "error": .string("not applied: \(error)")])
         }
@@ -324,7 +359,7 @@ public final class Runner {
 
     /// Timing of the run: stroke lateness from the runner, STEP timing from the rig driver if any.
     public var timing: TimingStats {
-        var t = (driver as? RigDriver)?.timing ?? TimingStats()
+        var t = rigDriver?.timing ?? TimingStats()
         t.replaceStrokes(with: strokeTiming)
         return t
     }
@@ -337,19 +372,67 @@ public final class Runner {
     /// drug back out (the controller then knows less than the pump holds, as on a real pump). On the
     /// bench rig the operator fills it.
     private func mirrorPhysically(_ c: Command) {
-        guard case let .refill(req) = c, var sim = driver as? SimulatedPump else { return }
+        guard case let .refill(req) = c, var sim = simulatedPump else { return }
         sim.refill(added: req.added, concentration: req.concentration, at: controller.now)
-        driver = sim
+        simulatedPump = sim
     }
 
+    /// Carries out `effects` in order. Called while strokes are being carried out (from a request or
+    /// an input change served in a stroke's waits), it does the effects before their first stroke at
+    /// once (an alarm reaches the outputs mid-stroke) and queues the rest behind the strokes in hand.
     func perform(_ effects: [Effect]) throws(RunnerError) {
-        for e in effects {
+        if carryingOut {
+            var rest = effects[...]
+            while deferredEffects.isEmpty, let e = rest.first, !e.isStroke {
+                try performOne(e)
+                rest.removeFirst()
+            }
+            deferredEffects += rest
+            return
+        }
+        carryingOut = true
+        defer { carryingOut = false }
+        var queue = effects[...]
+        while true {
+            while let e = queue.popFirst() {
+                do { try performOne(e) } catch { deferredEffects.removeAll(); throw error }
+            }
+            guard !deferredEffects.isEmpty else { return }
+            queue = deferredEffects[...]
+            deferredEffects.removeAll()
+        }
+    }
+
+    /// Within a stroke's waits (the rig driver's `whileWaiting`), and before answering a request that
+    /// does not step: senses the inputs' changes up to the controller's instant, there (committed,
+    /// zero strokes: the write-ahead bound holds), and services the alarm outputs. The controller is
+    /// not advanced. Throws the run's failure, if any.
+    public func serviceDuringStrokes() throws(RunnerError) {
+        if let failure { throw failure }
+        if journalOutage == nil {
+            // Only changes up to the controller's instant: one after it (an injected fault's end) waits
+            // for the step that reaches it, never sensed before it happened.
+            do { pendingChanges += try driver.sensorChanges(upTo: controller.now) } catch { throw fail("reading the inputs", error) }
+            while let change = pendingChanges.first {
+                var next = controller
+                let e = next.sense(change.reading, at: controller.now)
+                guard try commitStep(e, next) else { break }
+                pendingChanges.removeFirst()
+            }
+        }
+        try updateOutputs()
+    }
+
+    private func performOne(_ e: Effect) throws(RunnerError) {
             switch e {
             case let .stroke(s):
                 let started = clock.now()
                 strokeTiming.recordStroke(scheduled: timeLine.monotonic(at: s.at), started: started)
                 lastStrokeReady = readyTime(of: s)
-                do { try driver.perform(s) } catch { throw fail("a \(s.purpose) stroke at \(s.at)", error) }
+                // Through a local reference: a request served in the stroke's waits uses `driver` too.
+                var d = driver
+                do { try d.perform(s) } catch { throw fail("a \(s.purpose) stroke at \(s.at)", error) }
+                driver = d
                 strokesPerformed += 1
                 eventStream.noteStroke(s, wall: started)
                 strokesNotCarriedOut = max(0, strokesNotCarriedOut - 1)
@@ -368,7 +451,6 @@ public final class Runner {
                 // highest active alarm's).
                 if pendingAlert.map({ priority > $0.priority }) ?? true { pendingAlert = (kind, priority) }
             }
-        }
     }
 
     private func record(_ ev: Event) {
@@ -394,7 +476,7 @@ public final class Runner {
                 lastIndication = AlarmIndication(highestPriority: ind.highestPriority)
                 pendingAlert = nil
             }
-            outputsDeadline = try (driver as? RigDriver)?.serviceOutputs() ?? .max
+            outputsDeadline = try rigDriver?.serviceOutputs() ?? .max
         } catch { throw fail("setting the alarm outputs", error) }
     }
 
@@ -416,6 +498,10 @@ public final class Runner {
         if failure == nil { failure = f }
         return f
     }
+}
+
+extension Effect {
+    var isStroke: Bool { if case .stroke = self { true } else { false } }
 }
 
 extension TimingStats {
