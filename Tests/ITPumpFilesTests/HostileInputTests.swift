@@ -1,0 +1,168 @@
+import Foundation
+import Testing
+@testable import ITPumpFiles
+
+/// Hostile inputs and hostile output destinations, through the `itpump` binary where the defect was
+/// seen through it: a clear error naming the file, a non-zero status (1, never a trap), no hang, no
+/// unbounded read, and no partial output file left behind.
+@Suite("Hostile inputs and outputs (binary)", .serialized)
+struct HostileInputTests {
+    struct Outcome {
+        var status: Int32
+        var reason: Process.TerminationReason
+        var stdout: String
+        var stderr: String
+    }
+
+    /// Runs `itpump` (or, with `shell`, `/bin/sh -c shell` with `$ITPUMP` set) and kills it after
+    /// `timeout` seconds, so a hang fails the test instead of hanging the suite.
+    static func run(_ arguments: [String], shell: String? = nil, stdout: FileHandle? = nil, stderr: FileHandle? = nil,
+                    timeout: Double = 60) throws -> Outcome {
+        let p = Process()
+        if let shell {
+            p.executableURL = URL(fileURLWithPath: "/bin/sh")
+            p.arguments = ["-c", shell]
+            p.environment = ProcessInfo.processInfo.environment.merging(["ITPUMP": CLIOutputTests.itpump]) { $1 }
+        } else {
+            p.executableURL = URL(fileURLWithPath: CLIOutputTests.itpump)
+            p.arguments = arguments
+        }
+        p.currentDirectoryURL = URL(fileURLWithPath: CLIOutputTests.root)
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = stdout ?? out
+        p.standardError = stderr ?? err
+        try p.run()
+        let deadline = Date().addingTimeInterval(timeout)
+        while p.isRunning && Date() < deadline { usleep(20_000) }
+        if p.isRunning { p.terminate() }
+        let o = stdout == nil ? out.fileHandleForReading.readDataToEndOfFile() : Data()
+        let e = stderr == nil ? err.fileHandleForReading.readDataToEndOfFile() : Data()
+        p.waitUntilExit()
+        return Outcome(status: p.terminationStatus, reason: p.terminationReason,
+                       stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    static func scratch(_ name: String) throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("itpump-hostile-\(getpid())-\(name)").path
+        try? FileManager.default.removeItem(atPath: dir)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    // MARK: Inputs that are not regular files
+
+    @Test("a FIFO given as the file is refused at once as not a regular file (no hang)")
+    func fifo() throws {
+        let dir = try Self.scratch("fifo")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(mkfifo(dir + "/pump.yaml", 0o600) == 0)
+        for command in ["validate", "simulate", "sweep"] {
+            let r = try Self.run([command, dir + "/pump.yaml"], timeout: 20)
+            #expect(r.reason == .exit && r.status == 1, "\(command): \(r.status) \(r.stderr)")
+            #expect(r.stderr.contains("\(dir)/pump.yaml:0: is not a regular file (a device, FIFO or socket)"), "\(command): \(r.stderr)")
+        }
+    }
+
+    @Test("/dev/zero and /dev/null are refused as devices, not read", arguments: ["/dev/zero", "/dev/null"])
+    func devices(path: String) throws {
+        let r = try Self.run(["validate", path], timeout: 20)
+        #expect(r.reason == .exit && r.status == 1)
+        #expect(r.stderr.contains("\(path):0: is not a regular file"), "\(r.stderr)")
+    }
+
+    @Test("a symbolic link loop says so, not 'file not found'")
+    func symlinkLoop() throws {
+        let dir = try Self.scratch("loop")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(symlink(dir + "/b.yaml", dir + "/a.yaml") == 0 && symlink(dir + "/a.yaml", dir + "/b.yaml") == 0)
+        let r = try Self.run(["validate", dir + "/a.yaml"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("a.yaml:0: is a symbolic link loop"), "\(r.stderr)")
+    }
+
+    @Test("a 5 GB (sparse) file is refused by its size, naming the size and the limit, without reading it")
+    func hugeFileRefusedBySize() throws {
+        let dir = try Self.scratch("huge")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/huge.yaml"
+        #expect(FileManager.default.createFile(atPath: path, contents: Data("kind: pump\n".utf8)))
+        #expect(truncate(path, 5 << 30) == 0)
+        let started = Date()
+        let r = try Self.run(["validate", path], timeout: 30)
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("huge.yaml:0: the file is too large for an itpump file"), "\(r.stderr)")
+        #expect(r.stderr.contains("value: 5368709120 bytes; allowed: at most 4194304 bytes"), "\(r.stderr)")
+        #expect(Date().timeIntervalSince(started) < 20, "the file was read, not refused by its size")
+    }
+
+    @Test("the reader refuses a file grown past the limit and bytes that are not UTF-8, naming the file")
+    func readerLimits() throws {
+        let dir = try Self.scratch("reader")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let big = dir + "/big.yaml"
+        #expect(FileManager.default.createFile(atPath: big, contents: Data(repeating: UInt8(ascii: "#"), count: DocumentLoader.maximumBytes + 1)))
+        guard case let .failure(d) = DocumentLoader.text(ofFile: big) else { Issue.record("accepted"); return }
+        #expect(d.file == big && d.message.contains("too large") && d.allowed.contains("\(DocumentLoader.maximumBytes)"))
+        let exact = dir + "/exact.yaml"
+        #expect(FileManager.default.createFile(atPath: exact, contents: Data(repeating: UInt8(ascii: "#"), count: DocumentLoader.maximumBytes)))
+        guard case let .success(text) = DocumentLoader.text(ofFile: exact) else { Issue.record("refused at the limit"); return }
+        #expect(text.utf8.count == DocumentLoader.maximumBytes)
+        let bad = dir + "/bad.yaml"
+        #expect(FileManager.default.createFile(atPath: bad, contents: Data([0x6B, 0x3A, 0x20, 0xFF, 0xFE, 0x0A])))
+        guard case let .failure(u) = DocumentLoader.text(ofFile: bad) else { Issue.record("accepted"); return }
+        #expect(u.file == bad && u.message.contains("not UTF-8"))
+    }
+
+    // MARK: Outputs that cannot be written
+
+    @Test("simulate --out past the file size limit fails naming the file, exit 1, and leaves no report files")
+    func simulateOutFileSizeLimit() throws {
+        let dir = try Self.scratch("fsize-sim")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // 20 × 512-byte blocks: report.txt and report.json fit, series.csv (stroke fidelity) does not.
+        let r = try Self.run([], shell: "ulimit -f 20; exec \"$ITPUMP\" simulate profiles/scenarios/occlusion.yaml --fidelity stroke --out '\(dir)/o'")
+        #expect(r.reason == .exit && r.status == 1, "killed or wrong status: \(r.reason) \(r.status)")
+        #expect(r.stderr.contains("\(dir)/o/series.csv: cannot be written: the file size limit was reached"), "\(r.stderr)")
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: dir + "/o")) ?? []
+        #expect(left.isEmpty, "files left behind: \(left)")
+    }
+
+    @Test("sweep --out past the file size limit leaves no runs.csv, summary or temporary file")
+    func sweepOutFileSizeLimit() throws {
+        let dir = try Self.scratch("fsize-sweep")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try Self.run([], shell: "ulimit -f 2; exec \"$ITPUMP\" sweep profiles/sweeps/late-refills-small.yaml --runs 24 --jobs 1 --out '\(dir)/s'")
+        #expect(r.reason == .exit && r.status == 1, "killed or wrong status: \(r.reason) \(r.status)")
+        #expect(r.stderr.contains("cannot be written: the file size limit was reached"), "\(r.stderr)")
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: dir + "/s")) ?? []
+        #expect(left.isEmpty, "files left behind: \(left)")
+    }
+
+    @Test("--out onto a directory where a report file goes is refused naming it, nothing else left")
+    func outFileIsADirectory() throws {
+        let dir = try Self.scratch("dir-in-way")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/o/plot.svg", withIntermediateDirectories: true)
+        let r = try Self.run(["simulate", "profiles/scenarios/occlusion.yaml", "--out", dir + "/o"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("\(dir)/o/plot.svg: cannot be written: a directory of that name is in the way"), "\(r.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/o") == ["plot.svg"])
+    }
+
+    @Test("a standard output that cannot be written (/dev/full) is exit 1 with a message, not a silent 0")
+    func stdoutFull() throws {
+        guard let full = FileHandle(forWritingAtPath: "/dev/full") else { return }
+        for args in [["simulate", "profiles/scenarios/occlusion.yaml"], ["validate", "profiles/pumps/bench20.yaml"]] {
+            let r = try Self.run(args, stdout: full)
+            #expect(r.status == 1, "\(args): \(r.status)")
+            #expect(r.stderr.contains("standard output: cannot be written"), "\(r.stderr)")
+        }
+    }
+
+    @Test("a standard error that cannot be written (/dev/full) does not turn a diagnostic into a trap")
+    func stderrFull() throws {
+        guard let full = FileHandle(forWritingAtPath: "/dev/full") else { return }
+        let r = try Self.run(["validate", "/dev/null"], stderr: full)
+        #expect(r.reason == .exit && r.status == 1, "\(r.reason) \(r.status)")
+    }
+}
