@@ -120,6 +120,8 @@ public enum DocumentLoader {
 
     static func describe(_ e: YamlError, text: String) -> (Int, String) {
         switch e {
+        case let .scanner(_, problem, mark, _), let .parser(_, problem, mark, _) where problem.contains("nesting level"):
+            return (mark.line, "nested deeper than the YAML reader allows (an itpump file is at most \(maximumDepth) levels deep)")
         case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _), let .composer(context, problem, mark, _):
             return (mark.line, context.map { "\($0.text) \(problem)" } ?? problem)
         case let .reader(problem, offset, value, yaml):

@@ -141,6 +141,7 @@ struct HILReport: ParsableCommand {
     private func fmt(_ v: Double) -> String { "\((v * 100).rounded() / 100)" }
 }
 
+/// Writes `text` to `path` whole or not at all (a temporary file renamed into place; see `AtomicFile`).
 func writeWholeFile(_ path: String, _ text: String) throws {
-    try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+    try writeFile(path, text)
 }

@@ -184,7 +184,17 @@ struct SweepMerge: ParsableCommand {
     func run() throws {
         var inputs: [(path: String, text: String)] = []
         for path in files {
+            var st = stat()
+            if stat(path, &st) == 0, st.st_mode & S_IFMT != S_IFREG {
+                throw CommandFailure("\(path): is not a regular file (a directory, device, FIFO or socket); give a per-run CSV written by `itpump sweep --out`")
+            }
             guard let data = FileManager.default.contents(atPath: path) else { throw CommandFailure("\(path): cannot be read (missing, or not a readable file)") }
+            // The first line decides before the whole file is decoded and split (a large foreign file
+            // is refused at once, not after minutes).
+            let firstLine = data.prefix(64).split(separator: UInt8(ascii: "\n"), maxSplits: 1, omittingEmptySubsequences: false).first ?? Data()
+            guard firstLine.elementsEqual("# itpump sweep runs".utf8) else {
+                throw CommandFailure("\(path): not a per-run CSV of `itpump sweep --out` (its first line is not `# itpump sweep runs`)")
+            }
             inputs.append((path, String(decoding: data, as: UTF8.self)))
         }
         let merged: PumpSim.SweepMerge

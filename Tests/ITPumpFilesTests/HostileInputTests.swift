@@ -113,6 +113,23 @@ struct HostileInputTests {
         #expect(u.file == bad && u.message.contains("not UTF-8"))
     }
 
+    @Test("sweep merge refuses a FIFO, and a 30 MB foreign file by its first line at once")
+    func mergeHostileInputs() throws {
+        let dir = try Self.scratch("merge")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(mkfifo(dir + "/runs-1-of-2.csv", 0o600) == 0)
+        let f = try Self.run(["sweep", "merge", dir + "/runs-1-of-2.csv"], timeout: 20)
+        #expect(f.reason == .exit && f.status == 1)
+        #expect(f.stderr.contains("runs-1-of-2.csv: is not a regular file"), "\(f.stderr)")
+        let big = dir + "/big.csv"
+        #expect(FileManager.default.createFile(atPath: big, contents: Data("kind: pump\n# ".utf8) + Data(repeating: UInt8(ascii: "x"), count: 30 << 20)))
+        let started = Date()
+        let b = try Self.run(["sweep", "merge", big], timeout: 60)
+        #expect(b.status == 1)
+        #expect(b.stderr.contains("big.csv: not a per-run CSV of `itpump sweep --out`"), "\(b.stderr)")
+        #expect(Date().timeIntervalSince(started) < 5, "the whole file was decoded before its first line was checked")
+    }
+
     // MARK: Outputs that cannot be written
 
     @Test("simulate --out past the file size limit fails naming the file, exit 1, and leaves no report files")
@@ -164,5 +181,42 @@ struct HostileInputTests {
         guard let full = FileHandle(forWritingAtPath: "/dev/full") else { return }
         let r = try Self.run(["validate", "/dev/null"], stderr: full)
         #expect(r.reason == .exit && r.status == 1, "\(r.reason) \(r.status)")
+    }
+}
+
+/// Hostile YAML through the one reader every loader uses.
+@Suite("Hostile YAML")
+struct HostileYAMLTests {
+    static func validate(_ text: String) -> [Diagnostic] {
+        FileKinds.validate(text: text, file: "h.yaml", directory: ".")
+    }
+
+    @Test("100,000 nested brackets: one diagnostic saying how deep is allowed, no stack overflow")
+    func deepNesting() {
+        let d = Self.validate("kind: pump\nx: " + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "\n")
+        #expect(d.count == 1)
+        #expect(d.first?.message.contains("nested deeper than the YAML reader allows (an itpump file is at most \(DocumentLoader.maximumDepth) levels deep)") == true, "\(d)")
+    }
+
+    @Test("a billion-laughs alias bomb is refused by the node budget, not expanded")
+    func aliasBomb() {
+        var text = "kind: pump\na: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
+        var previous = "a"
+        for i in 1...9 {
+            text += "l\(i): &l\(i) [\(Array(repeating: "*" + previous, count: 9).joined(separator: ","))]\n"
+            previous = "l\(i)"
+        }
+        let d = Self.validate(text)
+        #expect(d.count == 1 && d.first?.message.contains("too large or too deeply nested once aliases are expanded") == true, "\(d)")
+    }
+
+    @Test("two documents, a duplicated key and a NUL byte are each one clear diagnostic", arguments: [
+        ("kind: pump\n---\nkind: pump\n", "expected a single document"),
+        ("kind: pump\nkind: pump\n", "duplicated keys kind"),
+        ("kind: pump\nname: a\u{0}b\n", "NUL byte"),
+    ])
+    func refusedDocuments(text: String, message: String) {
+        let d = Self.validate(text)
+        #expect(d.count == 1 && d.first?.message.contains(message) == true, "\(d)")
     }
 }
