@@ -220,3 +220,21 @@ struct HostileYAMLTests {
         #expect(d.count == 1 && d.first?.message.contains(message) == true, "\(d)")
     }
 }
+
+@Suite("Hostile history arguments (binary)")
+struct HostileHistoryArgumentTests {
+    @Test("history --since past the largest instant is a usage error (64) with the range, not a trap",
+          arguments: ["106752d", "99999999999999999999d", "-5"])
+    func sinceOutOfRange(since: String) throws {
+        let r = try HostileInputTests.run(["history", "--journal", "/nonexistent.journal", "--since=\(since)"])
+        #expect(r.reason == .exit && r.status == 64, "\(r.reason) \(r.status) \(r.stderr)")
+        #expect(r.stderr.contains("is outside the allowed range 0 … 106751d23h47m16s"), "\(r.stderr)")
+    }
+
+    @Test("history --kind unknown is a usage error (64) naming the allowed kinds, before the journal is opened")
+    func unknownKind() throws {
+        let r = try HostileInputTests.run(["history", "--journal", "/nonexistent.journal", "--kind", "nope"])
+        #expect(r.status == 64, "\(r.status) \(r.stderr)")
+        #expect(r.stderr.contains("unknown event kind 'nope'; use one of: alarms"), "\(r.stderr)")
+    }
+}
