@@ -130,6 +130,31 @@ struct HostileInputTests {
         #expect(Date().timeIntervalSince(started) < 5, "the whole file was decoded before its first line was checked")
     }
 
+    @Test("--shard at Int.max/Int.max runs the one last run, no overflow trap")
+    func hugeShard() throws {
+        let r = try Self.run(["sweep", "profiles/sweeps/late-refills-small.yaml", "--runs", "12", "--jobs", "1",
+                              "--shard", "9223372036854775807/9223372036854775807"])
+        #expect(r.reason == .exit && r.status == 0, "\(r.reason) \(r.status) \(r.stderr)")
+        #expect(r.stdout.contains("runs 11..<12 of 12"), "\(r.stdout)")
+    }
+
+    @Test("sweep merge of a shard whose header claims 2^63−1 shards and runs: refused at once naming the missing ones")
+    func hostileShardHeader() throws {
+        let dir = try Self.scratch("header")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let w = try Self.run(["sweep", "profiles/sweeps/late-refills-small.yaml", "--runs", "4", "--jobs", "1", "--shard", "1/2", "--out", dir])
+        #expect(w.status == 0)
+        let csv = try String(contentsOfFile: dir + "/runs-1-of-2.csv", encoding: .utf8)
+            .replacingOccurrences(of: "# shard: 1/2\n", with: "# shard: 1/9223372036854775807\n")
+            .replacingOccurrences(of: "# runs: 4\n", with: "# runs: 9223372036854775807\n")
+        try csv.write(toFile: dir + "/hostile.csv", atomically: true, encoding: .utf8)
+        let started = Date()
+        let r = try Self.run(["sweep", "merge", dir + "/hostile.csv"], timeout: 30)
+        #expect(r.reason == .exit && r.status == 1, "\(r.reason) \(r.status)")
+        #expect(r.stderr.contains("missing shards 2/9223372036854775807 (runs-2-of-9223372036854775807.csv, runs 1..<2)"), "\(r.stderr)")
+        #expect(Date().timeIntervalSince(started) < 10)
+    }
+
     // MARK: Outputs that cannot be written
 
     @Test("simulate --out past the file size limit fails naming the file, exit 1, and leaves no report files")
