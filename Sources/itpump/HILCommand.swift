@@ -29,7 +29,8 @@ struct HILTrace: ParsableCommand {
     func run() throws {
         guard stepsPerStroke > 0 else { throw ValidationError("--steps-per-stroke must be positive, got \(stepsPerStroke)") }
         guard let data = FileManager.default.contents(atPath: file) else {
-            throw ValidationError("cannot read \(file): missing or not readable")
+            // A data failure (exit 1, no usage text), not a usage error.
+            throw CommandFailure("\(file): cannot be read (missing, a directory, or not a readable file); give a copy of /sys/kernel/tracing/trace")
         }
         let text = String(decoding: data, as: UTF8.self)
         let trace = GPIOTrace(text: text)

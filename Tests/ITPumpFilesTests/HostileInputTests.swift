@@ -263,3 +263,22 @@ struct HostileHistoryArgumentTests {
         #expect(r.stderr.contains("unknown event kind 'nope'; use one of: alarms"), "\(r.stderr)")
     }
 }
+
+@Suite("Hostile hil trace input (binary)")
+struct HostileTraceTests {
+    @Test("hil trace on a missing file, a directory or a FIFO is a data failure (exit 1) naming the file, not a usage error",
+          arguments: ["/nonexistent/trace", "/tmp", "fifo"])
+    func unreadableTrace(path: String) throws {
+        var file = path
+        if path == "fifo" {
+            let dir = try HostileInputTests.scratch("trace")
+            file = dir + "/trace"
+            #expect(mkfifo(file, 0o600) == 0)
+        }
+        defer { if path == "fifo" { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: file).deletingLastPathComponent().path) } }
+        let r = try HostileInputTests.run(["hil", "trace", file, "--gpio", "1"], timeout: 20)
+        #expect(r.reason == .exit && r.status == 1, "\(r.reason) \(r.status) \(r.stderr)")
+        #expect(r.stderr.contains("\(file): cannot be read"), "\(r.stderr)")
+        #expect(!r.stderr.contains("Usage:"), "\(r.stderr)")
+    }
+}
