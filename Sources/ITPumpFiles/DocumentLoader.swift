@@ -7,18 +7,60 @@ public enum DocumentLoader {
     /// Largest file accepted (4 MiB): a scenario is a page of text; anything bigger is a mistake.
     public static let maximumBytes = 4 << 20
 
-    /// The text of `path`, or the diagnostic saying why it cannot be read.
+    /// The text of `path`, or the diagnostic saying why it cannot be read. Only a regular file is
+    /// read (a directory, device, FIFO or socket is refused before it is opened, so `/dev/zero` or a
+    /// FIFO never hangs or fills memory), its size is checked before reading, and at most
+    /// `maximumBytes + 1` bytes are ever read (a file growing while it is read is still refused).
     public static func text(ofFile path: String) -> Result<String, Diagnostic> {
         func fail(_ m: String) -> Result<String, Diagnostic> {
             .failure(Diagnostic(file: path, line: 0, field: "", value: "", allowed: "", message: m))
         }
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { return fail("file not found; check the path") }
-        guard !isDir.boolValue else { return fail("is a directory; give a YAML file") }
-        guard let data = FileManager.default.contents(atPath: path) else { return fail("cannot be read; check its permissions") }
-        guard data.count <= maximumBytes else { return fail("is \(data.count) bytes, larger than the \(maximumBytes)-byte limit for itpump files") }
-        guard let s = String(bytes: data, encoding: .utf8) else { return fail("is not UTF-8 text") }
+        var st = stat()
+        guard stat(path, &st) == 0 else { return fail(problem(errno)) }
+        switch st.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFDIR: return fail("is a directory; give a YAML file")
+        default: return fail("is not a regular file (a device, FIFO or socket); give a YAML file")
+        }
+        guard st.st_size <= maximumBytes else { return tooLarge(path, "\(st.st_size) bytes") }
+        // O_NONBLOCK: a FIFO swapped in after the check does not block the open.
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { return fail(problem(errno)) }
+        defer { close(fd) }
+        var fst = stat()
+        guard fstat(fd, &fst) == 0, fst.st_mode & S_IFMT == S_IFREG else {
+            return fail("is not a regular file (a device, FIFO or socket); give a YAML file")
+        }
+        var bytes = [UInt8](repeating: 0, count: maximumBytes + 1)
+        var count = 0
+        while count < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + count, $0.count - count) }
+            if n < 0 { if errno == EINTR { continue }; return fail(problem(errno)) }
+            if n == 0 { break }
+            count += n
+        }
+        guard count <= maximumBytes else { return tooLarge(path, "more than \(maximumBytes) bytes") }
+        guard let s = String(validating: bytes[..<count], as: UTF8.self) else {
+            return fail("is not UTF-8 text (invalid byte sequence); save it as UTF-8")
+        }
         return .success(s)
+    }
+
+    static func tooLarge(_ path: String, _ size: String) -> Result<String, Diagnostic> {
+        .failure(Diagnostic(file: path, line: 0, field: "", value: size, allowed: "at most \(maximumBytes) bytes (4 MiB)",
+                            message: "the file is too large for an itpump file; give the YAML file itself"))
+    }
+
+    /// Why a file could not be opened, in words that say what to do.
+    static func problem(_ code: Int32) -> String {
+        switch code {
+        case ENOENT: return "file not found; check the path"
+        case ELOOP: return "is a symbolic link loop (too many levels of symbolic links); check the path"
+        case EACCES, EPERM: return "cannot be read: permission denied; check its permissions"
+        case ENOTDIR: return "file not found: a component of the path is not a directory; check the path"
+        case ENAMETOOLONG: return "the path is too long; check the path"
+        default: return "cannot be read (\(String(cString: strerror(code)))); check the path"
+        }
     }
 
     /// Parses `text` and returns the root mapping, or nil after recording diagnostics in `reader`.
@@ -78,6 +120,8 @@ public enum DocumentLoader {
 
     static func describe(_ e: YamlError, text: String) -> (Int, String) {
         switch e {
+        case let .scanner(_, problem, mark, _), let .parser(_, problem, mark, _) where problem.contains("nesting level"):
+            return (mark.line, "nested deeper than the YAML reader allows (an itpump file is at most \(maximumDepth) levels deep)")
         case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _), let .composer(context, problem, mark, _):
             return (mark.line, context.map { "\($0.text) \(problem)" } ?? problem)
         case let .reader(problem, offset, value, yaml):

@@ -24,16 +24,99 @@ func makeOutputDirectory(_ path: String, option: String = "--out") throws {
     }
 }
 
-/// Writes `text` to `path`, with a plain message when it cannot.
+/// Writes `text` to `path` whole or not at all (see `AtomicFile`), with a plain message when it cannot.
 func writeFile(_ path: String, _ text: String) throws {
-    do { try Data(text.utf8).write(to: URL(fileURLWithPath: path)) } catch {
-        throw CommandFailure("\(path): cannot be written (is it a directory, or the disk full or read-only?)")
+    let f = try AtomicFile(path)
+    f.append(Data(text.utf8))
+    try f.commit()
+}
+
+/// Writes `files` (path, text) in order, each whole or not at all; if one cannot be written, the
+/// ones already written by this call are removed, so a failed command never leaves part of its
+/// output set behind looking like a finished run.
+func writeFiles(_ files: [(path: String, text: String)]) throws {
+    var written: [String] = []
+    for f in files {
+        do { try writeFile(f.path, f.text) } catch {
+            for p in written { unlink(p) }
+            throw error
+        }
+        written.append(f.path)
     }
 }
 
-/// Writes a line to standard error (diagnostics never go to standard output).
+/// A file written under a temporary name beside `path` (`.NAME.partial-PID`), fsynced and renamed
+/// onto `path` only when every byte is on disk. A failed write (disk full, file size limit, I/O
+/// error) is remembered, the temporary file removed, and `commit()` throws a message naming the
+/// file: never a trap, never a truncated file under the final name.
+final class AtomicFile {
+    let path: String
+    let temporary: String
+    private var fd: Int32
+    private var failure: Int32 = 0
+
+    init(_ path: String) throws {
+        self.path = path
+        let url = URL(fileURLWithPath: path)
+        temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial-\(getpid())").path
+        var st = stat()
+        if stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFDIR {
+            throw CommandFailure("\(path): cannot be written: a directory of that name is in the way; remove it or choose another --out")
+        }
+        fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        if fd < 0 { throw Self.failure(path, errno) }
+    }
+
+    /// Appends `data`; after the first failure, further data is dropped (the failure is kept).
+    func append(_ data: Data) {
+        guard failure == 0, fd >= 0 else { return }
+        data.withUnsafeBytes { (b: UnsafeRawBufferPointer) in
+            var done = 0
+            while done < b.count {
+                let n = Foundation.write(fd, b.baseAddress! + done, b.count - done)
+                if n < 0 { if errno == EINTR { continue }; failure = errno; return }
+                done += n
+            }
+        }
+    }
+
+    /// Makes the file durable under its final name, or removes it and throws.
+    func commit() throws {
+        if failure == 0, fsync(fd) != 0 { failure = errno }
+        if close(fd) != 0, failure == 0 { failure = errno }
+        fd = -1
+        if failure == 0, rename(temporary, path) != 0 { failure = errno }
+        if failure != 0 {
+            unlink(temporary)
+            throw Self.failure(path, failure)
+        }
+    }
+
+    /// Removes the temporary file (a run that failed before its output was complete).
+    func abandon() {
+        if fd >= 0 { close(fd); fd = -1 }
+        unlink(temporary)
+    }
+
+    static func failure(_ path: String, _ code: Int32) -> CommandFailure {
+        let reason: String
+        switch code {
+        case ENOSPC: reason = "the disk is full"
+        case EFBIG: reason = "the file size limit was reached"
+        case EROFS: reason = "the file system is read-only"
+        case EACCES, EPERM: reason = "permission denied"
+        case ENOENT, ENOTDIR: reason = "its directory does not exist"
+        case EISDIR: reason = "a directory of that name is in the way"
+        default: reason = String(cString: strerror(code))
+        }
+        return CommandFailure("\(path): cannot be written: \(reason); nothing was written there")
+    }
+}
+
+/// Writes a line to standard error (diagnostics never go to standard output). A standard error that
+/// cannot be written (closed, or a full disk) is ignored: it must not turn a diagnostic into a trap.
 func printError(_ line: String) {
-    FileHandle.standardError.write(Data((line + "\n").utf8))
+    try? FileHandle.standardError.write(contentsOf: Data((line + "\n").utf8))
 }
 
 /// A usage error found after parsing (a value out of range, options that do not go together): prints

@@ -35,7 +35,10 @@ enum CtlWatch {
                 return 1
             }
             // Written at once (unbuffered), so a pipe sees each event as it comes.
-            FileHandle.standardOutput.write(Data((line + "\n").utf8))
+            do { try FileHandle.standardOutput.write(contentsOf: Data((line + "\n").utf8)) } catch {
+                printError("itpump ctl watch: standard output cannot be written (\(error)); stopped watching")
+                return 1
+            }
             if case let .object(e)? = try? JSONValue.parse(Array(line.utf8)), e["event"] == .string("run_ended") {
                 ended = e["clean"] == .bool(true)
             }

@@ -29,7 +29,8 @@ struct HILTrace: ParsableCommand {
     func run() throws {
         guard stepsPerStroke > 0 else { throw ValidationError("--steps-per-stroke must be positive, got \(stepsPerStroke)") }
         guard let data = FileManager.default.contents(atPath: file) else {
-            throw ValidationError("cannot read \(file): missing or not readable")
+            // A data failure (exit 1, no usage text), not a usage error.
+            throw CommandFailure("\(file): cannot be read (missing, a directory, or not a readable file); give a copy of /sys/kernel/tracing/trace")
         }
         let text = String(decoding: data, as: UTF8.self)
         let trace = GPIOTrace(text: text)
@@ -141,6 +142,7 @@ struct HILReport: ParsableCommand {
     private func fmt(_ v: Double) -> String { "\((v * 100).rounded() / 100)" }
 }
 
+/// Writes `text` to `path` whole or not at all (a temporary file renamed into place; see `AtomicFile`).
 func writeWholeFile(_ path: String, _ text: String) throws {
-    try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+    try writeFile(path, text)
 }

@@ -47,13 +47,13 @@ struct Simulate: ParsableCommand {
         case .csv: SeriesCSV.write(r, provenance: provenance) { print($0) }
         }
         if let out {
-            try writeFile(out + "/report.txt", TextReport.render(r))
-            try writeFile(out + "/report.json", json(r, provenance: provenance))
             var csv = ""
             SeriesCSV.write(r, provenance: provenance) { csv += $0 + "\n" }
-            try writeFile(out + "/series.csv", csv)
-            try writeFile(out + "/plot.svg", SVGPlot.render(r))
-            try writeFile(out + "/report.html", HTMLReport.simulation(r, provenance: provenance))
+            try writeFiles([(out + "/report.txt", TextReport.render(r)),
+                            (out + "/report.json", try json(r, provenance: provenance)),
+                            (out + "/series.csv", csv),
+                            (out + "/plot.svg", SVGPlot.render(r)),
+                            (out + "/report.html", HTMLReport.simulation(r, provenance: provenance))])
             if format == .text { print("\nwrote \(out)/report.html, report.txt, report.json, series.csv, plot.svg") }
         }
     }

@@ -90,26 +90,27 @@ struct SweepRun: ParsableCommand {
         let range = shard?.range(runs: plan.runs) ?? 0..<plan.runs
         let header = SweepCSVHeader(plan: plan, sweepSHA256: digests[0].sha256, fidelity: fidelity,
                                     shardIndex: shard?.index ?? 1, shardCount: shard?.count ?? 1)
-        var csv: FileHandle?
+        // The per-run CSV is streamed into a temporary file and renamed into place only when the
+        // sweep is complete and every row is on disk (a full disk is an error, not a short file).
+        var csv: AtomicFile?
         if let out {
             try makeOutputDirectory(out)
             let name = shard.map { "runs-\($0.index)-of-\($0.count).csv" } ?? "runs.csv"
-            let path = out + "/" + name
-            try writeFile(path, header.text)
-            csv = FileHandle(forWritingAtPath: path)
-            try csv?.seekToEnd()
+            csv = try AtomicFile(out + "/" + name)
+            csv?.append(Data(header.text.utf8))
         }
+        defer { csv?.abandon() }
         let progress = Progress(total: range.count)
         let clock = ContinuousClock()
         let started = clock.now
         var figures = SweepFigures()
         let summary = SweepRunner.run(plan, range: range, jobs: jobs, fidelity: fidelity) { rows in
-            if let csv { csv.write(Data(rows.map { $0.csv + "\n" }.joined().utf8)) }
+            if let csv { csv.append(Data(rows.map { $0.csv + "\n" }.joined().utf8)) }
             if out != nil { for r in rows { figures.add(r) } }
             progress.advance(by: rows.count)
         }
         progress.finish()
-        try csv?.close()
+        try csv?.commit()
         let elapsed = clock.now - started
         let thr = plan.base.pk.withdrawalFraction.description + " of the prescribed dose's steady state"
         var text = "\(plan.name): runs \(range.lowerBound)..<\(range.upperBound) of \(plan.runs), seed \(plan.seed), \(plan.duration) each, \(fidelity.rawValue) fidelity, \(Plural.count(jobs, "job")), \(String(format2: elapsed.ms / 1_000)) s, itpump \(ITPumpVersion.current)\n"
@@ -118,14 +119,20 @@ struct SweepRun: ParsableCommand {
         if let out {
             // A shard's summary and report carry its name too: the shards of an array job share OUTDIR.
             let suffix = shard.map { "-\($0.index)-of-\($0.count)" } ?? ""
-            try writeFile(out + "/summary\(suffix).txt", text + "\n")
             let provenance = ReportProvenance(inputs: digests, seed: plan.seed, command: commandLine())
             let report = SweepSummaryReport(plan: plan, runs: range, fidelity: fidelity, summary: summary, figures: figures, provenance: provenance)
             let e = JSONEncoder()
             e.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try writeFile(out + "/summary\(suffix).json", String(decoding: try e.encode(report), as: UTF8.self))
             let html = HTMLReport.sweep(plan, runs: range, fidelity: fidelity, summary: summary, figures: figures, provenance: provenance)
-            try writeFile(out + "/report\(suffix).html", html)
+            do {
+                try writeFiles([(out + "/summary\(suffix).txt", text + "\n"),
+                                (out + "/summary\(suffix).json", String(decoding: try e.encode(report), as: UTF8.self)),
+                                (out + "/report\(suffix).html", html)])
+            } catch {
+                // The set is one result: no runs CSV without its summary.
+                if let csv { unlink(csv.path) }
+                throw error
+            }
         }
     }
 
@@ -159,9 +166,9 @@ final class Progress {
         guard pct != lastDrawn else { return }
         lastDrawn = pct
         let width = 40, filled = width * done / total
-        FileHandle.standardError.write(Data("\r[\(String(repeating: "#", count: filled))\(String(repeating: ".", count: width - filled))] \(pct)% \(done)/\(total)".utf8))
+        try? FileHandle.standardError.write(contentsOf: Data("\r[\(String(repeating: "#", count: filled))\(String(repeating: ".", count: width - filled))] \(pct)% \(done)/\(total)".utf8))
     }
-    func finish() { if enabled { FileHandle.standardError.write(Data("\n".utf8)) } }
+    func finish() { if enabled { try? FileHandle.standardError.write(contentsOf: Data("\n".utf8)) } }
 }
 
 struct SweepMerge: ParsableCommand {
@@ -177,7 +184,17 @@ struct SweepMerge: ParsableCommand {
     func run() throws {
         var inputs: [(path: String, text: String)] = []
         for path in files {
+            var st = stat()
+            if stat(path, &st) == 0, st.st_mode & S_IFMT != S_IFREG {
+                throw CommandFailure("\(path): is not a regular file (a directory, device, FIFO or socket); give a per-run CSV written by `itpump sweep --out`")
+            }
             guard let data = FileManager.default.contents(atPath: path) else { throw CommandFailure("\(path): cannot be read (missing, or not a readable file)") }
+            // The first line decides before the whole file is decoded and split (a large foreign file
+            // is refused at once, not after minutes).
+            let firstLine = data.prefix(64).split(separator: UInt8(ascii: "\n"), maxSplits: 1, omittingEmptySubsequences: false).first ?? Data()
+            guard firstLine.elementsEqual("# itpump sweep runs".utf8) else {
+                throw CommandFailure("\(path): not a per-run CSV of `itpump sweep --out` (its first line is not `# itpump sweep runs`)")
+            }
             inputs.append((path, String(decoding: data, as: UTF8.self)))
         }
         let merged: PumpSim.SweepMerge
@@ -188,8 +205,7 @@ struct SweepMerge: ParsableCommand {
         print(text)
         if let out {
             try makeOutputDirectory(out)
-            try writeFile(out + "/runs.csv", merged.csv)
-            try writeFile(out + "/summary.txt", text + "\n")
+            try writeFiles([(out + "/runs.csv", merged.csv), (out + "/summary.txt", text + "\n")])
         }
     }
 }

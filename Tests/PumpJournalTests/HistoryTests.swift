@@ -97,3 +97,19 @@ struct HistoryUnfilledTests {
         #expect(text.contains("reservoir not filled"))
     }
 }
+
+@Suite("History --since range")
+struct HistorySinceRangeTests {
+    @Test("an instant past Int64 nanoseconds, or negative, is refused with the range, never a trap",
+          arguments: ["106752d", "9223372037s", "2562048h", "106751d+23:59:59", "99999999999999999999d", "-5", "-1d", "106751d23h47m17s"])
+    func outOfRange(text: String) {
+        #expect(throws: HistoryError.instantOutOfRange(text)) { try HistoryQuery.instant(from: text) }
+        #expect(HistoryError.instantOutOfRange(text).description.contains("0 … 106751d23h47m16s"))
+    }
+
+    @Test("the largest instant is accepted exactly")
+    func largest() throws {
+        #expect(try HistoryQuery.instant(from: "106751d23h47m16s") == Instant(nanoseconds: 106_751 * 86_400_000_000_000 + ((23 * 60 + 47) * 60 + 16) * 1_000_000_000))
+        #expect(try HistoryQuery.instant(from: "9223372036854775807") == Instant(nanoseconds: .max))
+    }
+}

@@ -46,30 +46,49 @@ public struct HistoryQuery: Hashable, Sendable {
     /// Parses an instant on the controller's time line: nanoseconds (`90000000000`), a compact span
     /// since the origin (`36h`, `2d12h`, `90m`, `45s`) or the log form `d+hh:mm:ss` (`1d+12:00:00`).
     public static func instant(from text: String) throws(HistoryError) -> Instant {
-        if let ns = Int64(text) { return Instant(nanoseconds: ns) }
+        // Every product and sum is overflow-checked: an instant past Int64 nanoseconds (about
+        // 106,751 days) is refused with the range, never a trap.
+        func scaled(_ v: Int64, _ unit: Int64) throws(HistoryError) -> Int64 {
+            let (r, o) = v.multipliedReportingOverflow(by: unit)
+            if o { throw .instantOutOfRange(text) }
+            return r
+        }
+        func sum(_ a: Int64, _ b: Int64) throws(HistoryError) -> Int64 {
+            let (r, o) = a.addingReportingOverflow(b)
+            if o { throw .instantOutOfRange(text) }
+            return r
+        }
+        if let ns = Int64(text) {
+            guard ns >= 0 else { throw .instantOutOfRange(text) }
+            return Instant(nanoseconds: ns)
+        }
+        if text.first == "-" { throw .instantOutOfRange(text) }
         if let plus = text.firstIndex(of: "+"), text[..<plus].hasSuffix("d"), let d = Int64(text[..<plus].dropLast()) {
             let parts = text[text.index(after: plus)...].split(separator: ":").map { Int64($0) }
             if parts.count == 3, let h = parts[0], let m = parts[1], let s = parts[2], (0..<24).contains(h), (0..<60).contains(m), (0..<60).contains(s) {
-                return .zero + .days(d) + .hours(h) + .minutes(m) + .seconds(s)
+                guard d >= 0 else { throw .instantOutOfRange(text) }
+                let clock = ((h * 60 + m) * 60 + s) * TimeConstants.nanosecondsPerSecond
+                return Instant(nanoseconds: try sum(try scaled(d, TimeConstants.nanosecondsPerDay), clock))
             }
             throw .badInstant(text)
         }
-        var total = TimeSpan.zero
+        var total: Int64 = 0
         var digits = ""
         for ch in text {
             if ch.isASCII && ch.isNumber { digits.append(ch); continue }
-            guard let v = Int64(digits) else { throw .badInstant(text) }
+            guard !digits.isEmpty else { throw .badInstant(text) }
+            guard let v = Int64(digits) else { throw .instantOutOfRange(text) }
             switch ch {
-            case "d": total = total + .days(v)
-            case "h": total = total + .hours(v)
-            case "m": total = total + .minutes(v)
-            case "s": total = total + .seconds(v)
+            case "d": total = try sum(total, try scaled(v, TimeConstants.nanosecondsPerDay))
+            case "h": total = try sum(total, try scaled(v, TimeConstants.nanosecondsPerHour))
+            case "m": total = try sum(total, try scaled(v, 60 * TimeConstants.nanosecondsPerSecond))
+            case "s": total = try sum(total, try scaled(v, TimeConstants.nanosecondsPerSecond))
             default: throw .badInstant(text)
             }
             digits = ""
         }
         guard digits.isEmpty, !text.isEmpty else { throw .badInstant(text) }
-        return .zero + total
+        return Instant(nanoseconds: total)
     }
 }
 
@@ -77,11 +96,15 @@ public struct HistoryQuery: Hashable, Sendable {
 public enum HistoryError: Error, Hashable, Sendable, CustomStringConvertible {
     case unknownKind(String, known: [String])
     case badInstant(String)
+    /// Negative, or past the largest instant (Int64 nanoseconds).
+    case instantOutOfRange(String)
     public var description: String {
         switch self {
         case let .unknownKind(k, known): return "unknown event kind '\(k)'; use one of: \(known.joined(separator: ", "))"
         case let .badInstant(t):
             return "cannot read '\(t)' as an instant; use nanoseconds (90000000000), a span since the origin (36h, 2d12h, 90m) or d+hh:mm:ss (1d+12:00:00)"
+        case let .instantOutOfRange(t):
+            return "--since '\(t)' is outside the allowed range 0 … 106751d23h47m16s (Int64 nanoseconds since the origin); give a smaller instant"
         }
     }
 }

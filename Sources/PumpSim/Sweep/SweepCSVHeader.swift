@@ -42,8 +42,10 @@ public struct SweepCSVHeader: Hashable, Sendable {
     }
 
     /// The runs shard I/N holds: ⌊(I−1)·R/N⌋ ..< ⌊I·R/N⌋ (0-based run indices).
+    /// Full-width products, so no `--shard` or header value (1 ≤ I ≤ N, R ≥ 0) overflows: ⌊I·R/N⌋ ≤ R.
     public static func range(shard index: Int, of count: Int, runs: Int) -> Range<Int> {
-        ((index - 1) * runs / count)..<(index * runs / count)
+        func cut(_ i: Int) -> Int { count.dividingFullWidth(i.multipliedFullWidth(by: runs)).quotient }
+        return cut(index - 1)..<cut(index)
     }
 
     public var range: Range<Int> { Self.range(shard: shardIndex, of: shardCount, runs: runs) }

@@ -56,7 +56,9 @@ public struct SweepMerge {
             byIndex[s.header.shardIndex] = s.path
         }
         let count = reference.header.shardCount
-        let absent = (1...count).filter { byIndex[$0] == nil }
+        // At most the first 10 absent shards are named: a header claiming 2^62 shards is refused at
+        // once, not after enumerating them.
+        let absent = Array((1...count).lazy.filter { byIndex[$0] == nil }.prefix(10))
         if !absent.isEmpty {
             throw .missing(shards: absent.map { i in
                 let r = SweepCSVHeader.range(shard: i, of: count, runs: reference.header.runs)
@@ -66,7 +68,7 @@ public struct SweepMerge {
         header = reference.header
         header.shardIndex = 1
         header.shardCount = 1
-        rows.reserveCapacity(header.runs)
+        rows.reserveCapacity(min(header.runs, 1 << 16))  // a header may claim any number of runs
         for s in shards.sorted(by: { $0.header.shardIndex < $1.header.shardIndex }) {
             let expected = s.header.range
             let name = "\(s.header.shardIndex)/\(s.header.shardCount)"

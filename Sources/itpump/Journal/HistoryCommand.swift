@@ -17,8 +17,12 @@ struct History: ParsableCommand {
 
     func run() throws {
         let f = format
-        let query = HistoryQuery(since: try since.map { s throws(HistoryError) in try HistoryQuery.instant(from: s) },
+        // A --since or --kind that cannot be read is a usage error (exit 64), found before the journal is opened.
+        let query: HistoryQuery
+        do {
+            query = HistoryQuery(since: try since.map { s throws(HistoryError) in try HistoryQuery.instant(from: s) },
                                  kinds: try HistoryQuery.kinds(from: kind))
+        } catch { throw usageError(error.description, command: "history") }
         let j = try Journal.open(at: journal, access: .readOnly)
         print(try HistoryReport(journal: j, query: query).render(f))
     }
