@@ -33,13 +33,19 @@ func runningController(dose: Int64 = 1200) throws -> PumpController {
 struct RecordingDriver: PumpDriver {
     var strokes: [Stroke] = []
     var failAfter: Int?
+    /// Sensor changes to report, each once, when the loop reads up to or past its instant.
+    var changes: [(at: Instant, reading: SensorReading)] = []
     struct Stopped: Error {}
     mutating func perform(_ stroke: Stroke) throws {
         if let failAfter, strokes.count >= failAfter { throw Stopped() }
         strokes.append(stroke)
     }
     mutating func indicate(_ indication: AlarmIndication, at instant: Instant) throws {}
-    mutating func sensorChanges(upTo instant: Instant) throws -> [(at: Instant, reading: SensorReading)] { [] }
+    mutating func sensorChanges(upTo instant: Instant) throws -> [(at: Instant, reading: SensorReading)] {
+        let due = changes.filter { $0.at <= instant }
+        changes.removeAll { $0.at <= instant }
+        return due
+    }
     mutating func enterSafeState() throws {}
     var volume: Volume { strokes.reduce(.zero) { $0 + $1.volume } }
 }

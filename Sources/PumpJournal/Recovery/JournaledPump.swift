@@ -62,16 +62,23 @@ public struct JournaledPump<Driver: PumpDriver> {
         self.strokesPerStep = strokesPerStep
     }
 
-    /// Runs the controller up to `t`: sensor changes first (each journaled), then strokes and deadlines
-    /// in steps of at most `strokesPerStep` strokes, each committed before it is carried out.
+    /// Runs the controller up to `t`: each sensor change at its instant, reached in steps of at most
+    /// `strokesPerStep` strokes (a change behind the controller is sensed now, never dropped:
+    /// `WriteAhead.sensed`), then strokes and deadlines up to `t` in such steps, each committed before it
+    /// is carried out. The same order of work as the bench-rig runner's `step()`.
     public mutating func run(until t: Instant, wallNanoseconds: Int64) throws(JournaledPumpError) {
         let changes: [(at: Instant, reading: SensorReading)]
         do { changes = try driver.sensorChanges(upTo: t) } catch { throw .driver("\(error)") }
-        for change in changes where change.at >= controller.now {
-            var next = controller
-            let effects = next.sense(change.reading, at: change.at)
+        for change in changes {
+            try advance(to: min(change.at, t), wallNanoseconds)
+            let (next, effects) = WriteAhead.sensed(change.reading, by: controller)
             try commitStep(effects, next, wallNanoseconds)
         }
+        try advance(to: t, wallNanoseconds)
+    }
+
+    /// Strokes and deadlines up to `t`, in committed steps of at most `strokesPerStep` strokes.
+    mutating func advance(to t: Instant, _ wallNanoseconds: Int64) throws(JournaledPumpError) {
         while controller.now < t {
             let (next, effects) = WriteAhead.nextStep(from: controller, until: t, strokesPerStep: strokesPerStep)
             try commitStep(effects, next, wallNanoseconds)

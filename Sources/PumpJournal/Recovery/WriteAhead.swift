@@ -23,4 +23,16 @@ public enum WriteAhead {
         }
         return (next, effects)
     }
+
+    /// Senses `reading` at the controller's instant: the one rule both journaled loops follow for a
+    /// sensor change. The caller first reaches the change's instant in bounded steps (`nextStep`), so a
+    /// change is never sensed ahead of the controller (`sense` would advance the core to it inside one
+    /// commit, past the stroke bound); a change already behind the controller (reported late, or seen
+    /// during a gap accounted as downtime) is sensed now, never dropped: the reading is still what the
+    /// sensor says. Returns the state after sensing and its effects; `controller` is not changed.
+    public static func sensed(_ reading: SensorReading, by controller: PumpController) -> (next: PumpController, effects: [Effect]) {
+        var next = controller
+        let effects = next.sense(reading, at: controller.now)
+        return (next, effects)
+    }
 }

@@ -167,8 +167,7 @@ public final class Runner {
             // gap accounted as downtime is sensed at the end of the gap).
             _ = try advance(to: change.at)
             if journalOutage != nil { try updateOutputs(); return }
-            var next = controller
-            let e = next.sense(change.reading, at: controller.now)
+            let (next, e) = WriteAhead.sensed(change.reading, by: controller)
             guard try commitStep(e, next) else { try updateOutputs(); return }
             pendingChanges.removeFirst()
         }
@@ -414,8 +413,7 @@ public final class Runner {
             // for the step that reaches it, never sensed before it happened.
             do { pendingChanges += try driver.sensorChanges(upTo: controller.now) } catch { throw fail("reading the inputs", error) }
             while let change = pendingChanges.first {
-                var next = controller
-                let e = next.sense(change.reading, at: controller.now)
+                let (next, e) = WriteAhead.sensed(change.reading, by: controller)
                 guard try commitStep(e, next) else { break }
                 pendingChanges.removeFirst()
             }
