@@ -27,6 +27,33 @@ import Testing
         #expect(throws: ControlSocketError.alreadyRunning(path)) { try ControlSocketServer(path: path) }
     }
 
+    /// Inside a stroke's wait the run loop serves at most `RunLoop.requestsPerStrokeWait` requests a
+    /// call, so a client flooding the socket cannot stretch the stroke; the connection served goes to
+    /// the back of the line, so the other client is next; without the cap everything ready is served.
+    @Test func aBoundedServiceAnswersOneRequestAndRotatesClients() throws {
+        let dir = tempDir(), path = dir + "/c.sock"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let f = try RunnerFixture(bringUp: false)
+        let server = try ControlSocketServer(path: path)
+        defer { server.close() }
+        let a = try ControlClient(path: path), b = try ControlClient(path: path)
+        let three = String(repeating: "{\"cmd\":\"status\"}\n", count: 3)
+        server.service { f.runner.handle(line: $0) }   // accept both
+        #expect(ControlSocketServer.send(try fd(of: a), three))
+        #expect(ControlSocketServer.send(try fd(of: b), three))
+        usleep(20_000)
+        var answered: [String] = []
+        func count() { answered.append("x") }
+        server.service(streaming: { count(); return .line(f.runner.handle(line: $0)) }, maxRequests: 1)
+        #expect(answered.count == 1, "one request per bounded service")
+        #expect(try a.readLine().contains("\"ok\":true"))
+        server.service(streaming: { count(); return .line(f.runner.handle(line: $0)) }, maxRequests: 1)
+        #expect(answered.count == 2)
+        #expect(try b.readLine().contains("\"ok\":true"), "the other client is served next")
+        server.service(streaming: { count(); return .line(f.runner.handle(line: $0)) })
+        #expect(answered.count == 6, "unbounded: the four left are all served")
+    }
+
     /// A runner with every slot held by a request in progress writes its refusal to a newcomer and
     /// closes before the newcomer has sent anything: the newcomer's send fails with EPIPE, and
     /// `request` still returns the refusal the runner wrote (`itpump ctl` shows it, not "Broken pipe").

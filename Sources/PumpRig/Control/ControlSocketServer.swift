@@ -116,25 +116,37 @@ public final class ControlSocketServer {
 
     /// As `service(_:)`, with a handler that may turn a connection into an event stream; then writes
     /// what the event streams have queued.
-    public func service(streaming handler: ([UInt8]) -> ControlReply) {
+    ///
+    /// `maxRequests`, when given, bounds the work (the run loop's service inside a stroke's wait, which
+    /// must end before the next STEP edge): at most that many requests are read and answered, one line at
+    /// a time, a connection's further requests staying in its socket (which polls readable) for the next
+    /// service; a connection served goes to the back of the line, so a flood on one cannot starve the
+    /// others. Without it, everything ready is served.
+    public func service(streaming handler: ([UInt8]) -> ControlReply, maxRequests: Int? = nil) {
         guard !isServicing else { return }
         isServicing = true
         defer { isServicing = false }
-        readClients(from: 0, handler)
+        var budget = maxRequests
+        readClients(from: 0, handler, &budget)
         closeExpired()
         let known = clients.count
         acceptAll()
         // A newcomer's request may already be waiting.
-        readClients(from: min(known, clients.count), handler)
+        readClients(from: min(known, clients.count), handler, &budget)
         flushSubscribers()
     }
 
-    private func readClients(from start: Int, _ handler: ([UInt8]) -> ControlReply) {
+    private func readClients(from start: Int, _ handler: ([UInt8]) -> ControlReply, _ budget: inout Int?) {
         var i = start
+        var served: [Client] = []
         while i < clients.count {
             let streams = subscriberCount
-            if readClient(&clients[i], streams: streams, handler) { i += 1 } else { _ = Glibc.close(clients[i].fd); clients.remove(at: i) }
+            let before = budget
+            if readClient(&clients[i], streams: streams, handler, &budget) {
+                if let b = budget, let was = before, b < was { served.append(clients.remove(at: i)) } else { i += 1 }
+            } else { _ = Glibc.close(clients[i].fd); clients.remove(at: i) }
         }
+        clients += served
     }
 
     /// Closes the connections past their idle or request deadline, each with a reply saying why. The
@@ -182,10 +194,18 @@ public final class ControlSocketServer {
 
     /// False when the client is gone (after answering a last request it ended without a newline) or
     /// misbehaves beyond recovery.
-    private func readClient(_ c: inout Client, streams: Int, _ handler: ([UInt8]) -> ControlReply) -> Bool {
+    private func readClient(_ c: inout Client, streams: Int, _ handler: ([UInt8]) -> ControlReply, _ budget: inout Int?) -> Bool {
         var chunk = [UInt8](repeating: 0, count: 4096)
         while true {
-            let n = read(c.fd, &chunk, chunk.count)
+            var want = chunk.count
+            if let left = budget, c.subscriber == nil {
+                // No request left in this service: the rest stays in the socket for the next one.
+                guard left > 0 else { return true }
+                // One request at a time: read through the first newline only.
+                let peeked = recv(c.fd, &chunk, chunk.count, Int32(MSG_PEEK))
+                if peeked > 0, let nl = chunk.prefix(peeked).firstIndex(of: UInt8(ascii: "\n")) { want = nl + 1 }
+            }
+            let n = read(c.fd, &chunk, want)
             // An event stream's input is read and ignored; its end ends the stream.
             if c.subscriber != nil { if n > 0 { continue }; return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) }
             if n == 0 {
@@ -207,6 +227,7 @@ public final class ControlSocketServer {
                     c.buffer.removeAll(keepingCapacity: true)
                     if line.last == UInt8(ascii: "\r") { line.removeLast() }
                     if line.isEmpty { continue }
+                    if let left = budget { budget = left - 1 }
                     switch handler(line) {
                     case let .line(reply):
                         guard Self.send(c.fd, reply) else { return false }

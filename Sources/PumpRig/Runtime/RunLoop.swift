@@ -73,6 +73,12 @@ public struct RunLoop {
         }
     }
 
+    /// Control requests answered in one stroke's wait (the rig calls it at most every millisecond, with
+    /// at least its `serviceSlack` left before the next line change): one, so answering clients takes a
+    /// bounded share of a stroke and a flood of requests cannot slow the strokes (the rest is served in
+    /// later waits or between steps).
+    public static let requestsPerStrokeWait = 1
+
     /// Within a stroke's waits: answers what the control socket has ready (without waiting), senses
     /// the inputs and services the alarm outputs (`Runner.serviceDuringStrokes`), and publishes the
     /// events. Throws the run's failure, which aborts the stroke.
@@ -80,7 +86,7 @@ public struct RunLoop {
         if let server {
             var fds = server.pollDescriptors
             if poll(&fds, nfds_t(fds.count), 0) > 0, fds.contains(where: { $0.revents != 0 }) {
-                server.service(streaming: { runner.respond(to: $0) })
+                server.service(streaming: { runner.respond(to: $0) }, maxRequests: Self.requestsPerStrokeWait)
             }
         }
         try runner.serviceDuringStrokes()
