@@ -78,6 +78,12 @@ struct CoreFuzzFindingTests {
     @Test("A spurious 'clear' over a real occlusion: the cessation it hides is exempt, nothing else is")
     func spuriousClearOverOcclusion() throws { try Self.expectHolds(.interruptionFloor, seed: "spurious-clear-over-real-occlusion") }
 
+    /// Open (found by CI's fuzz stage): a stop, a stop and a 0 μg/day program right after an 18 h 16 min
+    /// downtime under the reserve-taper policy; the 24 h window after them holds more than the
+    /// titration limit over the downtime-reduced 24 h before, and more than the oracle's counterfactual.
+    @Test("Open: a stop right after a short downtime under a reserve taper (rolling titration)")
+    func stopAfterShortDowntime() throws { try Self.expectOpen(.rollingTitration, seed: "stop-after-short-downtime-open") }
+
     @Test("A stop at the floor after 70 h without drug tapers from the floor: confirming a lower dose and resuming never jump to the full dose")
     func stopAtTheFloorThenResume() throws {
         try Self.expectHolds(.rollingTitration, seed: "stop-at-the-floor-then-resume")
