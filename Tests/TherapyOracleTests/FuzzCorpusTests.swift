@@ -84,6 +84,12 @@ struct CoreFuzzFindingTests {
     @Test("Open: a stop right after a short downtime under a reserve taper (rolling titration)")
     func stopAfterShortDowntime() throws { try Self.expectOpen(.rollingTitration, seed: "stop-after-short-downtime-open") }
 
+    /// Open (found by scripts/fuzz): a pump without an empty switch run dry by an unentered physical
+    /// refill (the residual withdrawn), ~35 h without drug the controller has no evidence of, then
+    /// unentered drops of drug; the controller goes on at the full dose where the oracle wants the floor.
+    @Test("Open: a dry run no sensor or entry reveals, on a pump without an empty switch (interruption floor)")
+    func hiddenDryRunWithoutSwitch() throws { try Self.expectOpen(.interruptionFloor, seed: "hidden-dry-run-without-switch-open") }
+
     @Test("A stop at the floor after 70 h without drug tapers from the floor: confirming a lower dose and resuming never jump to the full dose")
     func stopAtTheFloorThenResume() throws {
         try Self.expectHolds(.rollingTitration, seed: "stop-at-the-floor-then-resume")
