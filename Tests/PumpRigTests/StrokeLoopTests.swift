@@ -47,42 +47,38 @@ import Testing
         #expect(f.runner.strokesInProgress == 0)
     }
 
-    @Test("an occlusion closing mid-stroke drives the high-priority LED before that stroke's ENABLE falls")
-    func alarmReachesTheOutputsMidStroke() throws {
+    /// Closes the occlusion switch once, inside the third stroke of a multi-stroke step, servicing the
+    /// loop there (`serviced`, as the run loop does) or not (the old loop); runs two hours. Returns the
+    /// fixture and the line writes from the closing on, and where the high LED lit and ENABLE first fell
+    /// in them.
+    static func occlusionMidStroke(serviced: Bool) throws -> (f: RunnerFixture, led: Int, enableOff: Int) {
         let f = try RunnerFixture(scale: 100_000)
         var injectedAt: Int?
-        _ = Self.hooked(f) { _ in
-            // Inside the third stroke of a multi-stroke step, once.
+        _ = hooked(f) { _ in
             guard injectedAt == nil, f.runner.strokesInProgress > 3, f.lines.risingEdges(.enable) >= 3 else { return }
             f.lines.input(.occlusion, true)
             injectedAt = f.lines.writes.count
-            try f.runner.serviceDuringStrokes()
+            if serviced { try f.runner.serviceDuringStrokes() }
         }
         try f.run(until: .zero + .hours(2))
         let at = try #require(injectedAt, "never inside a multi-stroke step")
-        #expect(f.runner.controller.alarms.isActive(.occlusion))
         let after = f.lines.writes[at...]
         let led = try #require(after.firstIndex { $0.role == .ledHigh && $0.active }, "the high LED never lit")
         let enableOff = try #require(after.firstIndex { $0.role == .enable && !$0.active })
+        return (f, led, enableOff)
+    }
+
+    @Test("an occlusion closing mid-stroke drives the high-priority LED before that stroke's ENABLE falls")
+    func alarmReachesTheOutputsMidStroke() throws {
+        let (f, led, enableOff) = try Self.occlusionMidStroke(serviced: true)
+        #expect(f.runner.controller.alarms.isActive(.occlusion))
         #expect(led < enableOff, "the LED lit only after the stroke ended")
         #expect(Self.strokesAreWhole(f.lines))
     }
 
     @Test("anti-vacuity: without the loop in the stroke's waits, the same occlusion lights the LED only after the step's strokes")
     func withoutTheHookTheAlarmWaitsForTheStep() throws {
-        let f = try RunnerFixture(scale: 100_000)
-        var injectedAt: Int?
-        _ = Self.hooked(f) { _ in
-            guard injectedAt == nil, f.runner.strokesInProgress > 3, f.lines.risingEdges(.enable) >= 3 else { return }
-            f.lines.input(.occlusion, true)
-            injectedAt = f.lines.writes.count
-            // Nothing serviced here: the old loop.
-        }
-        try f.run(until: .zero + .hours(2))
-        let at = try #require(injectedAt)
-        let after = f.lines.writes[at...]
-        let led = try #require(after.firstIndex { $0.role == .ledHigh && $0.active })
-        let enableOff = try #require(after.firstIndex { $0.role == .enable && !$0.active })
+        let (_, led, enableOff) = try Self.occlusionMidStroke(serviced: false)
         #expect(led > enableOff)
     }
 
