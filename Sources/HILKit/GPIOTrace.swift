@@ -25,10 +25,23 @@ public struct GPIOTrace: Sendable {
     /// Lines that look like GPIO events but could not be parsed (a truncated dump, say).
     public private(set) var malformed: [String] = []
 
+    /// Whether the text had tracefs' `# tracer:` header. A dump with neither the header nor a GPIO
+    /// event line is not a kernel trace at all.
+    public private(set) var hasTracerHeader = false
+
+    /// Whether the text is a kernel trace: the tracefs header, or at least one GPIO event line.
+    public var isKernelTrace: Bool { hasTracerHeader || !events.isEmpty || !malformed.isEmpty }
+
+    /// The GPIO numbers that have events, ascending.
+    public var gpios: [Int] { Set(events.map(\.gpio)).sorted() }
+
     /// Parses the text of `/sys/kernel/tracing/trace`. Comment lines (`#`) and other events are skipped.
     public init(text: some StringProtocol) {
         for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
-            if line.hasPrefix("#") { continue }
+            if line.hasPrefix("#") {
+                if line.hasPrefix("# tracer:") { hasTracerHeader = true }
+                continue
+            }
             guard line.contains(" gpio_value: ") || line.contains(" gpio_direction: ") else { continue }
             if let e = Self.parse(Substring(line)) { events.append(e) } else { malformed.append(String(line)) }
         }

@@ -20,7 +20,11 @@ public enum QuantitySyntax {
         guard let factor = units.first(where: { $0.0.replacingMicro().lowercased() == unit.lowercased() })?.1 else {
             return .failure(QuantityProblem(message: unitText.isEmpty ? "\(what) has no unit" : "\(what) has an unknown unit `\(unitText)`", syntax: syntax))
         }
-        guard !n.negative else { return .failure(QuantityProblem(message: "\(what) is negative", syntax: syntax)) }
+        guard !n.negative else {
+            // `-0 mL` is zero written with a sign, not a negative amount: say what is actually wrong.
+            let message = n.mantissa == 0 ? "\(what) has a minus sign; write zero without one" : "\(what) is negative"
+            return .failure(QuantityProblem(message: message, syntax: syntax))
+        }
         guard let v = n.scaled(by: factor) else {
             return .failure(QuantityProblem(message: "\(what) is finer than 1 \(base) or too large; it would have to be rounded", syntax: "a whole number of \(base)"))
         }

@@ -34,6 +34,12 @@ struct HILTrace: ParsableCommand {
         }
         let text = String(decoding: data, as: UTF8.self)
         let trace = GPIOTrace(text: text)
+        guard trace.isKernelTrace else {
+            throw CommandFailure("\(file): not a kernel trace (no `# tracer:` header and no gpio_value/gpio_direction event); give a copy of /sys/kernel/tracing/trace")
+        }
+        if trace.events.contains(where: { $0.gpio == gpio }) == false, !trace.events.isEmpty {
+            printError("warning: \(file) has no event for GPIO \(gpio); it has events for GPIO \(trace.gpios.map(String.init).joined(separator: ", "))")
+        }
         let sets = trace.sets(of: gpio)
         let edges = trace.edges(of: gpio)
         let steps = StepAnalysis(edges: edges, stepsPerStroke: stepsPerStroke)

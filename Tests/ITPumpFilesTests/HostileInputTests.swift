@@ -281,4 +281,32 @@ struct HostileTraceTests {
         #expect(r.stderr.contains("\(file): cannot be read"), "\(r.stderr)")
         #expect(!r.stderr.contains("Usage:"), "\(r.stderr)")
     }
+
+    @Test("hil trace on a file that is not a kernel trace is a data failure naming the file, not \"0 writes\"")
+    func notATrace() throws {
+        let dir = try HostileInputTests.scratch("not-a-trace")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let file = dir + "/notes.txt"
+        try "just some notes\nno trace here\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let r = try HostileInputTests.run(["hil", "trace", file, "--gpio", "1"], timeout: 20)
+        #expect(r.reason == .exit && r.status == 1, "\(r.reason) \(r.status) \(r.stderr)")
+        #expect(r.stderr.contains("\(file): not a kernel trace"), "\(r.stderr)")
+        #expect(!r.stdout.contains("0 writes"), "\(r.stdout)")
+    }
+
+    @Test("hil trace on an empty trace counts zero; on a trace without the asked line it warns which lines it has")
+    func emptyTraceAndOtherLine() throws {
+        let dir = try HostileInputTests.scratch("empty-trace")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let empty = dir + "/empty"
+        try "# tracer: nop\n#\n".write(toFile: empty, atomically: true, encoding: .utf8)
+        let r = try HostileInputTests.run(["hil", "trace", empty, "--gpio", "1"], timeout: 20)
+        #expect(r.reason == .exit && r.status == 0, "\(r.reason) \(r.status) \(r.stderr)")
+        #expect(r.stdout.contains("line 1: 0 writes"), "\(r.stdout)")
+        let other = dir + "/other"
+        try "# tracer: nop\n  itpump-1 [000] .....   12.000001: gpio_value: 7 set 1\n".write(toFile: other, atomically: true, encoding: .utf8)
+        let o = try HostileInputTests.run(["hil", "trace", other, "--gpio", "1"], timeout: 20)
+        #expect(o.reason == .exit && o.status == 0, "\(o.reason) \(o.status) \(o.stderr)")
+        #expect(o.stderr.contains("no event for GPIO 1; it has events for GPIO 7"), "\(o.stderr)")
+    }
 }

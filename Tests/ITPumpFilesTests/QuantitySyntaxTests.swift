@@ -56,6 +56,18 @@ struct QuantitySyntaxTests {
         #expect(throws: QuantityProblem.self) { try QuantitySyntax.volume(text).get() }
     }
 
+    @Test("a zero written with a minus sign is refused as a sign, not called negative", arguments: ["-0 mL", "-0.000 uL"])
+    func signedZero(text: String) {
+        #expect {
+            try QuantitySyntax.volume(text).get()
+        } throws: { error in
+            let message = (error as? QuantityProblem)?.message ?? ""
+            return message.contains("minus sign") && !message.contains("negative")
+        }
+        guard case .failure(let p) = QuantitySyntax.volume("-1 nL") else { Issue.record("-1 nL was accepted"); return }
+        #expect(p.message == "volume is negative")
+    }
+
     @Test("dose rates, concentrations, fractions")
     func others() throws {
         #expect(try QuantitySyntax.doseRate("600 ug/day").get() == .microgramsPerDay(600))
