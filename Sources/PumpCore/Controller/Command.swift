@@ -53,7 +53,9 @@ public enum Command: Hashable, Sendable, Codable, CustomStringConvertible {
     /// Stop therapy: becomes a taper of `taperDays` (default: the minimum) down to the floor.
     /// Shorter than the minimum, or faster than the decrease limit, needs `override`. The taper starts
     /// from the dose in force for the patient: the held floor (or reserve level) while awaiting a
-    /// clinician's confirmation, a reserve taper's level, else the programmed dose.
+    /// clinician's confirmation, a reserve taper's level, else the programmed dose. During a reserve
+    /// taper it keeps the reserve's days and never delivers above it (`TaperPlan.following`): each
+    /// level the lower of the two on that day, ending no sooner than `taperDays` after the request.
     case stop(taperDays: Int?, override: EmergencyOverride?)
     /// Cancel a stop taper, holding the current level.
     case resume

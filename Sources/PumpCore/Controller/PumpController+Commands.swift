@@ -317,8 +317,10 @@ extension PumpController {
         guard days >= 0 else { return .failure(.taperTooShort(requestedDays: days, minimumDays: minimum)) }
         let emergency = override != nil && days < minimum
         let from = stopTaperStart(programmed: current, at: t)
-        let plan = TaperPlan.stop(from: from, days: days, limit: emergency ? nil : settings.decreaseLimit, at: t, emergency: emergency,
+        var plan = TaperPlan.stop(from: from, days: days, limit: emergency ? nil : settings.decreaseLimit, at: t, emergency: emergency,
                                   floor: taperFloor)
+        // During a reserve taper the stop keeps its days and never delivers above it.
+        if let reserve = taper, reserve.kind == .reserve { plan = plan.following(reserve, at: t) }
         if let o = override {
             log.event(.emergencyOverride(reason: o.reason, clinician: o.clinician,
                                          detail: days == 0 ? "immediate stop from \(from)" : "taper of \(days) days from \(from)"), at: t)

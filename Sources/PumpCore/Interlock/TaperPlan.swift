@@ -84,6 +84,27 @@ public struct TaperPlan: Hashable, Sendable, Codable {
         return TaperPlan(kind: .stop, startedAt: t, fromDose: dose, levels: levels, emergency: emergency)
     }
 
+    /// This stop plan, asked for at `t` while the reserve taper `reserve` runs, made never to deliver
+    /// more than the reserve taper would: its days are the reserve's (level 0 is the reserve level in
+    /// force at `t`, ending when that level would), each level the lower of this plan's and the
+    /// reserve's on that day, and it ends no sooner than this plan would have (a last floor day is
+    /// added when the days start before `t`). A stop changes nothing for 24 h over what was in force,
+    /// and a reserve taper in force steps down within them: a plan from `t` would hold the reserve's
+    /// level a day past its next cut, and cut less after it, running the last of the drug out sooner.
+    /// Each level stays within the decrease limit of the one before (both plans' do, on the same days).
+    func following(_ reserve: TaperPlan, at t: Instant) -> TaperPlan {
+        guard kind == .stop, reserve.kind == .reserve, !levels.isEmpty, t >= reserve.startedAt else { return self }
+        let day = (t - reserve.startedAt).nanoseconds / TimeConstants.nanosecondsPerDay
+        let start = reserve.startedAt + .days(day)
+        var merged: [DoseRate] = []
+        for (k, level) in levels.enumerated() {
+            let r = reserve.level(at: start + .days(Int64(k)))?.dose ?? level
+            merged.append(min(level, r))
+        }
+        if start < t, let last = merged.last { merged.append(last) }
+        return TaperPlan(kind: .stop, startedAt: start, fromDose: fromDose, levels: merged, emergency: emergency)
+    }
+
     /// The lowest daily dose a taper may hold: the 50 μg/day floor, or the dose whose volume rate at
     /// `concentration` is the catheter patency minimum when that is more (96 μg/day at 2000 μg/mL with a
     /// 0.048 mL/day minimum), rounded up to the ng/day so the volume rate is never below the minimum.

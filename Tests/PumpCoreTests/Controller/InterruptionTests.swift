@@ -391,6 +391,28 @@ struct InterruptionTests {
         #expect(c.deliveringDose == ug(384))
     }
 
+    /// The reserve level 384 μg/day is in force from reserveFrom + 2 d and cut to 307.2 at reserveFrom + 3 d.
+    /// A stop 1 h into it keeps those days: 384 for the 23 h left (368 μg = 736 strokes of 500 ng), then
+    /// 307.2 (614.4 strokes a day), not 384 for 24 h from the stop and 328.265 after. Fuzzer finding
+    /// `stop-after-short-downtime`: after a downtime the 24 h before the stop held little, and the stop
+    /// delivered above both the titration limit over it and the reserve taper it replaced.
+    @Test("a stop during a reserve taper never delivers more than the reserve taper would have: its days, each the lower level, at least the days asked")
+    func stopDuringReserveTaperNeverDeliversAboveIt() throws {
+        var s = ControllerSettings()
+        s.reservoirPolicy = .reserveTaper
+        var c = try Fixture.onTherapy(concentration: c2000, volume: .millilitres(5), settings: s)
+        let t = Self.reserveFrom + .days(2) + .hours(1)
+        _ = c.advance(to: t)
+        try c.handle(.stop(taperDays: nil, override: nil), at: t).accepted()
+        let plan = try #require(c.taper)
+        #expect(plan.kind == .stop && plan.startedAt == Self.reserveFrom + .days(2) && plan.levels.prefix(2) == [ug(384), ngPerDay(307_200)])
+        #expect(try #require(plan.endsAt) >= t + .days(14), "\(plan)")
+        let rest = c.advance(to: Self.reserveFrom + .days(3)).strokes
+        let next = c.advance(to: Self.reserveFrom + .days(4)).strokes
+        #expect(abs(rest.count - 736) <= 1 && rest.allSatisfy { $0.picograms == 500_000 })
+        #expect(abs(next.count - 614) <= 1)
+    }
+
     @Test("more than 24 h at a reserve taper's reduced dose holds that level after the refill until a clinician confirms", arguments: reserveRefills)
     func reserveTaperHoldsAfterRefill(hours: Int64, held: Int64?) throws {
         var s = ControllerSettings()
