@@ -90,11 +90,13 @@ struct CoreFuzzFindingTests {
         #expect(try Self.violations("stop-after-short-downtime").isEmpty)
     }
 
-    /// Open (found by scripts/fuzz): a pump without an empty switch run dry by an unentered physical
-    /// refill (the residual withdrawn), ~35 h without drug the controller has no evidence of, then
-    /// unentered drops of drug; the controller goes on at the full dose where the oracle wants the floor.
-    @Test("Open: a dry run no sensor or entry reveals, on a pump without an empty switch (interruption floor)")
-    func hiddenDryRunWithoutSwitch() throws { try Self.expectOpen(.interruptionFloor, seed: "hidden-dry-run-without-switch-open") }
+    /// Found by scripts/fuzz: a pump without an empty switch run dry by an unentered physical refill
+    /// of 10 μL (the residual withdrawn); its switch reads empty from then on. 18 h later a refill of
+    /// 5.609 mL is entered but not done: the entry used to end the switch's evidence although the
+    /// switch still read empty, so ~35 h without drug resumed at the full dose. A refill entry no longer
+    /// answers a switch that still reads empty: the floor 24 h after the reading.
+    @Test("A refill entry does not answer an empty-switch reading that persists: the interruption passes 24 h at the floor")
+    func switchReadingOutlastsRefillEntry() throws { try Self.expectHolds(.interruptionFloor, seed: "hidden-dry-run-without-switch") }
 
     @Test("A stop at the floor after 70 h without drug tapers from the floor: confirming a lower dose and resuming never jump to the full dose")
     func stopAtTheFloorThenResume() throws {

@@ -49,7 +49,8 @@ struct EndedInterruption: Hashable, Sendable, Codable {
 
 extension PumpController {
     /// Evidence in force now that drug is not reaching the patient. On a pump without an empty switch
-    /// a switch reading still counts (it is evidence), until the switch opens or a refill.
+    /// a switch reading still counts (it is evidence) until the switch opens: a refill entry does not
+    /// answer a switch that still reads empty (the entry is a record, not the act).
     public var stoppageEvidence: [StoppageEvidence] {
         var e: [StoppageEvidence] = []
         if emptySwitchEvidenceSince != nil { e.append(.emptySwitch) }
@@ -241,14 +242,16 @@ extension PumpController {
     /// when the switch opens), and the interruption is measured from its earliest evidence. When the
     /// estimate had said empty against the switch and the residual withdrawn is less than one stroke,
     /// the estimate was right and the switch failed: delivery had stopped at the calculated empty.
+    /// On a pump whose switch governs nothing, a switch still reading empty after the entry stays
+    /// evidence: the refill may not have been done as entered (entered but not done, or done with a few
+    /// microlitres), so the interruption goes on from its earliest evidence and, past the limit, puts
+    /// delivery at the floor until a clinician confirms; only the switch opening ends it.
     mutating func resumeAfterRefill(withdrawn: Volume, at t: Instant, log: inout EffectLog) {
         if let disagreed = alarms[.calculatedEmptySensorDisagrees]?.raisedAt, withdrawn < profile.strokeVolume {
             noteStoppage(.calculatedEmpty, at: disagreed)
         }
         alarms.clear(.calculatedEmptySensorDisagrees, at: t, log: &log)
         if profile.hasEmptySwitch && emptySwitch { return }
-        // A switch that governs nothing said empty; the refill answers it.
-        emptySwitchEvidenceSince = nil
         let wasHalted = haltedSince != nil
         haltedSince = nil
         if wasHalted { basal.resetCredit(at: t) }

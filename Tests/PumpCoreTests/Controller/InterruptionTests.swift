@@ -277,6 +277,39 @@ struct InterruptionTests {
         #expect(c.alarms.isActive(.therapyInterruption))
     }
 
+    /// A pump whose profile has no switch: the switch's reading is evidence until the switch opens. A
+    /// refill entered 18 h after it while the switch still reads empty (entered but not done, or done
+    /// with a few microlitres the switch cannot see) is a record, not the act: the interruption goes on
+    /// from the switch and passes 24 h at the floor. The twin: the switch opening with the refill (it
+    /// was done) ends the 18 h interruption and the programmed dose goes on.
+    @Test("a refill entry does not answer an empty-switch reading that persists: the interruption goes on and passes 24 h at the floor", arguments: [false, true])
+    func refillEntryDoesNotAnswerAPersistingSwitchReading(switchOpens: Bool) throws {
+        var c = try Fixture.onTherapy()
+        let trip = Self.start + .hours(40)
+        _ = c.sense(.reservoirEmpty(true), at: trip)
+        let entry = trip + .hours(18)
+        try c.handle(.refill(RefillRequest(withdrawn: .zero, added: nl(5_609_000), concentration: c500)), at: entry).accepted()
+        // Withdrawn nothing against an estimate near 19 mL: the discrepancy check says so too.
+        #expect(c.alarms.isActive(.refillDiscrepancy))
+        if switchOpens { _ = c.sense(.reservoirEmpty(false), at: entry) }
+        #expect(c.deliveringDose == ug(600) && c.awaitingConfirmationSince == nil)
+        let after = trip + .hours(24) + .minutes(1)
+        _ = c.advance(to: after)
+        if switchOpens {
+            #expect(c.interruption == nil && c.deliveringDose == ug(600) && !c.alarms.isActive(.therapyInterruption))
+        } else {
+            #expect(c.stoppageEvidence == [.emptySwitch] && c.interruption?.since == trip)
+            #expect(c.awaitingConfirmationSince == trip && c.deliveringDose == .floor)
+            #expect(c.alarms[.therapyInterruption]?.detail.contains("its evidence persists") == true)
+            // Strokes go on at the floor (never zero), until the switch opens and a clinician confirms.
+            #expect(c.advance(to: after + .days(1)).strokes.count == 400)
+            _ = c.sense(.reservoirEmpty(false), at: after + .days(1))
+            #expect(c.deliveringDose == .floor)
+            try c.handle(.confirmResumption(.continuous(ug(600))), at: after + .days(1)).accepted()
+            #expect(c.deliveringDose == ug(600))
+        }
+    }
+
     // MARK: - The empty switch governs when the profile has one
 
     @Test("with an empty switch the calculated empty alone does not stop delivery: programmed rate, critical alarm, stop on the switch")

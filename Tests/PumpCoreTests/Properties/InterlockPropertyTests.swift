@@ -42,14 +42,15 @@ struct Harness {
                    increaseLimitPpm: c.settings.titrationIncreaseLimit.partsPerMillion, restart: restart)
     }
     /// The interruption rule as this test states it: occlusion, stall and the empty switch are
-    /// evidence that delivery stopped (the switch's until a refill). An interruption runs from the
+    /// evidence that delivery stopped, each until its own reading clears (a refill entry does not
+    /// answer a switch that still reads empty: the profile's switch governs nothing, and the entry is a
+    /// record, not the act). An interruption runs from the
     /// earliest evidence to the first stroke after the last evidence cleared (evidence before that
     /// stroke continues it). Once it has lasted longer than 24 h without that stroke, delivery is at
     /// the floor from that instant, whether its evidence persists or not: nothing tells the controller
     /// when drug reaches the patient again (a reading may be spurious), so any later stroke may be the
     /// first one after more than 24 h without drug.
     var sensors: Set<String> = []
-    var switchAnsweredByRefill = false
     /// The earliest evidence of the interruption not yet ended by a resumed stroke.
     var evidenceSince: Instant?
     /// When its last evidence cleared (nil while evidence persists).
@@ -173,7 +174,6 @@ struct Harness {
 
     mutating func updateEvidence(_ name: String, _ on: Bool) {
         guard on != sensors.contains(name) else { return }
-        if name == "switch" { switchAnsweredByRefill = false }
         if on {
             sensors.insert(name)
             if case .running = c.phase {
@@ -193,9 +193,8 @@ struct Harness {
     mutating func settleEvidence() {
         guard evidenceSince != nil else { return }
         guard case .running = c.phase else { evidenceSince = nil; evidenceClearedAt = nil; return }
-        let evidence = switchAnsweredByRefill ? sensors.subtracting(["switch"]) : sensors
-        if evidence.isEmpty, evidenceClearedAt == nil { evidenceClearedAt = c.now }
-        if !evidence.isEmpty { evidenceClearedAt = nil }
+        if sensors.isEmpty, evidenceClearedAt == nil { evidenceClearedAt = c.now }
+        if !sensors.isEmpty { evidenceClearedAt = nil }
     }
 
     /// After advancing to `t`: the interruption not yet resumed passes 24 h at its earliest evidence
@@ -228,7 +227,6 @@ struct Harness {
         if case .startTherapy = command { courseStart = t; lastIncrease = nil }
         switch (command, acceptance) {
         case (.refill, _):
-            if sensors.contains("switch") { switchAnsweredByRefill = true }
             settleEvidence()
         case let (.program(s), _):
             model.schedule = s
@@ -688,6 +686,41 @@ struct InterruptionFloorModelTests {
     @Test("anti-vacuity: a controller that keeps the full dose while the evidence persists fails the model")
     func brokenControllerFails() throws {
         let h = try Self.run(brokenIgnoresLongEvidence: true)
+        #expect(h.failures.contains { $0.contains("vs prescribed") })
+    }
+
+    /// The same course with an empty-switch reading from 2d+01:00 instead (the bench profile has no
+    /// switch: the reading is evidence, not a stop) and a refill entered 18 h later while the switch
+    /// still reads empty. The reading goes on being evidence: the floor from 3d+01:00 + 1 ns.
+    /// `brokenRefillAnswersSwitch`: the controller as it was, the refill entry ending the switch's evidence.
+    static func runSwitchOverRefill(brokenRefillAnswersSwitch: Bool = false) throws -> Harness {
+        var h = try Harness(setupSeed: 0, generousRefills: true, schedule: .continuous(ug(600)))
+        h.apply(.advance(Self.stall - h.c.now))
+        h.apply(.sensor(.reservoirEmpty(true)))
+        h.apply(.advance(.hours(18)))
+        h.apply(.command(.refill(RefillRequest(withdrawn: h.c.reservoir.estimate, added: .millilitres(20), concentration: h.c.reservoir.concentration))))
+        if brokenRefillAnswersSwitch {
+            h.c.emptySwitchEvidenceSince = nil
+            var log = EffectLog()
+            h.c.endInterruptionIfResumed(at: h.c.now, log: &log)
+        }
+        h.apply(.advance(.hours(30)))
+        h.checkAll()
+        return h
+    }
+
+    @Test("a refill entry does not answer an empty-switch reading that persists: the floor 24 h after the reading, on the model and the controller alike")
+    func switchReadingOutlastsRefillEntry() throws {
+        let h = try Self.runSwitchOverRefill()
+        #expect(h.model.floorFrom == Self.stall + .hours(24) + TimeSpan(nanoseconds: 1))
+        #expect(h.c.awaitingConfirmationSince == Self.stall && h.c.deliveringDose == .floor && h.c.emptySwitch)
+        #expect(h.failures.isEmpty, "\(h.failures)")
+    }
+
+    @Test("anti-vacuity: a controller whose refill entry ends the switch's evidence fails the model")
+    func refillAnsweringTheSwitchFails() throws {
+        let h = try Self.runSwitchOverRefill(brokenRefillAnswersSwitch: true)
+        #expect(h.c.awaitingConfirmationSince == nil)
         #expect(h.failures.contains { $0.contains("vs prescribed") })
     }
 }
