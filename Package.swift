@@ -91,7 +91,10 @@ let package = Package(
         // HIL analysis: kernel GPIO trace → edges, strokes, timing, trumpet curve, JUnit XML.
         .target(name: "HILKit"),
         .testTarget(name: "HILKitTests", dependencies: ["HILKit"]),
-        .testTarget(name: "PumpJournalTests", dependencies: ["PumpJournal", "PumpCore", "PumpSim", "CSQLite"]),
+        .testTarget(
+            name: "PumpJournalTests",
+            dependencies: ["PumpJournal", "PumpCore", "PumpSim", "CSQLite", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
         .testTarget(
             name: "PumpRigTests",
             dependencies: [

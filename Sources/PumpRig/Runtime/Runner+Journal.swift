@@ -29,12 +29,6 @@ public struct JournalOutage: Sendable, CustomStringConvertible {
     }
 }
 
-/// A command durably journaled: `seq` is its row in the journal's `commands` (what `itpump history`
-/// and `Journal.commands()` show), nil when the run keeps no journal.
-struct CommandCommit {
-    let seq: Int64?
-}
-
 extension Runner {
     /// Wall-clock nanoseconds since 1970 (`CLOCK_REALTIME`), the time base of the journal's downtime.
     public static func realTimeNanoseconds() -> Int64 {
@@ -43,32 +37,47 @@ extension Runner {
         return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 
-    /// Commits one step (`effects` of sensing or advancing, `next` the controller after it) and, once
-    /// it is durable, adopts `next` and carries the effects out. Returns false, carrying nothing out,
-    /// when the commit failed (the runner is then in a journal outage). Without a journal it adopts
-    /// and carries out at once.
-    func commitStep(_ effects: [Effect], _ next: PumpController) throws(RunnerError) -> Bool {
-        if let journal, !effects.isEmpty || idleCommitDue() {
-            do throws(JournalError) {
-                try journal.recordStep(effects, state: next, wallNanoseconds: wallClock(), checkpointInterval: strokesPerStep)
-                noteJournalWrite()
-            } catch {
-                journalFailed(error)
-                return false
-            }
-        } else if journal != nil {
-            idleStepsUncommitted = true
+    /// The runner's side of the write-ahead engine (`WriteAhead`, shared with `JournaledPump`): commits
+    /// `tx` (a step with nothing in it only when `idleCommitInterval` has passed) and, once it is
+    /// durable, adopts its state. Returns nil, adopting nothing, when the commit failed: the one
+    /// outcome of a failed commit on every path is a journal outage (`journalOutage`; delivery held,
+    /// later accounted as downtime). Without a journal it adopts at once. The caller carries out
+    /// `tx.effects` after it returns.
+    func commit(_ tx: WriteAheadTransaction) -> WriteAheadCommit? {
+        let commit: WriteAheadCommit
+        do throws(JournalError) {
+            commit = try tx.commit(to: journal, adopting: &controller, strokesPerStep: strokesPerStep,
+                                   wallNanoseconds: wallClock(), writeIdle: idleCommitDue())
+        } catch {
+            journalFailed(error)
+            return nil
         }
-        controller = next
-        noteCommit(effects)
+        if commit.written { noteJournalWrite() } else if journal != nil { idleStepsUncommitted = true }
+        noteCommit(tx.effects)
+        if case let .command(command, source) = tx.change, let response = tx.response {
+            eventStream.noteCommand(command, source: source, response: response, seq: commit.commandSeq, at: controller.now)
+        }
+        return commit
+    }
+
+    /// Prepares, commits and carries out one step, sensing or downtime accounting (`change`): false,
+    /// carrying nothing out, when the commit failed (the runner is then in a journal outage).
+    func commitStep(_ change: WriteAheadChange) throws(RunnerError) -> Bool {
+        try commitStep(WriteAhead.prepare(change, from: controller, strokesPerStep: strokesPerStep))
+    }
+
+    /// Commits a prepared step (`commit`) and carries it out: false, carrying nothing out, when the
+    /// commit failed.
+    func commitStep(_ tx: WriteAheadTransaction) throws(RunnerError) -> Bool {
+        guard commit(tx) != nil else { return false }
         // A commit that stalled (a lock or disk wait) past the lateness bound: its strokes are durable
         // and are given now, late (at most the strokes due before the step began); the gap after them is
         // accounted as downtime at the next step. Counted and logged, so it is never silent.
-        if let late = lateness(of: effects), late > maxStrokeLateness {
+        if let late = lateness(of: tx.effects), late > maxStrokeLateness {
             lateCommits += 1
-            logger.critical("a journal commit stalled: its \(noteStrokes(effects)) committed strokes are given \(late / 1_000_000) ms late (bound \(maxStrokeLateness / 1_000_000) ms); the time after them is downtime")
+            logger.critical("a journal commit stalled: its \(noteStrokes(tx.effects)) committed strokes are given \(late / 1_000_000) ms late (bound \(maxStrokeLateness / 1_000_000) ms); the time after them is downtime")
         }
-        try perform(effects)
+        try perform(tx.effects)
         walCheckpoint()
         return true
     }
@@ -128,28 +137,6 @@ extension Runner {
         }
     }
 
-    /// Commits a command with its outcome and the state after it (`state`) before the caller adopts
-    /// it, carries out its effects or replies. Returns nil when the commit failed (nothing may be
-    /// adopted); otherwise the command's journal sequence number (nil without a journal).
-    func commitCommand(_ command: Command, source: String, response: CommandResponse, state: PumpController) -> CommandCommit? {
-        guard let journal else {
-            noteCommit(response.effects)
-            eventStream.noteCommand(command, source: source, response: response, seq: nil, at: state.now)
-            return CommandCommit(seq: nil)
-        }
-        do throws(JournalError) {
-            let seq = try journal.recordCommand(command, source: source, response: response, state: state,
-                                                wallNanoseconds: wallClock())
-            noteJournalWrite()
-            noteCommit(response.effects)
-            eventStream.noteCommand(command, source: source, response: response, seq: seq, at: state.now)
-            return CommandCommit(seq: seq)
-        } catch {
-            journalFailed(error)
-            return nil
-        }
-    }
-
     /// Folds the WAL back into the journal file when due, after the step's strokes were carried out.
     /// A failure here loses nothing committed; it is logged and retried later.
     func walCheckpoint() {
@@ -175,21 +162,13 @@ extension Runner {
     /// In an outage: tries to commit the outage's accounting (the time since the first failure as
     /// downtime). On success the outage ends and the recovery's effects are carried out.
     func retryAfterOutage(at t: Instant) throws(RunnerError) {
-        guard let outage = journalOutage, let journal else { return }
-        var next = controller
-        let report = next.recoverAfterDowntime(until: t)
-        let detail = "\(outage.failures) failed commits from \(outage.since) to \(t) (first: \(outage.firstError)); delivery held, "
-            + "\(Mass(nanograms: report.missedPicograms / 1_000)) missed and not caught up"
-        do throws(JournalError) {
-            try journal.recordInterruption("journal outage", detail: detail, effects: report.effects, state: next, wallNanoseconds: wallClock())
-            noteJournalWrite()
-        } catch {
-            journalFailed(error)
-            return
-        }
+        guard let outage = journalOutage, journal != nil else { return }
+        let tx = WriteAhead.prepare(.downtime(until: t, kind: "journal outage", detail: { report in
+            "\(outage.failures) failed commits from \(outage.since) to \(t) (first: \(outage.firstError)); delivery held, "
+                + "\(Mass(nanograms: report.missedPicograms / 1_000)) missed and not caught up"
+        }), from: controller, strokesPerStep: strokesPerStep)
+        guard commit(tx) != nil, let report = tx.downtime else { return }
         journalOutage = nil
-        controller = next
-        noteCommit(report.effects)
         let floor = report.requiresConfirmation ? "; at the floor until a clinician confirms the dose" : ""
         logger.critical("journal writable again after \(outage.failures) failed commits; delivery held from \(outage.since) to \(t): \(Mass(nanograms: report.missedPicograms / 1_000)) missed, not caught up\(floor)")
         try perform(report.effects)

@@ -34,7 +34,7 @@ public final class Runner {
     private var pendingAlert: (kind: AlarmKind, priority: AlarmPriority)?
     private var outputsDeadline = UInt64.max
     /// The therapy journal, when the run journals (`itpump run --journal`): every step, command and
-    /// event is committed to it before it is carried out or replied to (see `commitStep`).
+    /// event is committed to it before it is carried out or replied to (`WriteAhead`, through `commit`).
     public private(set) var journal: Journal?
     /// N: the most strokes committed ahead of the pump in one step, and between full checkpoints.
     public let strokesPerStep: Int64
@@ -146,8 +146,9 @@ public final class Runner {
 
     /// Does everything due now: sensor changes, bring-up, the core's strokes and alarms, outputs.
     ///
-    /// Write-ahead (as `JournaledPump`): each change is computed on a copy of the controller, committed
-    /// to the journal, and only then adopted and carried out. A commit that fails leaves the controller
+    /// Write-ahead, through the engine `JournaledPump` uses too (`WriteAhead.prepare`, then `commit`):
+    /// each change is computed on a copy of the controller, committed to the journal, and only then
+    /// adopted and carried out. A commit that fails leaves the controller
     /// as it was, carries nothing out, and puts the runner in a journal outage (`journalOutage`).
     /// Every path advances the controller through `advance(to:)`: no commit covers more than
     /// `strokesPerStep` strokes, and a stroke the runner reaches more than `maxStrokeLateness` late is
@@ -167,17 +168,14 @@ public final class Runner {
             // gap accounted as downtime is sensed at the end of the gap).
             _ = try advance(to: change.at)
             if journalOutage != nil { try updateOutputs(); return }
-            let (next, e) = WriteAhead.sensed(change.reading, by: controller)
-            guard try commitStep(e, next) else { try updateOutputs(); return }
+            guard try commitStep(.sense(change.reading)) else { try updateOutputs(); return }
             pendingChanges.removeFirst()
         }
         if var b = bringUp, let cmd = bringUpCommand(&b) {
             // At the controller's instant: the core advances nothing inside the command, so its effects
             // are the command's own.
-            var next = controller
-            let r = next.handle(cmd, at: controller.now)
-            guard commitCommand(cmd, source: "bring-up", response: r, state: next) != nil else { try updateOutputs(); return }
-            controller = next
+            let tx = WriteAhead.prepare(.command(cmd, source: "bring-up"), from: controller, strokesPerStep: strokesPerStep)
+            guard commit(tx) != nil, let r = tx.response else { try updateOutputs(); return }
             b.record(r)
             bringUp = b
             mirrorPhysically(cmd)
@@ -202,12 +200,12 @@ public final class Runner {
     @discardableResult
     func advance(to target: Instant) throws(RunnerError) -> Bool {
         while controller.now < target {
-            let (next, effects) = WriteAhead.nextStep(from: controller, until: target, strokesPerStep: strokesPerStep)
-            if let late = lateness(of: effects), late > maxStrokeLateness {
+            let tx = WriteAhead.prepare(.advance(until: target), from: controller, strokesPerStep: strokesPerStep)
+            if let late = lateness(of: tx.effects), late > maxStrokeLateness {
                 try accountLateWake(late)
                 return false
             }
-            guard try commitStep(effects, next) else { return false }
+            guard try commitStep(tx) else { return false }
         }
         return true
     }
@@ -232,23 +230,14 @@ public final class Runner {
     /// The gap since the last instant seen is downtime: commit its accounting, then carry it out.
     func accountLateWake(_ late: UInt64) throws(RunnerError) {
         let until = now
-        var next = controller
-        let report = next.recoverAfterDowntime(until: until)
-        let missed = Mass(nanograms: report.missedPicograms / 1_000)
-        let detail = "a stroke was reached \(late / 1_000_000) ms after it was due (bound \(maxStrokeLateness / 1_000_000) ms): "
-            + "\(report.gap.roundedDescription) from \(report.lastSeen) to \(until) is downtime, \(missed) missed and not caught up"
-        if let journal {
-            do throws(JournalError) {
-                try journal.recordInterruption("late wake", detail: detail, effects: report.effects, state: next, wallNanoseconds: wallClock())
-                noteJournalWrite()
-            } catch {
-                journalFailed(error)
-                return
-            }
-        }
-        controller = next
+        let bound = maxStrokeLateness
+        let tx = WriteAhead.prepare(.downtime(until: until, kind: "late wake", detail: { report in
+            "a stroke was reached \(late / 1_000_000) ms after it was due (bound \(bound / 1_000_000) ms): "
+                + "\(report.gap.roundedDescription) from \(report.lastSeen) to \(until) is downtime, "
+                + "\(Mass(nanograms: report.missedPicograms / 1_000)) missed and not caught up"
+        }), from: controller, strokesPerStep: strokesPerStep)
+        guard commit(tx) != nil, let report = tx.downtime, let detail = tx.interruptionDetail else { return }
         lateWakes += 1
-        noteCommit(report.effects)
         logger.critical("LATE WAKE-UP: \(detail)\(report.requiresConfirmation ? "; at the floor until a clinician confirms the dose" : "")")
         try perform(report.effects)
         walCheckpoint()
@@ -316,17 +305,15 @@ public final class Runner {
             return ControlProtocol.reply(["ok": .bool(false), "command": .string(c.description),
                                           "error": .string("not applied: \(o.description)")])
         }
-        var next = controller
-        let r = next.handle(c, at: controller.now)
-        guard let commit = commitCommand(c, source: "control", response: r, state: next) else {
+        let tx = WriteAhead.prepare(.command(c, source: "control"), from: controller, strokesPerStep: strokesPerStep)
+        guard let commit = commit(tx), let r = tx.response else {
             let detail = journalOutage?.description ?? "the journal cannot be written"
             return ControlProtocol.reply(["ok": .bool(false), "command": .string(c.description), "error": .string("not applied: \(detail)")])
         }
-        controller = next
         mirrorPhysically(c)
         // A journaled command's reply names its journal row, so a client can find it in `history`.
         var reply: [String: JSONValue] = ["command": .string(c.description)]
-        if let seq = commit.seq { reply["journal_seq"] = .int(seq) }
+        if let seq = commit.commandSeq { reply["journal_seq"] = .int(seq) }
         switch r.result {
         case let .success(a):
             logger.notice("control: \(c) accepted: \(AcceptanceText.describe(a))")
@@ -413,8 +400,7 @@ public final class Runner {
             // for the step that reaches it, never sensed before it happened.
             do { pendingChanges += try driver.sensorChanges(upTo: controller.now) } catch { throw fail("reading the inputs", error) }
             while let change = pendingChanges.first {
-                let (next, e) = WriteAhead.sensed(change.reading, by: controller)
-                guard try commitStep(e, next) else { break }
+                guard try commitStep(.sense(change.reading)) else { break }
                 pendingChanges.removeFirst()
             }
         }
