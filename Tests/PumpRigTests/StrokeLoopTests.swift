@@ -8,7 +8,7 @@ import Testing
 /// the inputs and drives the alarm outputs, while every stroke stays whole and the write-ahead bound holds.
 @Suite struct StrokeLoopTests {
     /// The fixture's rig driver, calling `hook` in every wait of a stroke (no rate limit on the manual clock).
-    static func hooked(_ f: RunnerFixture, _ hook: @escaping (UInt64) throws -> Void) -> RigDriver {
+    static func hooked(_ f: RunnerFixture, _ hook: @escaping () throws -> Void) -> RigDriver {
         let rig = f.runner.rigDriver!
         rig.serviceInterval = 0
         rig.serviceSlack = 0
@@ -30,7 +30,7 @@ import Testing
     func statusIsAnsweredMidStep() throws {
         let f = try RunnerFixture(scale: 100_000)
         var replies: [(inProgress: Int64, enableOn: Bool, controllerMoved: Bool)] = []
-        _ = Self.hooked(f) { _ in
+        _ = Self.hooked(f) {
             guard replies.count < 50, f.runner.strokesInProgress > 1 else { return }
             let before = f.runner.controller.now
             let reply = f.request(#"{"cmd":"status"}"#)
@@ -54,7 +54,7 @@ import Testing
     static func occlusionMidStroke(serviced: Bool) throws -> (f: RunnerFixture, led: Int, enableOff: Int) {
         let f = try RunnerFixture(scale: 100_000)
         var injectedAt: Int?
-        _ = hooked(f) { _ in
+        _ = hooked(f) {
             guard injectedAt == nil, f.runner.strokesInProgress > 3, f.lines.risingEdges(.enable) >= 3 else { return }
             f.lines.input(.occlusion, true)
             injectedAt = f.lines.writes.count
@@ -86,7 +86,7 @@ import Testing
     func commandsMidStrokeKeepStrokesWholeAndTheBound() throws {
         let f = try RunnerFixture(scale: 100_000)
         var answered: [String: Any]?
-        _ = Self.hooked(f) { _ in
+        _ = Self.hooked(f) {
             guard answered == nil, f.runner.strokesInProgress > 2 else { return }
             answered = f.request(#"{"cmd":"acknowledge","alarm":"interlockRefusal"}"#)
         }
@@ -103,7 +103,7 @@ import Testing
         let f = try RunnerFixture(scale: 100_000)
         var queuedAt: (writes: Int, inHand: Int64)?
         var performedBefore: Int64 = 0
-        _ = Self.hooked(f) { _ in
+        _ = Self.hooked(f) {
             guard queuedAt == nil, f.runner.strokesInProgress > 2 else { return }
             queuedAt = (f.lines.writes.count, f.runner.strokesInProgress)
             performedBefore = f.runner.strokesPerformed

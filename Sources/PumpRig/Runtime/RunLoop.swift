@@ -35,7 +35,7 @@ public struct RunLoop {
         if let rig = runner.rigDriver {
             if !rig.pollDescriptors.isEmpty { runner.inputPollInterval = Self.edgeDrivenInputPollInterval }
             let server = server
-            rig.whileWaiting = { _ in try Self.serviceDuringStrokes(runner: runner, server: server) }
+            rig.whileWaiting = { try Self.serviceDuringStrokes(runner: runner, server: server) }
         }
     }
 
