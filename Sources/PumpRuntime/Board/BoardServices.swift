@@ -1,7 +1,6 @@
 import Logging
 #if canImport(Glibc)
 import Glibc
-import PumpRig
 #endif
 
 /// What a board's supervisors hear from the run loop: systemd's notifications (`SystemdNotifier`) and

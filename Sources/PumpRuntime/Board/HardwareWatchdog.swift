@@ -1,7 +1,6 @@
 import Foundation
 #if canImport(Glibc)
 import Glibc
-import PumpRig
 #endif
 
 /// A Linux watchdog device (`/dev/watchdog`, watchdog(4)): once opened, the board resets unless the

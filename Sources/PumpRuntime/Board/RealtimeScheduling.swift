@@ -1,6 +1,5 @@
 #if canImport(Glibc)
 import Glibc
-import PumpRig
 #endif
 
 /// `itpump run --realtime[=PRIORITY]`: the runner's thread under SCHED_FIFO at `priority` (1 … 99), so

@@ -1,7 +1,6 @@
 import Foundation
 #if canImport(Glibc)
 import Glibc
-import PumpRig
 #endif
 
 /// systemd's notification protocol (sd_notify(3)) without libsystemd: one datagram per message to the

@@ -1,5 +1,4 @@
 import PumpCore
-import PumpRig
 
 /// Words for what an accepted command did (units on every number).
 public enum AcceptanceText {

@@ -1,7 +1,6 @@
 import Foundation
 #if canImport(Glibc)
 import Glibc
-import PumpRig
 #endif
 
 /// The client side of the control channel (`itpump ctl`): connect, send request lines, read replies.

@@ -1,4 +1,3 @@
-import PumpRig
 /// The control protocol's version, sent as `"protocol"` in every reply (and event).
 ///
 /// Compatibility rule: additive changes (a new request, a new optional field, a new reply or status

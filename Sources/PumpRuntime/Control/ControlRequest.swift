@@ -1,7 +1,6 @@
 import Foundation
 import PumpCore
 import PumpJournal
-import PumpRig
 
 /// One request on the control channel: a JSON object on one line, `"cmd"` naming it.
 ///

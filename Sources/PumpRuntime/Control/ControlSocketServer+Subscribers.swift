@@ -1,7 +1,6 @@
 import PumpCore
 #if canImport(Glibc)
 import Glibc
-import PumpRig
 #endif
 
 /// Event streams on the control channel.

@@ -1,7 +1,6 @@
 import Foundation
 #if canImport(Glibc)
 import Glibc
-import PumpRig
 #endif
 
 /// The control channel's listening Unix socket: owner-only (socket 0600 inside a 0700 directory),

@@ -1,6 +1,5 @@
 import Logging
 import PumpJournal
-import PumpRig
 
 /// A log handler that writes each record as exactly one line: control characters and line-reordering
 /// characters in the message and metadata (from a clinician's override reason, say) are escaped

@@ -2,7 +2,6 @@ import ITPumpFiles
 import PumpJournal
 import PumpCore
 import PumpSim
-import PumpRig
 
 /// A fault named on the control channel (`inject`, `clear_fault`), for the simulated pump only. Each
 /// maps to one `PumpSim.FaultKind`: the same fault model scenario files use.

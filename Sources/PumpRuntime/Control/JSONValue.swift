@@ -1,5 +1,4 @@
 import Foundation
-import PumpRig
 
 /// A JSON value as the control channel reads it (`StrictJSON`): whole numbers are kept apart from
 /// every other number, read exactly from the text, so a dose of `1.5` μg/day, or

@@ -1,4 +1,3 @@
-import PumpRig
 /// The control channel's JSON reader (RFC 8259), stricter than Foundation's where a pump must be:
 ///
 /// - a key that appears twice in one object is refused (Foundation keeps one silently, so two readers

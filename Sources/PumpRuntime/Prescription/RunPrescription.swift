@@ -1,5 +1,4 @@
 import PumpCore
-import PumpRig
 
 /// What `itpump run --prescription` starts the controller with: its settings, the fill, and the
 /// schedule taken over from a previous pump (start basis `transfer`). The CLI reads it from the shared

@@ -1,5 +1,4 @@
 import PumpCore
-import PumpRig
 
 /// Starts therapy on a fresh controller from a prescription, as a clinician would at implant of a
 /// replacement pump: fill the reservoir, prime the catheter, and once priming has finished start the

@@ -1,6 +1,5 @@
 import PumpCore
 import PumpJournal
-import PumpRig
 
 /// The kinds of event a control-channel subscriber can ask for (`{"cmd":"subscribe","events":[…]}`).
 public enum EventCategory: String, CaseIterable, Hashable, Sendable, Comparable {

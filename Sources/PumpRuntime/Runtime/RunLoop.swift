@@ -1,6 +1,5 @@
 #if canImport(Glibc)
 import Glibc
-import PumpRig
 #endif
 
 /// How a run ended.

@@ -1,5 +1,4 @@
 import PumpCore
-import PumpRig
 
 /// What the control channel does with a request line: answer it, or answer it and turn the
 /// connection into an event stream.

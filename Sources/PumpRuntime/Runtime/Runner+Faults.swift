@@ -1,7 +1,6 @@
 import PumpCore
 import PumpJournal
 import PumpSim
-import PumpRig
 
 extension Runner {
     /// Why `inject`/`clear_fault` is refused on the rig: its faults are physical.

@@ -3,7 +3,6 @@ import PumpCore
 import PumpJournal
 #if canImport(Glibc)
 import Glibc
-import PumpRig
 #endif
 
 /// A period in which the runner could not commit to its journal (disk full, I/O error, card removed).
@@ -100,7 +99,9 @@ extension Runner {
     func commitIdleSteps() {
         guard let journal, idleStepsUncommitted, failure == nil, journalOutage == nil else { return }
         do throws(JournalError) {
-            try journal.recordStep([], state: controller, wallNanoseconds: wallClock(), checkpointInterval: strokesPerStep)
+            // The empty step to the controller's instant: the engine writes the state as it is.
+            _ = try WriteAhead.transact(.advance(until: controller.now), controller: &controller, journal: journal,
+                                        strokesPerStep: strokesPerStep, wallNanoseconds: wallClock())
             noteJournalWrite()
         } catch {
             logger.error("the last idle state could not be journaled (the next start resumes from the last commit): \(error)")

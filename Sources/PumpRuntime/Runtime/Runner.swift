@@ -2,9 +2,9 @@ import Logging
 import PumpCore
 import PumpJournal
 import PumpSim
+import PumpRig
 #if canImport(Glibc)
 import Glibc
-import PumpRig
 #endif
 
 /// Drives the control core in real time: reads the clock (through `MonotonicClock`, the only clock it

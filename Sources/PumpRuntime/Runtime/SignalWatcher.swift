@@ -1,6 +1,5 @@
 #if canImport(Glibc)
 import Glibc
-import PumpRig
 #endif
 
 /// Write end of the self-pipe the signal handler writes the signal number to (async-signal-safe).

@@ -1,6 +1,6 @@
+import PumpRig
 #if canImport(Glibc)
 import Glibc
-import PumpRig
 #endif
 
 /// A rig's lines without hardware (`itpump run --backend sim --sim-rig-timing`): outputs are held in

@@ -2,7 +2,6 @@
 import Glibc
 #endif
 import PumpCore
-import PumpRig
 
 /// A durable record of the strokes the simulated pump really performed (`itpump run --backend sim
 /// --sim-stroke-log PATH`): each stroke appends its instant (8 bytes, little-endian ns) with one
