@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "GPIO", targets: ["GPIO"]),
         .library(name: "PumpJournal", targets: ["PumpJournal"]),
         .library(name: "PumpRig", targets: ["PumpRig"]),
+        .library(name: "PumpRuntime", targets: ["PumpRuntime"]),
         .library(name: "ITPumpFiles", targets: ["ITPumpFiles"]),
         .library(name: "PumpSim", targets: ["PumpSim"]),
         .executable(name: "itpump", targets: ["itpump"]),
@@ -43,18 +44,30 @@ let package = Package(
         ),
         // Durable therapy journal on SQLite: events, commands, checkpoints, recovery, verify, history.
         .target(name: "PumpJournal", dependencies: ["PumpCore", "CSQLite"]),
-        // The bench-rig runner: rig files, the GPIO rig driver, the real-time loop over the core, the
-        // control channel (Unix socket, JSON lines), timing statistics, the state file.
+        // The bench rig: rig files and their model, the GPIO rig driver and its lines (real or
+        // simulated), the monotonic clock and timing statistics the driver times its strokes with.
         .target(
             name: "PumpRig",
             dependencies: [
                 "PumpCore",
                 "GPIO",
-                "PumpSim",
                 // For `FileKind.rig` (itpump validate): ITPumpFiles must never depend back on PumpRig.
                 "ITPumpFiles",
-                "PumpJournal",
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
+        // The runtime of `itpump run`: the runner and its loop over the core, the journal glue, the
+        // control channel (Unix socket, JSON lines), both backends' plumbing (GPIO rig, simulated pump),
+        // signals, board services (systemd, watchdog, real-time), the state file.
+        .target(
+            name: "PumpRuntime",
+            dependencies: [
+                "PumpRig",
+                "PumpCore",
+                "PumpSim",
+                "PumpJournal",
+                "ITPumpFiles",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
@@ -74,6 +87,7 @@ let package = Package(
                 "HILKit",
                 "PumpJournal",
                 "PumpRig",
+                "PumpRuntime",
                 .product(name: "Logging", package: "swift-log"),
                 "ITPumpFiles",
                 "PumpSim",
@@ -91,16 +105,28 @@ let package = Package(
         // HIL analysis: kernel GPIO trace → edges, strokes, timing, trumpet curve, JUnit XML.
         .target(name: "HILKit"),
         .testTarget(name: "HILKitTests", dependencies: ["HILKit"]),
-        .testTarget(name: "PumpJournalTests", dependencies: ["PumpJournal", "PumpCore", "PumpSim", "CSQLite"]),
+        .testTarget(
+            name: "PumpJournalTests",
+            dependencies: ["PumpJournal", "PumpCore", "PumpSim", "CSQLite", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
         .testTarget(
             name: "PumpRigTests",
             dependencies: [
-                "PumpRig", "PumpCore", "GPIO", "PumpSim", "PumpJournal", .product(name: "Logging", package: "swift-log"),
-                "ITPumpFiles", "FileFuzzing", .product(name: "PropertyBased", package: "swift-property-based"),
+                "PumpRig", "PumpCore", "GPIO", "ITPumpFiles", "FileFuzzing", "RigTestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
-        // Seeded fuzz inputs for the YAML loaders, shared by ITPumpFilesTests and PumpRigTests.
+        .testTarget(
+            name: "PumpRuntimeTests",
+            dependencies: [
+                "PumpRuntime", "PumpRig", "PumpCore", "GPIO", "PumpSim", "PumpJournal", .product(name: "Logging", package: "swift-log"),
+                "ITPumpFiles", "FileFuzzing", "RigTestSupport", .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        // Seeded fuzz inputs for the YAML loaders, shared by ITPumpFilesTests, PumpRigTests and PumpRuntimeTests.
         .target(name: "FileFuzzing", dependencies: ["PumpSim"], path: "Tests/FileFuzzing"),
+        // Test rig lines on a manual clock, a fast rig and a valid rig file, shared by PumpRigTests and PumpRuntimeTests.
+        .target(name: "RigTestSupport", dependencies: ["PumpRig", "PumpCore"], path: "Tests/RigTestSupport"),
         .testTarget(
             name: "ITPumpFilesTests",
             dependencies: [
@@ -119,7 +145,7 @@ let package = Package(
         // pump's truth, shared with the property tests), the fuzz targets, and the driver that replays
         // inputs (a plain build) or runs libFuzzer (scripts/fuzz builds it with -sanitize=fuzzer).
         .target(name: "TherapyOracle", dependencies: ["PumpCore", "PumpSim"], path: "Fuzz/TherapyOracle"),
-        .target(name: "FuzzTargets", dependencies: ["TherapyOracle", "ITPumpFiles", "PumpRig", "PumpCore"], path: "Fuzz/Targets"),
+        .target(name: "FuzzTargets", dependencies: ["TherapyOracle", "ITPumpFiles", "PumpRuntime", "PumpCore"], path: "Fuzz/Targets"),
         .executableTarget(name: "itpump-fuzz", dependencies: ["FuzzTargets", "TherapyOracle"], path: "Fuzz/Main"),
         .testTarget(
             name: "TherapyOracleTests",

@@ -1,7 +1,7 @@
 import Foundation
 import ITPumpFiles
 import PumpCore
-import PumpRig
+import PumpRuntime
 import TherapyOracle
 
 /// The fuzz targets: each takes a fuzzer's bytes and returns what went wrong (empty: nothing). A

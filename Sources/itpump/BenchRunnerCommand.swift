@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PumpRig
+import PumpRuntime
 import PumpSim
 #if canImport(Glibc)
 import Glibc

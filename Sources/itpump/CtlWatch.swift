@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PumpRig
+import PumpRuntime
 
 /// `itpump ctl watch [--events alarm,command,…]`: subscribes to the runner's event stream and prints
 /// each event as it arrives (one JSON line each, flushed), until the runner stops or the connection is

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PumpCore
 import PumpRig
+import PumpRuntime
 import PumpSim
 
 @main

@@ -4,6 +4,7 @@ import ITPumpFiles
 import Logging
 import PumpCore
 import PumpRig
+import PumpRuntime
 
 /// `itpump run`: the real-time runner on the bench rig (or, once issue 3 lands, the simulated pump).
 struct RunCommand: ParsableCommand {

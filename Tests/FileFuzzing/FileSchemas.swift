@@ -1,7 +1,7 @@
 import Foundation
 
 /// The JSON Schemas of the project's YAML files (`schemas/files/KIND.schema.json`) as the schema tests of
-/// ITPumpFilesTests and PumpRigTests use them: the real `scripts/check-schema` (Debian's
+/// ITPumpFilesTests, PumpRigTests and PumpRuntimeTests use them: the real `scripts/check-schema` (Debian's
 /// python3-jsonschema, installed by scripts/setup), each schema's `examples` written as files, and a
 /// scratch copy of `profiles/` for documents that refer to other files.
 public enum FileSchemas {

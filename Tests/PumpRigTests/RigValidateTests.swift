@@ -4,6 +4,7 @@ import ITPumpFiles
 import PropertyBased
 import Testing
 @testable import PumpRig
+import RigTestSupport
 
 /// What `itpump validate` runs: ITPumpFiles' kinds plus `rig`.
 let validateKinds = FileKinds.all + [.rig]

@@ -3,9 +3,10 @@ import PumpCore
 /// The journaled driver loop: the control core, its journal and a pump driver (simulated or the GPIO
 /// rig), wired so that nothing reaches the pump or the sender before it is committed.
 ///
-/// Every call computes the controller's next state on a copy, commits it (events, command, checkpoint
-/// or progress), and only then adopts the state and carries out the strokes and alerts. A commit that
-/// fails throws before anything is carried out and leaves the controller as it was.
+/// Every call goes through the write-ahead engine the bench-rig runner uses too (`WriteAhead.transact`):
+/// the controller's next state is computed on a copy, committed (events, command, checkpoint or
+/// progress), and only then adopted, and the strokes and alerts are carried out after that. A commit
+/// that fails throws before anything is carried out and leaves the controller as it was.
 ///
 /// Invariants (the kill test checks them):
 /// - no acknowledged command or event is ever missing from the journal;
@@ -65,46 +66,44 @@ public struct JournaledPump<Driver: PumpDriver> {
     /// Runs the controller up to `t`: each sensor change at its instant, reached in steps of at most
     /// `strokesPerStep` strokes (a change behind the controller is sensed now, never dropped:
     /// `WriteAhead.sensed`), then strokes and deadlines up to `t` in such steps, each committed before it
-    /// is carried out. The same order of work as the bench-rig runner's `step()`.
+    /// is carried out (`WriteAhead.transact`). The same order of work as the bench-rig runner's `step()`.
     public mutating func run(until t: Instant, wallNanoseconds: Int64) throws(JournaledPumpError) {
         let changes: [(at: Instant, reading: SensorReading)]
         do { changes = try driver.sensorChanges(upTo: t) } catch { throw .driver("\(error)") }
         for change in changes {
             try advance(to: min(change.at, t), wallNanoseconds)
-            let (next, effects) = WriteAhead.sensed(change.reading, by: controller)
-            try commitStep(effects, next, wallNanoseconds)
+            try transact(.sense(change.reading), wallNanoseconds)
         }
         try advance(to: t, wallNanoseconds)
     }
 
     /// Strokes and deadlines up to `t`, in committed steps of at most `strokesPerStep` strokes.
     mutating func advance(to t: Instant, _ wallNanoseconds: Int64) throws(JournaledPumpError) {
-        while controller.now < t {
-            let (next, effects) = WriteAhead.nextStep(from: controller, until: t, strokesPerStep: strokesPerStep)
-            try commitStep(effects, next, wallNanoseconds)
-        }
+        while controller.now < t { try transact(.advance(until: t), wallNanoseconds) }
     }
 
-    /// Applies a command at `t` (≥ `controller.now`): the command, its outcome and its events are
-    /// committed before any stroke is carried out and before this returns, so a reply sent after
-    /// it returns is never lost.
+    /// Applies a command at `t` (≥ `controller.now`): the controller first reaches `t` in committed
+    /// steps of at most `strokesPerStep` strokes, then the command is handled there. The command, its
+    /// outcome and its events are committed before any of its strokes is carried out and before this
+    /// returns, so a reply sent after it returns is never lost.
     public mutating func handle(_ command: Command, at t: Instant, source: String, wallNanoseconds: Int64) throws(JournaledPumpError) -> CommandResponse {
-        var next = controller
-        let response = next.handle(command, at: t)
-        do throws(JournalError) {
-            try journal.recordCommand(command, source: source, response: response, state: next, wallNanoseconds: wallNanoseconds)
-        } catch { throw .journal(error) }
-        controller = next
-        try carryOut(response.effects)
+        try advance(to: t, wallNanoseconds)
+        let tx = try transact(.command(command, source: source), wallNanoseconds)
+        guard let response = tx.response else { preconditionFailure("a command's transaction always holds its response") }
         return response
     }
 
-    mutating func commitStep(_ effects: [Effect], _ next: PumpController, _ wall: Int64) throws(JournaledPumpError) {
+    /// One write-ahead transaction (`WriteAhead.transact`): computed on a copy, committed, adopted, then
+    /// carried out. A failed commit throws `.journal` with nothing adopted or carried out.
+    @discardableResult
+    mutating func transact(_ change: WriteAheadChange, _ wall: Int64) throws(JournaledPumpError) -> WriteAheadTransaction {
+        let tx: WriteAheadTransaction
         do throws(JournalError) {
-            try journal.recordStep(effects, state: next, wallNanoseconds: wall, checkpointInterval: strokesPerStep)
+            tx = try WriteAhead.transact(change, controller: &controller, journal: journal, strokesPerStep: strokesPerStep,
+                                         wallNanoseconds: wall).transaction
         } catch { throw .journal(error) }
-        controller = next
-        try carryOut(effects)
+        try carryOut(tx.effects)
+        return tx
     }
 
     /// Strokes to the motor, alerts and the alarm level to the outputs, in order.

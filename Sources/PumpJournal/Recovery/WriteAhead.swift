@@ -1,8 +1,9 @@
 import PumpCore
 
-/// The write-ahead step shared by `JournaledPump` and the bench-rig runner (`PumpRig.Runner`): how far
-/// the controller may move in one commit. The caller commits the returned state with
-/// `Journal.recordStep` *before* adopting it and carrying out the effects.
+/// The write-ahead engine shared by `JournaledPump` and the bench-rig runner (`PumpRuntime.Runner`):
+/// how far the controller may move in one commit (`nextStep`, `sensed`), and the transaction that
+/// computes a change on a copy, commits it and only then adopts it (`prepare`, `transact`,
+/// `WriteAheadTransaction.commit`).
 public enum WriteAhead {
     /// The next step of advancing `controller` towards `t`: deadline by deadline until `t` or until
     /// `strokesPerStep` strokes are due, so a step never commands more than `strokesPerStep` strokes

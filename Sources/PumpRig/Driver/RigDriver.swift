@@ -20,11 +20,12 @@ public final class RigDriver: PumpDriver {
     public private(set) var strokesPerformed: Int64 = 0
     private var released = false
     /// Called in a stroke's waits (the ENABLE setup, each STEP low phase, the feedback wait) at most
-    /// every `serviceInterval` and only with at least `serviceSlack` left before the next line change,
-    /// with that change's monotonic deadline: the run loop serves control requests, input edges and the
-    /// alarm outputs there, so none waits for a stroke (or a 16-stroke step) to end. It must not
-    /// perform strokes. A throw aborts the stroke (safe outputs, then rethrown).
-    public var whileWaiting: ((UInt64) throws -> Void)?
+    /// every `serviceInterval` and only with at least `serviceSlack` left before the next line change:
+    /// the run loop serves control requests, input edges and the alarm outputs there, so none waits
+    /// for a stroke (or a 16-stroke step) to end. It must not perform strokes. A throw aborts the
+    /// stroke (safe outputs, then rethrown). The driver alone decides whether a wait has room for it
+    /// (`serviceSlack`), so the hook is not told the wait's deadline.
+    public var whileWaiting: (() throws -> Void)?
     /// Least time between two `whileWaiting` calls (monotonic ns; default 1 ms).
     public var serviceInterval: UInt64 = 1_000_000
     /// Least time left before a line change for `whileWaiting` to be called (default 150 µs): the
@@ -168,7 +169,7 @@ public final class RigDriver: PumpDriver {
                 nextService = now + serviceInterval
                 inService = true
                 defer { inService = false }
-                try hook(deadline)
+                try hook()
             }
         }
         clock.sleep(until: deadline)

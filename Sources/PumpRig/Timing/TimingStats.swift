@@ -4,7 +4,7 @@ import Histogram
 /// digits): stroke start lateness (actual first STEP edge − scheduled instant on the monotonic clock),
 /// STEP high-time error |measured − configured| and STEP period error |measured − configured|.
 public struct TimingStats: Sendable {
-    var strokeLatenessStorage = TimingStats.histogram()
+    package var strokeLatenessStorage = TimingStats.histogram()
     public var strokeLateness: Histogram<UInt64> { strokeLatenessStorage }
     public private(set) var pulseWidthError = TimingStats.histogram()
     public private(set) var stepPeriodError = TimingStats.histogram()
