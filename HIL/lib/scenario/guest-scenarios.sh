@@ -112,7 +112,8 @@ expect_bring_up() {
         s="$(ctl status 2>&1)"
         case "$want:$s" in
             running:*'"phase":"running'*) break ;;
-            screening:*'"bring_up":"screening'*) case "$s" in *'"primed":true'*'"bolus":"none"'*) break ;; esac ;;
+            screening:*'"bring_up":"screening'*)
+                case "$s" in *'"primed":true'*) case "$s" in *'"bolus":"none"'*) break ;; esac ;; esac ;;
         esac
         if [ -z "$nominal_ms" ]; then
             b="$(echo "$s" | sed -n 's/.*"bolus":"priming [^"]*, \([0-9]*\)\/\([0-9]*\) strokes, ends \([^"]*\)".*/\1 \2 \3/p')"
