@@ -43,7 +43,7 @@ hil_lock() {
 # HIL_KVM_PROBE_SECS (10) seconds; else TCG (`-accel tcg`). A /dev/kvm can exist and not run this guest:
 # a paravirtual KVM such as kvm_pvm runs only kernels built for it, and there the probe's guest never
 # prints a line. HIL_ACCEL=tcg|kvm forces one (kvm without a working KVM is fatal). The verdict is
-# cached per host boot, kernel and qemu ($HIL_CACHE/accel/), serialized by a lock, so only the first
+# cached per host boot, kernel and qemu; a CPU without vmx/svm gets TCG without a probe ($HIL_CACHE/accel/), serialized by a lock, so only the first
 # guest of a host boot pays the probe. Needs hil_load_state first.
 hil_accel() {
     local want="${HIL_ACCEL:-auto}" key dir file probe s=0
@@ -63,6 +63,12 @@ hil_accel() {
             echo "tcg /dev/kvm cannot be opened read-write" >"$file"; exit 0
         fi
         exec 7>&-
+        # KVM in hardware needs VT-x or AMD-V: without them this /dev/kvm is a software layer (kvm_pvm
+        # here, which runs only PVM-built guest kernels); no probe needed, and none paid for.
+        if ! grep -qwE 'vmx|svm' /proc/cpuinfo; then
+            echo "tcg /dev/kvm opens, but the CPU has no vmx/svm flag: a KVM without hardware virtualization$( [ -d /sys/module/kvm_pvm ] && echo ' (kvm_pvm: PVM-built guest kernels only)')" >"$file"
+            exit 0
+        fi
         probe="$(mktemp -d "${TMPDIR:-/tmp}/hil-kvm-probe.XXXXXX")"
         timeout -k 2 "${HIL_KVM_PROBE_SECS:-10}" qemu-system-x86_64 -accel kvm -cpu host -smp 1 -m 256 -M pc \
             -nodefaults -nographic -no-reboot -chardev "file,id=c,path=$probe/console" -serial chardev:c \
