@@ -96,6 +96,21 @@ stroke_us() {
          END { if (n > 0 && r > 0) printf "%d\n", n * 1e6 / r + s; else print 2000 }' "$RIGFILE"
 }
 
+# priming_deadline: once the runner has logged its priming bolus, sets nominal_ms and moves `end` to the
+# deadline it gives (expect_bring_up). From the log, not a status reply: a runner busy priming answers a
+# status late, maybe only once it is done.
+priming_deadline() {
+    [ -z "$nominal_ms" ] || return 0
+    b="$(grep -m1 -F 'priming bolus started' "$D/run.err" 2>/dev/null \
+        | sed -n 's/.* \([0-9]*d+[0-9:.]*\) priming bolus started: .* in \([0-9]*\) strokes, ends \([0-9]*d+[0-9:.]*\).*/\1 \2 \3/p')"
+    [ -n "$b" ] || return 0
+    set -- $b
+    nominal_ms=$(awk -v t="$2" -v e="$(therapy_ns "$3")" -v w="$(therapy_ns "$1")" -v k="$SCALE" -v us="$(stroke_us)" \
+        'BEGIN { a = (e - w) / k / 1e6; m = t * us / 1000; printf "%d\n", (a > m ? a : m) }')
+    end=$(( $(uptime_ms) + nominal_ms * margin + 10000 ))
+    meta priming_strokes "$2"; meta priming_nominal_ms "$nominal_ms"
+}
+
 # expect_bring_up: waits until the runner's bring-up (fill, prime, then the schedule; with
 # `bring_up screening` no schedule) has primed the catheter and reached its end: phase "running", or
 # stage "screening" with no bolus. Then the mark `running` (resp. `primed`): it follows the event it
@@ -110,25 +125,13 @@ expect_bring_up() {
     n=$((n + 1)); t0=$(uptime_ms); end=$((t0 + 30000)); nominal_ms=; margin="${HIL_PRIMING_MARGIN:-10}"
     if [ "$BRINGUP" = screening ]; then want=screening; markname=primed; else want=running; markname=running; fi
     while :; do
-        if [ -z "$nominal_ms" ]; then
-            # From the runner's log, not a status reply: a runner busy priming answers late, maybe only
-            # once it is done.
-            b="$(grep -m1 -F 'priming bolus started' "$D/run.err" 2>/dev/null \
-                | sed -n 's/.* \([0-9]*d+[0-9:.]*\) priming bolus started: .* in \([0-9]*\) strokes, ends \([0-9]*d+[0-9:.]*\).*/\1 \2 \3/p')"
-            if [ -n "$b" ]; then
-                set -- $b
-                nominal_ms=$(awk -v t="$2" -v e="$(therapy_ns "$3")" -v w="$(therapy_ns "$1")" -v k="$SCALE" -v us="$(stroke_us)" \
-                    'BEGIN { a = (e - w) / k / 1e6; m = t * us / 1000; printf "%d\n", (a > m ? a : m) }')
-                end=$(( $(uptime_ms) + nominal_ms * margin + 10000 ))
-                meta priming_strokes "$2"; meta priming_nominal_ms "$nominal_ms"
-            fi
-        fi
         s="$(ctl status 2>&1)"
         case "$want:$s" in
             running:*'"phase":"running'*) break ;;
             screening:*'"bring_up":"screening'*)
                 case "$s" in *'"primed":true'*) case "$s" in *'"bolus":"none"'*) break ;; esac ;; esac ;;
         esac
+        priming_deadline
         if [ "$(uptime_ms)" -ge "$end" ]; then
             echo "$s" > "$D/status-$n.json"
             check FAIL "bring-up:$want" "not reached within $(( (end - t0) / 1000 )) s (priming nominal ${nominal_ms:-unknown} ms × $margin + 10 s; status-$n.json: $(echo "$s" | sed -n 's/.*\("bolus":"[^"]*"\).*\("late_wakes":[0-9]*\).*/\1 \2/p'))"
@@ -137,6 +140,7 @@ expect_bring_up() {
         sleep 0.2
     done
     mark "$markname"
+    priming_deadline
     echo "$s" > "$D/status-$n.json"
     late="$(echo "$s" | sed -n 's/.*"late_wakes":\([0-9]*\).*/\1/p')"
     meta priming_wall_ms "$(( $(uptime_ms) - t0 ))"; meta late_wakes_at_"$markname" "$late"
