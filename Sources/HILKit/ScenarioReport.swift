@@ -148,7 +148,9 @@ extension ScenarioRun {
 ///   between the marks
 /// - `LINE sets_after MARK max N` — at most N writes after MARK (`*`: every line of the chip)
 /// - (`accuracy`) `ug_per_day=R ug_per_ml=C stroke_nl=V steps_per_stroke=S step_period_us=P from=MARK
-///   to=MARK max_abs_overall_percent=E`
+///   to=MARK running=MARK max_abs_overall_percent=E` — `running` names the mark the guest writes once it
+///   has seen therapy running (priming done): a window that starts before it, or a run without it, would
+///   count priming strokes as therapy and is refused (a failed check), never judged.
 struct TraceAssertion {
     let words: [String]
     let trace: GPIOTrace
@@ -223,8 +225,24 @@ struct TraceAssertion {
               let fromName = kv["from"], let toName = kv["to"], scale > 0 else { return [fail("malformed accuracy assertion")] }
         guard let step = gpios["STEP"] else { return [fail("no STEP line")] }
         guard let from = marks[fromName], let to = marks[toName], to > from else { return [fail("missing markers \(fromName)/\(toName)")] }
+        // Only therapy strokes may be judged: the priming bolus runs at the bolus rate, so a window with
+        // priming strokes in it measures the priming, not the schedule (+356 % once, on a loaded host).
+        guard let runningName = kv["running"] else {
+            return [fail("refused: no running=MARK (the mark written once therapy runs), so the window could hold priming strokes")]
+        }
+        guard let running = marks[runningName] else {
+            return [Check(name: "accuracy: window inside therapy", passed: false,
+                          detail: "refused: no \(runningName) mark: therapy was never seen running (priming not finished?), "
+                              + "so the window \(fromName)…\(toName) may hold priming strokes and is not judged")]
+        }
+        guard from >= running else {
+            return [Check(name: "accuracy: window inside therapy", passed: false,
+                          detail: "refused: the window starts at \(fromName), \(fmt3(Double(running - from) / 1e6)) s before \(runningName) "
+                              + "(therapy seen running): it may hold priming strokes and is not judged")]
+        }
         let all = StepAnalysis(edges: trace.edges(of: step), stepsPerStroke: sps)
-        var checks: [Check] = []
+        var checks: [Check] = [Check(name: "accuracy: window inside therapy", passed: true,
+                                     detail: "\(fromName) is \(fmt3(Double(from - running) / 1e6)) s after \(runningName) (therapy seen running)")]
         let window = Double(to - from) / 1e6
         checks.append(.measured("accuracy: STEP pulses", Measurement(value: Double(all.rises.count), unit: "pulses", lower: Double(sps)),
                                 detail: "\(all.rises.count) STEP pulses (at least one stroke of \(sps))"))
@@ -315,7 +333,7 @@ extension ScenarioResult {
     /// (`started_utc`), else `timestamp`. A run with no checks gets a failing case (never an empty pass).
     public func junit(run: ScenarioRun, timestamp: String? = nil, systemOut: String? = nil) -> JUnitReport {
         let name = run.metaValue("scenario") ?? "unnamed", gen = run.metaValue("generation") ?? "?"
-        let keys = ["scenario", "generation", "rig", "seed", "scale", "prescription", "kind"]
+        let keys = ["scenario", "generation", "rig", "seed", "scale", "prescription", "kind", "accel"]
         let props = run.meta.filter { keys.contains($0.0) }.map { $0.0 == "generation" ? ("libgpiod", $0.1) : $0 }
         let className = "hil.\(gen).\(name)"
         var suite = JUnitReport(suite: className, properties: props, timestamp: run.metaValue("started_utc") ?? timestamp)

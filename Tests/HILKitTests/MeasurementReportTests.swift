@@ -91,8 +91,8 @@ struct MeasurementReportTests {
         var suites: [JUnitReport] = [], results: [ScenarioResult] = []
         for (gen, interval) in [("v1", Int64(75_000)), ("v2", 82_500)] {
             let end = 1_000_000 + 140 * interval
-            let t = Synthetic.trace(strokes: 140, intervalUs: interval, marks: [("from", 1_000_000), ("to", end), ("end", end + 10)])
-            let run = ScenarioRun(meta: "scenario acc\ngeneration \(gen)\nscale 240\nseed 7\nstarted_uptime_ms 100\nstarted_utc 2026-11-28T09:40:0\(gen.last!)Z\nwall_ms 12345\n",
+            let t = Synthetic.trace(strokes: 140, intervalUs: interval, marks: [("running", 999_500), ("from", 1_000_000), ("to", end), ("end", end + 10)])
+            let run = ScenarioRun(meta: "scenario acc\ngeneration \(gen)\nscale 240\nseed 7\naccel tcg\nstarted_uptime_ms 100\nstarted_utc 2026-11-28T09:40:0\(gen.last!)Z\nwall_ms 12345\n",
                                   guestChecks: "PASS\tstatus:x\tok\t600\n", traceChecks: Synthetic.accuracy, lineMap: Synthetic.lines, trace: t)
             let r = run.evaluate()
             results.append(r)
@@ -125,6 +125,7 @@ struct MeasurementReportTests {
         let props = parsed.elements.filter { $0.name == "property" }.map { ($0.attributes["name"] ?? "", $0.attributes["value"] ?? "") }
         #expect(props.contains { $0 == ("unit", "%") } && props.contains { $0 == ("lower", "-5.0") } && props.contains { $0 == ("upper", "5.0") })
         #expect(props.contains { $0 == ("outcome", "FAIL") } && props.contains { $0 == ("libgpiod", "v2") })
+        #expect(props.contains { $0 == ("accel", "tcg") }, "the suite says which qemu accelerator ran the guest")
         #expect(parsed.text["system-out"] == Self.log + Self.log, "the guest log round-trips through the XML escaping")
         #expect(parsed.elements.filter { $0.name == "failure" }.count == results[1].checks.filter { !$0.passed }.count)
     }

@@ -47,7 +47,7 @@ def boot(a, env, n, final, rng, log):
     with open(out_img, "wb") as f:
         f.truncate(64 << 20)
     args = env["KERNEL_ARGS"] + f" hilcut={n} hilseed={a.seed} hilscale={a.scale}" + (" hilfinal=1" if final else "") + (" hilnofsync=1" if a.no_fsync else "")
-    cmd = ["qemu-system-x86_64", "-accel", "tcg", "-smp", "1", "-m", "1024", "-M", "pc", "-nodefaults", "-nographic",
+    cmd = ["qemu-system-x86_64", *env.get("HIL_ACCEL_ARGS", "-accel tcg").split(), "-smp", "1", "-m", "1024", "-M", "pc", "-nodefaults", "-nographic",
            "-no-reboot", "-chardev", "file,id=console,path=" + console, "-serial", "chardev:console",
            "-kernel", env["HIL_VMLINUX"], "-initrd", f"{a.prep}/initrd.cpio", "-append", args,
            "-drive", f"file={out_img},format=raw,if=none,id=out,cache=unsafe", "-device", "virtio-blk-pci,drive=out",
