@@ -1,7 +1,7 @@
 """A client for the control channel of ``itpump run`` (standard library only).
 
 The channel is a Unix socket speaking one JSON object per line (README "Bench rig runner";
-``Sources/PumpRig/Control/ControlRequest.swift`` lists every request). Each request here opens a
+``Sources/PumpRuntime/Control/ControlRequest.swift`` lists every request). Each request here opens a
 connection, sends one line and reads one reply line, as ``itpump ctl`` does; ``subscribe`` keeps
 its connection open and reads event lines.
 
