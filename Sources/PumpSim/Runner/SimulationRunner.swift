@@ -38,6 +38,12 @@ public struct SimulationRunner {
         try run(scenario, fidelity: fidelity, keepSeries: keepSeries, perBinPK: false, pk: pk)
     }
 
+    /// Runs `scenario` with its time series streamed to `series` as each interval closes instead of
+    /// kept in `Recorder.series` (the result's series is empty; memory stays flat in the run's length).
+    public static func run(_ scenario: Scenario, fidelity: Fidelity, streamingSeriesTo series: SeriesStream) throws(ScenarioError) -> SimulationResult {
+        try run(scenario, fidelity: fidelity, keepSeries: true, perBinPK: false) { $0.seriesStream = series }
+    }
+
     /// `perBinPK`: close the PK intervals with the per-interval reference implementation;
     /// `bolusByDeadline`: step every bolus stroke on its own; `bolusStrokeByStroke`: move every bolus
     /// stroke on the pump on its own (tests compare both with the fast paths).
