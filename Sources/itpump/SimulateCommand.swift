@@ -27,14 +27,64 @@ struct Simulate: ParsableCommand {
             printError(error.description)
             throw ExitCode(1)
         }
-        let keepSeries = out != nil || format == .csv
+        let provenance = ReportProvenance(inputs: inputDigests([scenario]), seed: s.mechanics.seed, command: commandLine())
+        guard out != nil || format == .csv else {
+            let result: SimulationResult
+            do { result = try SimulationRunner.run(s, fidelity: fidelity) } catch {
+                printError("\(scenario): \(error.description)")
+                throw ExitCode(1)
+            }
+            try Self.report(result, format: format, out: out, provenance: provenance)
+            return
+        }
+        // The series streams to a spool file (in --out, else the temporary directory) as the run goes
+        // and the reports read it back: memory stays flat however long the run and fine its intervals.
+        if let out { try makeOutputDirectory(out) }
+        let stream: SeriesStream
+        do { stream = try SeriesStream(spoolDirectory: out ?? FileManager.default.temporaryDirectory.path) } catch {
+            throw CommandFailure(error.description)
+        }
         let result: SimulationResult
-        do { result = try SimulationRunner.run(s, fidelity: fidelity, keepSeries: keepSeries) } catch {
+        do { result = try SimulationRunner.run(s, fidelity: fidelity, streamingSeriesTo: stream) } catch {
             printError("\(scenario): \(error.description)")
             throw ExitCode(1)
         }
-        let provenance = ReportProvenance(inputs: inputDigests([scenario]), seed: s.mechanics.seed, command: commandLine())
-        try Self.report(result, format: format, out: out, provenance: provenance)
+        try Self.report(result, series: stream, format: format, out: out, provenance: provenance)
+    }
+
+    /// `report` for a run whose series went to `series`: the CSV and the plot read it back.
+    static func report(_ r: SimulationResult, series: SeriesStream, format: OutputFormat, out: String?, provenance: ReportProvenance) throws {
+        switch format {
+        case .text: print(TextReport.render(r))
+        case .json: print(try json(r, provenance: provenance))
+        case .csv: SeriesCSV.write(r, series: series, provenance: provenance) { print($0) }
+        }
+        guard let out else { return }
+        let csv = try AtomicFile(out + "/series.csv")
+        var pending: [UInt8] = []
+        pending.reserveCapacity(1 << 20)
+        SeriesCSV.write(r, series: series, provenance: provenance) { line in
+            pending.append(contentsOf: line.utf8)
+            pending.append(10)
+            if pending.count >= 1 << 20 {
+                csv.append(Data(pending))
+                pending.removeAll(keepingCapacity: true)
+            }
+        }
+        csv.append(Data(pending))
+        try csv.commit()
+        let plot = SVGPlot.render(r, series: series)
+        do {
+            try writeFiles([(out + "/report.txt", TextReport.render(r)),
+                            (out + "/report.json", try json(r, provenance: provenance)),
+                            (out + "/plot.svg", plot),
+                            (out + "/report.html", HTMLReport.simulation(r, provenance: provenance, plot: plot))])
+        } catch {
+            // The set is one result: no series without its reports.
+            unlink(out + "/series.csv")
+            throw error
+        }
+        if format == .text { print("\nwrote \(out)/report.html, report.txt, report.json, series.csv, plot.svg") }
     }
 
     /// Prints `r` in `format` and, with `out`, writes every report file there (shared with

@@ -56,4 +56,24 @@ struct CLIOutputTests {
         let html = try String(contentsOfFile: dir + "/sweep/report.html", encoding: .utf8)
         #expect(html.components(separatedBy: "<svg ").count - 1 == 4)
     }
+
+    @Test("simulate --out streams the series: series.csv is --format csv's output, the plot is in the report, no spool file is left")
+    func streamedSeries() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("itpump-cli-stream-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let s = try Self.run(["simulate", "profiles/scenarios/refill-late-3d.yaml", "--out", dir])
+        #expect(s.status == 0)
+        let c = try Self.run(["simulate", "profiles/scenarios/refill-late-3d.yaml", "--format", "csv"])
+        #expect(c.status == 0)
+        let file = try String(contentsOfFile: dir + "/series.csv", encoding: .utf8)
+        // The same lines but the command line in the provenance.
+        let body = { (t: String) in t.split(separator: "\n").filter { !$0.hasPrefix("# command") } }
+        #expect(body(file) == body(c.out))
+        #expect(body(file).count > 1_000)
+        let svg = try String(contentsOfFile: dir + "/plot.svg", encoding: .utf8)
+        let html = try String(contentsOfFile: dir + "/report.html", encoding: .utf8)
+        #expect(svg.contains("<polyline") && html.contains(svg.trimmingCharacters(in: .whitespacesAndNewlines)))
+        let left = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix(".") }
+        #expect(left.isEmpty, "\(left)")
+    }
 }

@@ -10,7 +10,9 @@ import Testing
 ///   is one `CSFModel.step` per interval (`closeBinsPerBin`) and the 128-bit split
 ///   (`deliveredPerInterval`);
 /// - the runner gives a bolus up to the pump's next possible sensor change in one pass
-///   (`SimulationRunner.bolusHorizon`); the reference steps it deadline by deadline.
+///   (`SimulationRunner.bolusHorizon`); the reference steps it deadline by deadline;
+/// - in fast fidelity the pump moves a pass of bolus strokes in aggregate (`SimulatedPump.accumulate`);
+///   the reference moves each stroke on its own.
 /// The fast paths do the same floating-point operations in the same order, so the accepted tolerance
 /// is zero: every output must be bit-identical (integers, instants, the bit patterns of every Double,
 /// the controller and the simulated pump as the run left them, the JSON report byte for byte).
@@ -26,15 +28,17 @@ struct FastPathTests {
     @discardableResult
     /// Runs `s` on the reference paths chosen and on the fast paths.
     static func compare(_ s: Scenario, fidelity: Fidelity, keepSeries: Bool, perBinPK: Bool = true, bolusByDeadline: Bool = true,
-                        _ label: String) -> (SimulationResult, SimulationResult)? {
+                        bolusStrokeByStroke: Bool = true, pk: PKMethod = .intervals, _ label: String) -> (SimulationResult, SimulationResult)? {
         let a: SimulationResult, b: SimulationResult
         do {
-            a = try SimulationRunner.run(s, fidelity: fidelity, keepSeries: keepSeries, perBinPK: perBinPK, bolusByDeadline: bolusByDeadline)
-            b = try SimulationRunner.run(s, fidelity: fidelity, keepSeries: keepSeries, perBinPK: false, bolusByDeadline: false)
+            a = try SimulationRunner.run(s, fidelity: fidelity, keepSeries: keepSeries, perBinPK: perBinPK, bolusByDeadline: bolusByDeadline,
+                                         bolusStrokeByStroke: bolusStrokeByStroke, pk: pk)
+            b = try SimulationRunner.run(s, fidelity: fidelity, keepSeries: keepSeries, perBinPK: false, bolusByDeadline: false, pk: pk)
         } catch {
             // Both paths must fail alike.
-            let e1 = Result(catching: { try SimulationRunner.run(s, fidelity: fidelity, keepSeries: keepSeries, perBinPK: perBinPK, bolusByDeadline: bolusByDeadline) })
-            let e2 = Result(catching: { try SimulationRunner.run(s, fidelity: fidelity, keepSeries: keepSeries, perBinPK: false, bolusByDeadline: false) })
+            let e1 = Result(catching: { try SimulationRunner.run(s, fidelity: fidelity, keepSeries: keepSeries, perBinPK: perBinPK, bolusByDeadline: bolusByDeadline,
+                                                                 bolusStrokeByStroke: bolusStrokeByStroke, pk: pk) })
+            let e2 = Result(catching: { try SimulationRunner.run(s, fidelity: fidelity, keepSeries: keepSeries, perBinPK: false, bolusByDeadline: false, pk: pk) })
             #expect("\(e1)" == "\(e2)", "\(label)")
             return nil
         }
@@ -93,9 +97,10 @@ struct FastPathTests {
             s.pk.severityTimeConstant = .hours(g.integer(in: 6...72))
             s.interval = [.minutes(1), .minutes(5), .minutes(15), .minutes(30), .hours(1), .hours(6)][Int(g.below(6))]
             let fidelity: Fidelity = g.below(3) == 0 ? .stroke : .fast
-            // Both reference paths, or one of them alone.
-            let which = g.below(3)
-            Self.compare(s, fidelity: fidelity, keepSeries: g.below(2) == 0, perBinPK: which != 1, bolusByDeadline: which != 2,
+            // Every reference path, or one of them alone.
+            let which = g.below(4)
+            Self.compare(s, fidelity: fidelity, keepSeries: g.below(2) == 0, perBinPK: which == 0 || which == 1,
+                         bolusByDeadline: which == 0 || which == 2, bolusStrokeByStroke: which == 0 || which == 3,
                          "random \(seed) \(fidelity) interval \(s.interval) reference \(which)")
         }
     }
@@ -117,6 +122,27 @@ struct FastPathTests {
                 continue
             }
             #expect(SweepRow(draw: d, result: a) == SweepRow(draw: d, result: b), "sweep run \(i): rows")
+        }
+    }
+
+    @Test("sweep runs with the event PK: priming strokes moved in aggregate give the rows of strokes moved one by one")
+    func sweepRunsAggregatedPriming() async {
+        await propertyCheck(count: 40, input: Gen.uint64(in: 0...UInt64.max)) { seed in
+            let c500 = Concentration(microgramsPerMillilitre: 500)
+            var base = Scenario(name: "bench", profile: .bench20, concentration: c500, schedule: .continuous(.microgramsPerDay(600)), duration: .days(1))
+            var g = SplitMix64(seed: seed)
+            base.mechanics.strokeNoise = Fraction(partsPerMillion: g.integer(in: 0...40_000))
+            base.mechanics.calibrationBias = Fraction(partsPerMillion: g.integer(in: -50_000...50_000))
+            let plan = SweepPlan(name: "aggregated priming", base: base, runs: 1, seed: seed, duration: .days(g.integer(in: 2...120)),
+                                 refillDelay: .uniform(lower: .days(-7), upper: .days(14)),
+                                 dailyDose: .uniform(lower: .microgramsPerDay(100), upper: .microgramsPerDay(1000)),
+                                 concentration: .choice([c500, Concentration(microgramsPerMillilitre: 1000), Concentration(microgramsPerMillilitre: 2000)]),
+                                 reservoir: .choice([.millilitres(20), .millilitres(40)]), alarmPolicy: .choice([.alarmOnly, .reserveTaper]))
+            let d = plan.draw(0)
+            let s = plan.scenario(d)
+            guard let (a, b) = Self.compare(s, fidelity: .fast, keepSeries: false, perBinPK: false, bolusByDeadline: false,
+                                            bolusStrokeByStroke: true, pk: .events, "seed \(seed)") else { return }
+            #expect(SweepRow(draw: d, result: a).csv == SweepRow(draw: d, result: b).csv, "seed \(seed): rows")
         }
     }
 

@@ -171,4 +171,63 @@ struct SimulatedPumpTests {
         }
         do { try m.validate(); Issue.record("accepted") } catch { #expect(error.description.hasPrefix(field)) }
     }
+
+    @Test("bolus strokes accumulated and moved at once leave the pump exactly as strokes moved one by one")
+    func accumulatedStrokes() throws {
+        for seed in UInt64(0)..<40 {
+            var g = SplitMix64(seed: seed)
+            var m = PumpMechanics()
+            m.seed = g.next()
+            m.strokeNoise = Fraction(partsPerMillion: g.integer(in: 0...40_000))
+            m.calibrationBias = Fraction(partsPerMillion: g.integer(in: -50_000...50_000))
+            var a = try SimulatedPump(profile: .bench20, mechanics: m)
+            a.refill(added: .millilitres(g.below(2) == 0 ? 20 : 1), concentration: c500, at: .zero)
+            var b = a
+            var moved: Int64 = 0
+            var last: Instant?
+            // Priming: the saline column is pushed out; once a stroke could reach the drug, the pump
+            // refuses to hold it and the caller moves it on its own.
+            for i in 0..<1_500 {
+                let s = Stroke(at: .zero + .seconds(Int64(i) * 3), purpose: .priming, volume: Volume(nanolitres: 250), picograms: 0)
+                try a.perform(s)
+                if b.accumulate(s) { moved += 1; continue }
+                if let t = b.flushAccumulated() { last = t }
+                try b.perform(s)
+            }
+            _ = b.flushAccumulated()
+            #expect(a == b, "seed \(seed)")
+            #expect(moved > 1_000, "seed \(seed): \(moved) strokes accumulated")
+            #expect(last != nil, "seed \(seed)")
+            #expect(a.toPatient == b.toPatient && a.strokesMoved == b.strokesMoved)
+        }
+    }
+
+    @Test("the pump refuses to accumulate strokes a fault, the drug at the tip or a short reservoir would change")
+    func accumulateRefusals() throws {
+        let s = Stroke(at: .zero + .seconds(1), purpose: .priming, volume: Volume(nanolitres: 250), picograms: 0)
+        var p = try SimulatedPump(profile: .bench20)
+        p.refill(added: .millilitres(20), concentration: c500, at: .zero)
+        var occluded = p
+        occluded.apply(FaultChange(at: .zero, kind: .occlusion, active: true))
+        let occludedHeld = occluded.accumulate(s)
+        #expect(!occludedHeld)
+        var leaking = p
+        leaking.apply(FaultChange(at: .zero, kind: .leak(fraction: .percent(10)), active: true))
+        let leakingHeld = leaking.accumulate(s)
+        #expect(!leakingHeld)
+        // Drug already at the tip: its delivery instants matter.
+        var primed = try primedPump()
+        let primedHeld = primed.accumulate(s)
+        #expect(!primedHeld)
+        // A reservoir a stroke away from the empty switch.
+        var low = try SimulatedPump(profile: .bench20)
+        low.refill(added: Volume(nanolitres: 250), concentration: c500, at: .zero)
+        let lowHeld = low.accumulate(s)
+        #expect(!lowHeld)
+        let held = p.accumulate(s)
+        #expect(held)
+        let flushed = p.flushAccumulated(), again = p.flushAccumulated()
+        #expect(flushed == s.at)
+        #expect(again == nil)
+    }
 }

@@ -186,6 +186,50 @@ public struct SimulatedPump: PumpDriver, Hashable, Sendable, Codable {
         move(Picolitres(max(0, total)), strokes: n, at: batch.first, lastAt: batch.last)
     }
 
+    /// Bolus strokes taken but not yet moved (`accumulate`): their count, first and last instants, and
+    /// their summed true volume (each stroke's own noise, drawn in turn as `perform` draws it).
+    var accumulated: AccumulatedStrokes?
+    struct AccumulatedStrokes: Hashable, Sendable, Codable {
+        var count: Int64, first: Instant, last: Instant, volume: Int64
+    }
+
+    /// Takes `stroke` as `perform` would but moves it later, with the strokes before and after it, in
+    /// one `flushAccumulated()` (the fast fidelity's bolus passes: a priming bolus is 1,344 strokes).
+    /// False, with nothing done, unless the aggregate is provably the same as the strokes one by one:
+    /// each stroke draws its own noise from the generator in the same order (so the summed volume is
+    /// the sum of the strokes' volumes, and no stroke could be clamped at zero), no fault is in force
+    /// (no stall, occlusion, leak, injected fault or stuck switch), the true reservoir holds the whole
+    /// sum above the empty-switch level (no stroke comes up short, the switch cannot change), and the
+    /// whole sum stays within the saline at the catheter's tip (no drug reaches the patient, so no
+    /// delivery instant is lost). Then every stroke moved one by one would change exactly what the
+    /// aggregate changes: the column is a FIFO, the drug pumped is linear in the volume.
+    public mutating func accumulate(_ stroke: Stroke) -> Bool {
+        let m = maximumStroke.value
+        let held = accumulated?.volume ?? 0
+        guard !inSafeState, injected.isEmpty, !stalled, !occluded, leak.partsPerMillion == 0, !emptySwitchStuck,
+              !emptySensor, emptySince == nil, strokeMean.value - 64 * noiseUnit >= 0,
+              reservoir.value - (held + m) > Picolitres(mechanics.emptySensorLevel).value,
+              catheter.capacity.value > 0, let head = catheter.segments.first, head.concentration == .none,
+              head.volume.value >= held + m else { return false }
+        strokesCommanded += 1
+        let v = strokeMean.value + (noiseUnit == 0 ? 0 : rng.centredBinomial128() * noiseUnit)
+        if let a = accumulated {
+            accumulated = AccumulatedStrokes(count: a.count + 1, first: a.first, last: stroke.at, volume: a.volume + v)
+        } else {
+            accumulated = AccumulatedStrokes(count: 1, first: stroke.at, last: stroke.at, volume: v)
+        }
+        return true
+    }
+
+    /// Moves the accumulated strokes (see `accumulate`); returns the instant of the last one (nil:
+    /// none were held).
+    public mutating func flushAccumulated() -> Instant? {
+        guard let a = accumulated else { return nil }
+        accumulated = nil
+        move(Picolitres(a.volume), strokes: a.count, at: a.first, lastAt: a.last)
+        return a.last
+    }
+
     /// Strokes the pump can take without any sensor changing, the true reservoir running short or the
     /// concentration at the catheter tip changing (`Int64.max` when nothing can change). The runner
     /// steps stroke by stroke when this is small.

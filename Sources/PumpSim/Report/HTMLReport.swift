@@ -94,7 +94,8 @@ public enum HTMLReport {
 
     /// The report of one run: inputs, key results, the plot, the alarm table, withdrawal-risk
     /// episodes, refused commands, delivery per day, provenance.
-    public static func simulation(_ r: SimulationResult, provenance p: ReportProvenance) -> String {
+    /// `plot`: the run's `SVGPlot` when already drawn (a streamed series), else drawn from the recorder's.
+    public static func simulation(_ r: SimulationResult, provenance p: ReportProvenance, plot: String? = nil) -> String {
         let rec = r.recorder, s = r.scenario
         func at(_ t: Instant) -> String { t.description }
         var b = "<h1>itpump simulate — \(e(s.name))</h1>\n"
@@ -130,7 +131,7 @@ public enum HTMLReport {
             ("alarms", Plural.count(rec.alarms.count, "alarm")),
         ])
 
-        b += "<h2>Figure</h2>\n<figure>\n" + SVGPlot.render(r) + "<figcaption>Reservoir, delivery, CSF level and withdrawal severity on one time axis; alarms from raised to cleared in the lane below.</figcaption>\n</figure>\n"
+        b += "<h2>Figure</h2>\n<figure>\n" + (plot ?? SVGPlot.render(r)) + "<figcaption>Reservoir, delivery, CSF level and withdrawal severity on one time axis; alarms from raised to cleared in the lane below.</figcaption>\n</figure>\n"
 
         b += "<h2>Alarms</h2>\n"
         if rec.alarms.isEmpty { b += "<p>No alarms.</p>\n" } else {

@@ -97,24 +97,57 @@ struct SVGWriter {
 /// Reduces a series to at most two points per pixel column (the minimum and maximum, in time order),
 /// so a ten-year run at one-minute steps draws the same shape in a few thousand points.
 func decimate(_ pts: [(Double, Double)]) -> [(Double, Double)] {
-    guard pts.count > 4 else { return pts }
-    var out: [(Double, Double)] = []
-    out.reserveCapacity(2_000)
-    var i = 0
-    while i < pts.count {
-        let col = pts[i].0.rounded(.down)
-        var lo = pts[i], hi = pts[i], loI = i, hiI = i
-        var j = i + 1
-        while j < pts.count, pts[j].0.rounded(.down) == col {
-            if pts[j].1 < lo.1 { lo = pts[j]; loI = j }
-            if pts[j].1 > hi.1 { hi = pts[j]; hiI = j }
-            j += 1
+    var d = Decimator()
+    for p in pts { d.add(p) }
+    return d.finish()
+}
+
+/// `decimate` one point at a time (a streamed series never holds its points): within each run of
+/// points in one pixel column (the same ⌊x⌋), the first lowest and the first highest, in time order
+/// (one point when they are the same); the last point always; four points or fewer as they are.
+struct Decimator {
+    private var out: [(Double, Double)] = []
+    /// The first points, kept as they are while there are four or fewer.
+    private var early: [(Double, Double)] = []
+    private var count = 0
+    private var col = 0.0
+    private var lo = (0.0, 0.0), hi = (0.0, 0.0)
+    private var loI = 0, hiI = 0, groupCount = 0
+    private var last: (Double, Double)?
+
+    mutating func add(_ p: (Double, Double)) {
+        if count < 5 { early.append(p) }
+        count += 1
+        last = p
+        let c = p.0.rounded(.down)
+        if groupCount > 0 && c == col {
+            if p.1 < lo.1 { lo = p; loI = count }
+            if p.1 > hi.1 { hi = p; hiI = count }
+            groupCount += 1
+            return
         }
-        if j - i == 1 { out.append(pts[i]) } else if loI == hiI { out.append(lo) } else {
-            if loI < hiI { out.append(lo); out.append(hi) } else { out.append(hi); out.append(lo) }
-        }
-        i = j
+        closeGroup()
+        col = c
+        lo = p; hi = p; loI = count; hiI = count
+        groupCount = 1
     }
-    if let last = pts.last, out.last.map({ $0 != last }) ?? true { out.append(last) }
-    return out
+
+    private mutating func closeGroup() {
+        guard groupCount > 0 else { return }
+        if groupCount == 1 || loI == hiI { out.append(lo) } else if loI < hiI { out.append(lo); out.append(hi) } else { out.append(hi); out.append(lo) }
+        groupCount = 0
+    }
+
+    mutating func finish() -> [(Double, Double)] {
+        guard count > 4 else {
+            let r = early
+            self = Decimator()
+            return r
+        }
+        closeGroup()
+        if let last, out.last.map({ $0 != last }) ?? true { out.append(last) }
+        let r = out
+        self = Decimator()
+        return r
+    }
 }

@@ -21,8 +21,19 @@ public enum SVGPlot {
         return (86_400, "days", stride(from: 0.0, through: days + 1e-9, by: step).map { $0 }, step)
     }
 
+    /// The plot of a run whose series the recorder kept.
     public static func render(_ r: SimulationResult) -> String {
-        let rec = r.recorder, rows = rec.series, sc = r.scenario
+        render(r) { body in for row in r.recorder.series { body(row) } }
+    }
+
+    /// The plot of a run whose series went to `series` (read back in a few passes, never held).
+    public static func render(_ r: SimulationResult, series: SeriesStream) -> String {
+        render(r, rows: series.forEachRow)
+    }
+
+    /// The plot from the rows `forEachRow` gives, in order, each time it is called.
+    static func render(_ r: SimulationResult, rows forEachRow: ((SeriesRow) -> Void) -> Void) -> String {
+        let rec = r.recorder, sc = r.scenario
         let endS = max(Double(r.end.nanoseconds) / 1e9, 1)
         func sec(_ t: Instant) -> Double { Double(t.nanoseconds) / 1e9 }
 
@@ -56,12 +67,22 @@ public enum SVGPlot {
         let cap = Double(sc.profile.reservoirCapacity.nanolitres) / 1e6
         // The rate axis follows the run's usual rates: a few intervals far above them (a priming or
         // bolus interval) are cut at the panel's top edge and their peak named in the legend.
-        let rates = rows.map { Double($0.delivered.value) / 1e9 * perDay }.sorted()
-        let peakRate = rates.last ?? 1
-        let usualRate = rates.isEmpty ? 1 : rates[Int(Double(rates.count - 1) * 0.99)]
+        func rate(_ row: SeriesRow) -> Double { Double(row.delivered.value) / 1e9 * perDay }
+        var count = 0, lowRate = Double.infinity, peakRate = 1.0, cMax = -Double.infinity
+        forEachRow { row in
+            let v = rate(row)
+            peakRate = count == 0 ? v : max(peakRate, v)
+            lowRate = min(lowRate, v)
+            cMax = max(cMax, row.concentration.nanogramsPerMillilitre, row.threshold?.nanogramsPerMillilitre ?? 0)
+            count += 1
+        }
+        if count == 0 { cMax = 1 }
+        // The 99th percentile of the rates, as a sort would place it.
+        let usualRate = count == 0 ? 1 : selectRanked(Int(Double(count - 1) * 0.99), lo: lowRate, hi: peakRate) { body in
+            withoutActuallyEscaping(body) { body in forEachRow { body(rate($0)) } }
+        }
         let cutPeaks = usualRate > 0 && peakRate > 2 * usualRate
         let rateMax = cutPeaks ? usualRate * 1.25 / 1.05 : peakRate
-        let cMax = rows.map { max($0.concentration.nanogramsPerMillilitre, $0.threshold?.nanogramsPerMillilitre ?? 0) }.max() ?? 1
         let thresholdPercent = Format.trimmed(Int64(sc.pk.withdrawalFraction.partsPerMillion), scale: 10_000, maxDigits: 1) + " %"
 
         struct Series {
@@ -128,15 +149,16 @@ public enum SVGPlot {
             var lastRef: Double?
             var ly = y0 + 12
             for (j, s) in p.series.enumerated() {
-                var seg: [(Double, Double)] = []
-                func flush() { g.polyline(decimate(seg), stroke: s.color, width: s.width, dash: s.dash, clip: "panel\(i)"); seg = [] }
-                for row in rows {
+                var seg = Decimator(), open = false
+                func flush() { g.polyline(seg.finish(), stroke: s.color, width: s.width, dash: s.dash, clip: "panel\(i)"); open = false }
+                forEachRow { row in
                     if let v = s.value(row) {
-                        seg.append((x(sec(row.start) + Double(rec.interval.nanoseconds) / 1e9), y(v)))
+                        seg.add((x(sec(row.start) + Double(rec.interval.nanoseconds) / 1e9), y(v)))
+                        open = true
                         if p.reference?.index == j { lastRef = v }
-                    } else if !seg.isEmpty { flush() }
+                    } else if open { flush() }
                 }
-                if !seg.isEmpty { flush() }
+                if open { flush() }
                 g.legend(s.label, swatch: .line(s.color, max(s.width, 1.4), s.dash), x: legendX, y: ly)
                 if let note = s.note {
                     g.text(note, x: legendX + 28, y: ly + 14, size: 10, fill: "#555", cls: "legend-note")
@@ -201,6 +223,43 @@ public enum SVGPlot {
         g.text("Shaded: withdrawal-risk windows (CSF level below \(thresholdPercent) of the prescribed dose's steady state). Dashed verticals: alarms raised.",
                x: left, y: h - 18, size: 10, fill: "#555", cls: "footnote")
         return "\(g.body)</svg>\n"
+    }
+
+    /// The value of rank `rank` (0-based, as in the sorted values) among the values `forEachValue`
+    /// gives, all within `lo...hi`, in passes of bounded memory: each pass counts the values into
+    /// 4,096 buckets of the current range (the bucket index is monotone in the value, so a bucket's
+    /// values lie strictly between those of the buckets around it) and narrows the range to the
+    /// lowest and highest value of the bucket holding the rank, until the range is one value or its
+    /// bucket holds few enough values to sort.
+    static func selectRanked(_ rank: Int, lo: Double, hi: Double, _ forEachValue: ((Double) -> Void) -> Void) -> Double {
+        let buckets = 4_096
+        var lo = lo, hi = hi
+        while lo < hi {
+            var counts = [Int](repeating: 0, count: buckets)
+            var mins = [Double](repeating: .infinity, count: buckets), maxs = [Double](repeating: -.infinity, count: buckets)
+            var under = 0
+            let width = hi - lo
+            func bucket(_ v: Double) -> Int { min(buckets - 1, max(0, Int((v - lo) / width * Double(buckets)))) }
+            forEachValue { v in
+                if v < lo { under += 1; return }
+                if v > hi { return }
+                let b = bucket(v)
+                counts[b] += 1
+                mins[b] = min(mins[b], v)
+                maxs[b] = max(maxs[b], v)
+            }
+            var target = rank - under, k = 0
+            while k < buckets - 1 && target >= counts[k] { target -= counts[k]; k += 1 }
+            if counts[k] <= 65_536 {
+                var values: [Double] = []
+                values.reserveCapacity(counts[k])
+                forEachValue { v in if v >= lo && v <= hi && bucket(v) == k { values.append(v) } }
+                values.sort()
+                return values[min(max(target, 0), values.count - 1)]
+            }
+            (lo, hi) = (mins[k], maxs[k])
+        }
+        return lo
     }
 
     static func escape(_ s: String) -> String {

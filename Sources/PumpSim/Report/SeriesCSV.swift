@@ -7,6 +7,20 @@ public enum SeriesCSV {
 
     /// Writes each line through `emit` (streamed; nothing accumulates).
     public static func write(_ r: SimulationResult, provenance: ReportProvenance? = nil, _ emit: (String) -> Void) {
+        preamble(provenance: provenance, emit)
+        let perDay = Double(TimeConstants.nanosecondsPerDay) / Double(r.recorder.interval.nanoseconds)
+        for row in r.recorder.series { emit(line(row, perDay: perDay)) }
+    }
+
+    /// The same lines for a run whose series went to `series`.
+    public static func write(_ r: SimulationResult, series: SeriesStream, provenance: ReportProvenance? = nil, _ emit: (String) -> Void) {
+        preamble(provenance: provenance, emit)
+        let perDay = Double(TimeConstants.nanosecondsPerDay) / Double(r.recorder.interval.nanoseconds)
+        series.forEachRow { emit(line($0, perDay: perDay)) }
+    }
+
+    /// The `#` lines of a provenance, then the header.
+    static func preamble(provenance: ReportProvenance?, _ emit: (String) -> Void) {
         if let p = provenance {
             emit("# itpump series")
             emit("# version: \(p.version ?? "not recorded")")
@@ -14,14 +28,15 @@ public enum SeriesCSV {
             for i in p.inputs { emit("# sha256 \(i.path.replacingNewlines()): \(i.sha256)") }
         }
         emit(header)
-        let perDay = Double(TimeConstants.nanosecondsPerDay) / Double(r.recorder.interval.nanoseconds)
-        for row in r.recorder.series {
-            let ug = Double(row.delivered.value) / 1e9
-            emit("\(row.start.nanoseconds / 1_000_000_000),\(TextReport.fixed(ug, 6)),\(TextReport.fixed(ug * perDay, 3)),"
-                 + "\(TextReport.fixed(row.trueReservoir.millilitresForDisplay, 6)),\(Format.fixed(row.estimatedReservoir.nanolitres, scale: 1_000_000, digits: 6)),"
-                 + "\(TextReport.fixed(row.concentration.nanogramsPerMillilitre, 3)),"
-                 + "\(row.threshold.map { TextReport.fixed($0.nanogramsPerMillilitre, 3) } ?? ""),\(TextReport.fixed(row.severity, 4)),"
-                 + TextReport.fixed(Double(row.released.value) / 1e9, 6))
-        }
+    }
+
+    /// One interval's line; `perDay`: intervals per day.
+    static func line(_ row: SeriesRow, perDay: Double) -> String {
+        let ug = Double(row.delivered.value) / 1e9
+        return "\(row.start.nanoseconds / 1_000_000_000),\(TextReport.fixed(ug, 6)),\(TextReport.fixed(ug * perDay, 3)),"
+            + "\(TextReport.fixed(row.trueReservoir.millilitresForDisplay, 6)),\(Format.fixed(row.estimatedReservoir.nanolitres, scale: 1_000_000, digits: 6)),"
+            + "\(TextReport.fixed(row.concentration.nanogramsPerMillilitre, 3)),"
+            + "\(row.threshold.map { TextReport.fixed($0.nanogramsPerMillilitre, 3) } ?? ""),\(TextReport.fixed(row.severity, 4)),"
+            + TextReport.fixed(Double(row.released.value) / 1e9, 6)
     }
 }

@@ -121,6 +121,12 @@ public struct Recorder: Sendable {
     /// The CSF level starts at the steady state of the first dose when therapy starts (a transfer).
     public var startsAtSteadyState = true
     public private(set) var series: [SeriesRow] = []
+    /// Where the series goes instead of `series` (nil: kept in memory).
+    public var seriesStream: SeriesStream?
+
+    @inline(__always) mutating func emitRow(_ row: SeriesRow) {
+        if let s = seriesStream { s.add(row) } else { series.append(row) }
+    }
     var snapshot: (Picolitres, Volume) = (.zero, .zero)
 
     /// How the CSF model is integrated (`.events` agrees with the `.intervals` reference within the
@@ -383,7 +389,7 @@ public struct Recorder: Sendable {
             peak = max(peak, sev)
             if sev >= Self.severeLevel { severeCount += 1 }
             if keepSeries {
-                series.append(SeriesRow(start: Instant(nanoseconds: b * iv), delivered: Femtograms(fg), released: Femtograms(releasedFg),
+                emitRow(SeriesRow(start: Instant(nanoseconds: b * iv), delivered: Femtograms(fg), released: Femtograms(releasedFg),
                                         trueReservoir: snapshot.0,
                                         estimatedReservoir: snapshot.1, concentration: CSFConcentration(nanogramsPerMillilitre: c1),
                                         threshold: lv.map { CSFConcentration(nanogramsPerMillilitre: $0.threshold) }, severity: sev))
@@ -427,7 +433,7 @@ public struct Recorder: Sendable {
             peakSeverity = max(peakSeverity, model.severity)
             if model.severity >= Self.severeLevel { severe = severe + interval }
             if keepSeries {
-                series.append(SeriesRow(start: start, delivered: fg, released: Femtograms(binReleasedFg),
+                emitRow(SeriesRow(start: start, delivered: fg, released: Femtograms(binReleasedFg),
                                         trueReservoir: snapshot.0, estimatedReservoir: snapshot.1,
                                         concentration: model.concentration,
                                         threshold: ref.map { CSFConcentration(nanogramsPerMillilitre: $0.nanogramsPerMillilitre * Double(model.parameters.withdrawalFraction.partsPerMillion) / 1e6) },
@@ -585,7 +591,7 @@ extension Recorder {
         let daily = Femtograms(dailyFemtograms.reduce(0, +))
         if daily != totalToPatient { out.append("the daily figures add up to \(daily), the delivered total is \(totalToPatient)") }
         if keepSeries {
-            let inSeries = Femtograms(series.reduce(0) { $0 + $1.delivered.value })
+            let inSeries = seriesStream?.deliveredTotal ?? Femtograms(series.reduce(0) { $0 + $1.delivered.value })
             if inSeries != totalToPatient { out.append("the time series adds up to \(inSeries), the delivered total is \(totalToPatient)") }
         }
         return out

@@ -11,6 +11,9 @@ struct RunSink: EffectSink {
     /// A deliberately broken sink for the anti-vacuity tests: the drug released when an occlusion
     /// clears is not recorded (the defect the run's conservation check exists to catch).
     var dropsReleasedDrug = false
+    /// Bolus strokes are moved in aggregate when that is provably the same as one by one
+    /// (`SimulatedPump.accumulate`; fast fidelity only). False: each on its own (the reference).
+    var aggregatesBolus = true
 
     var acceptsStrokeBatches: Bool { batching }
     /// Only the number of alerts is reported, so the core need not wake for each re-alert.
@@ -21,20 +24,38 @@ struct RunSink: EffectSink {
     mutating func receive(_ effect: Effect) {
         switch effect {
         case let .stroke(s): receiveStroke(s)
-        case let .event(e): recorder.record(e)
-        case .alert: alerts += 1
+        case let .event(e):
+            flush()
+            recorder.record(e)
+        case .alert:
+            flush()
+            alerts += 1
         }
     }
 
     @inline(__always)
     mutating func receiveStroke(_ s: Stroke) {
+        if batching && aggregatesBolus && s.purpose != .basal {
+            if pump.accumulate(s) { return }
+        }
+        flush()
         let before = pump.toPatient
         do { try pump.perform(s) } catch let e as SimulatedPumpError { failure = e } catch {}
         recorder.delivered(pump.toPatient - before, at: s.at)
         checkBlocking(at: s.at)
     }
 
+    /// Moves the bolus strokes the pump holds (`SimulatedPump.accumulate`): no drug reaches the
+    /// patient with them and no sensor or blocking state changes, so the recorder only learns the
+    /// instant they reached (as a stroke of no drug there, which is what each of them was).
+    mutating func flush() {
+        guard let last = pump.flushAccumulated() else { return }
+        recorder.delivered(.zero, at: last)
+        checkBlocking(at: last)
+    }
+
     mutating func receiveStrokes(_ b: StrokeBatch) {
+        flush()
         let before = pump.toPatient
         do { try pump.perform(batch: b) } catch let e as SimulatedPumpError { failure = e } catch {}
         recorder.delivered(pump.toPatient - before, strokes: b.count, first: b.first, last: b.last)
@@ -44,6 +65,7 @@ struct RunSink: EffectSink {
     /// Starts or ends a fault. When an occlusion clears, the volume held under pressure reaches the
     /// patient at once: its drug is recorded as delivered at `change.at` and as a released bolus.
     mutating func apply(_ change: FaultChange) {
+        flush()
         let volume = pump.pressurised
         let csf = pump.toPatient, pocket = pump.toPocket
         pump.apply(change)

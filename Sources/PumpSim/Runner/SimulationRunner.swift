@@ -38,16 +38,24 @@ public struct SimulationRunner {
         try run(scenario, fidelity: fidelity, keepSeries: keepSeries, perBinPK: false, pk: pk)
     }
 
+    /// Runs `scenario` with its time series streamed to `series` as each interval closes instead of
+    /// kept in `Recorder.series` (the result's series is empty; memory stays flat in the run's length).
+    public static func run(_ scenario: Scenario, fidelity: Fidelity, streamingSeriesTo series: SeriesStream) throws(ScenarioError) -> SimulationResult {
+        try run(scenario, fidelity: fidelity, keepSeries: true, perBinPK: false) { $0.seriesStream = series }
+    }
+
     /// `perBinPK`: close the PK intervals with the per-interval reference implementation;
-    /// `bolusByDeadline`: step every bolus stroke on its own (tests compare both with the fast paths).
+    /// `bolusByDeadline`: step every bolus stroke on its own; `bolusStrokeByStroke`: move every bolus
+    /// stroke on the pump on its own (tests compare both with the fast paths).
     /// `dropsReleasedDrug`: a deliberately broken run for the anti-vacuity tests (see `RunSink`).
     static func run(_ scenario: Scenario, fidelity: Fidelity, keepSeries: Bool, perBinPK: Bool,
-                    bolusByDeadline: Bool = false, dropsReleasedDrug: Bool = false, pk: PKMethod = .intervals,
+                    bolusByDeadline: Bool = false, bolusStrokeByStroke: Bool = false, dropsReleasedDrug: Bool = false, pk: PKMethod = .intervals,
                     configure: (inout Recorder) -> Void = { _ in }) throws(ScenarioError) -> SimulationResult {
         var r = try SimulationRunner(scenario: scenario, fidelity: fidelity, keepSeries: keepSeries, pk: pk)
         configure(&r.sink.recorder)
         r.sink.recorder.perBinReference = perBinPK
         r.sink.dropsReleasedDrug = dropsReleasedDrug
+        r.sink.aggregatesBolus = !bolusStrokeByStroke
         r.bolusByDeadline = bolusByDeadline
         try r.runToEnd()
         return SimulationResult(scenario: scenario, fidelity: fidelity, end: r.end, recorder: r.sink.recorder,
@@ -217,6 +225,7 @@ public struct SimulationRunner {
     /// Feeds the pump's sensor changes to the controller at the controller's instant (the change's own
     /// instant when the runner stepped to it).
     mutating func pollSensors() {
+        sink.flush()
         guard let changes = try? sink.pump.sensorChanges(upTo: controller.now), !changes.isEmpty else { return }
         for ch in changes {
             for e in controller.sense(ch.reading, at: controller.now) { sink.receive(e) }
