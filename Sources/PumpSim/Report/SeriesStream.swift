@@ -11,7 +11,6 @@ import PumpCore
 public final class SeriesStream: @unchecked Sendable {
     /// The spool of rows for `forEachRow`.
     var spool: UnsafeMutablePointer<FILE>?
-    let spoolPath: String
     var buffer: [UInt64] = []
     static let words = 9
     static let bufferRows = 8_192
@@ -19,19 +18,25 @@ public final class SeriesStream: @unchecked Sendable {
     public private(set) var count = 0
     public private(set) var deliveredTotal = Femtograms.zero
 
-    /// `directory`: where the rows are spooled (the file, `.series-PID-RANDOM.bin`, is removed when
-    /// the stream goes).
+    /// `directory`: where the rows are spooled. The file (`.series-PID-RANDOM.bin`, created 0600 and
+    /// exclusively, never through a link) is unlinked as soon as it is open, so it has no name while
+    /// the run goes on: a run that is killed leaves nothing behind, and its space goes with the stream.
     public init(spoolDirectory dir: String) throws(SeriesStreamError) {
         let path = dir + "/.series-\(getpid())-\(String(UInt64.random(in: 0...UInt64.max), radix: 16)).bin"
-        guard let f = fopen(path, "w+b") else { throw .cannotSpool(path, errno: errno) }
+        let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .cannotSpool(path, errno: errno) }
+        unlink(path)
+        guard let f = fdopen(fd, "w+b") else {
+            let e = errno
+            close(fd)
+            throw .cannotSpool(path, errno: e)
+        }
         spool = f
-        spoolPath = path
         buffer.reserveCapacity(Self.words * Self.bufferRows)
     }
 
     deinit {
         if let spool { fclose(spool) }
-        unlink(spoolPath)
     }
 
     /// The next interval's row.
