@@ -90,6 +90,16 @@ struct CoreFuzzFindingTests {
         #expect(try Self.violations("stop-after-short-downtime").isEmpty)
     }
 
+    /// Found by scripts/fuzz (300 s): a refill ends a reserve taper at 95.028 μg/day after more than
+    /// 24 h at its reduced levels, so that level is held until a clinician confirms; an emergency
+    /// one-day stop (to the 50 μg/day floor) and a resume at 50 μg/day left delivery at the held 95.028,
+    /// above every rate accepted. The held level is now never above the plan in force.
+    @Test("A held reserve level gives way to a stop's or a resume's lower level: nothing is delivered above the plan in force")
+    func stopAndResumeBelowAHeldReserveLevel() throws {
+        try Self.expectHolds(.noCatchUp, seed: "stop-and-resume-below-a-held-reserve-level")
+        try Self.expectHolds(.rollingTitration, seed: "stop-and-resume-below-a-held-reserve-level")
+    }
+
     /// Open (found by scripts/fuzz): a pump without an empty switch run dry by an unentered physical
     /// refill (the residual withdrawn), ~35 h without drug the controller has no evidence of, then
     /// unentered drops of drug; the controller goes on at the full dose where the oracle wants the floor.
