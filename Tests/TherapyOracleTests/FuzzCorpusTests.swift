@@ -100,6 +100,17 @@ struct CoreFuzzFindingTests {
         try Self.expectHolds(.rollingTitration, seed: "stop-and-resume-below-a-held-reserve-level")
     }
 
+    /// Found by scripts/fuzz (300 s): past its calculated empty (an unentered refill; the empty switch
+    /// says drug remains), a reserve taper at 64.426 μg/day; one 12 h 16 min advance gave strokes only
+    /// up to 12:59 and left the rest due: the stroke loop stopped at a deadline a stroke's reservoir
+    /// check had moved past the target, and the next call (a refused `program`) gave 6.5 h of strokes
+    /// at once. The loop now goes on while strokes are due by the target.
+    @Test("One advance gives every stroke due by its target: none is left for the next call to give at once")
+    func strokesLeftBehindByAMovedDeadline() throws {
+        try Self.expectHolds(.refusalChangesNothing, seed: "strokes-left-behind-by-a-moved-deadline")
+        try Self.expectHolds(.noCatchUp, seed: "strokes-left-behind-by-a-moved-deadline")
+    }
+
     /// Open (found by scripts/fuzz): a pump without an empty switch run dry by an unentered physical
     /// refill (the residual withdrawn), ~35 h without drug the controller has no evidence of, then
     /// unentered drops of drug; the controller goes on at the full dose where the oracle wants the floor.
