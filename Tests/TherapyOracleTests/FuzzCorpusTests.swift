@@ -111,6 +111,15 @@ struct CoreFuzzFindingTests {
         try Self.expectHolds(.noCatchUp, seed: "strokes-left-behind-by-a-moved-deadline")
     }
 
+    /// Found by scripts/fuzz (300 s): 656 → 582 μg/day (−11 %, within the limit then), the decrease
+    /// limit configured down to 2 %, and the same 582 μg/day schedule programmed again at once. The
+    /// oracle judged the re-entry as a fresh decrease under the new limit; it delivers exactly what the
+    /// schedule it replaced would have, so the oracle now charges a change only for what it takes away.
+    @Test("A schedule re-entered as it was is judged on what it takes away: not a decrease under a stricter limit set meanwhile")
+    func sameScheduleUnderAStricterDecreaseLimit() throws {
+        try Self.expectHolds(.rollingTitration, seed: "same-schedule-under-a-stricter-decrease-limit")
+    }
+
     /// Open (found by scripts/fuzz): a pump without an empty switch run dry by an unentered physical
     /// refill (the residual withdrawn), ~35 h without drug the controller has no evidence of, then
     /// unentered drops of drug; the controller goes on at the full dose where the oracle wants the floor.
