@@ -16,8 +16,8 @@ public enum Invariant: String, Hashable, Sendable, CaseIterable, CustomStringCon
     /// t (until the next change) holds at most (1 + increase limit) × the drug of the 24 h before t,
     /// unless it holds no more than it would without the change (the drug before t, then the plan the
     /// change replaced, with drug present; for a resume, the level in force held), and, while drug
-    /// remains and no taper, floor or stop intervenes, at least (1 − decrease limit) × it (plus or
-    /// minus two strokes).
+    /// remains and no taper, floor or stop intervenes, at least (1 − decrease limit) × it unless it holds
+    /// no less than it would without the change (plus or minus two strokes).
     case rollingTitration
     /// While therapy runs, the reservoir-empty switch is off and the true reservoir holds at least a
     /// stroke, the controller is delivering: it never falls to zero on its own decision (an estimate).

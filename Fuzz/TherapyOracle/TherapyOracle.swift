@@ -258,8 +258,12 @@ public struct TherapyOracle: Sendable {
                 if c.at >= start + Self.day, Int128(held) > up {
                     fail(.rollingTitration, at: w, "after the change at \(c.at) (\(c.baseline) pg in the 24 h before), the window ending \(w) holds \(held) pg, above the +\(Fraction(partsPerMillion: c.increasePpm)) limit (\(limit) pg) and the \(without) pg it would hold without the change (two strokes allowed)")
                 }
+                // Nor is a window below the decrease limit one the change emptied, if it holds what it
+                // would have without the change (a schedule re-entered as it was, under a stricter
+                // limit configured meanwhile): the change answers only for what it takes away.
                 let down = Int128(c.baseline) * Int128(1_000_000 - c.decreasePpm) / 1_000_000 - Int128(2 * stroke)
-                if c.at - Self.day >= start + Self.day, !exempt(c.at - Self.day, w), Int128(held) < down {
+                if c.at - Self.day >= start + Self.day, !exempt(c.at - Self.day, w), Int128(held) < down,
+                   Int128(held) + Int128(2 * stroke) < Int128(without) {
                     fail(.rollingTitration, at: w, "after the change at \(c.at) (\(c.baseline) pg in the 24 h before), the window ending \(w) holds \(held) pg, below the −\(Fraction(partsPerMillion: c.decreasePpm)) limit (\(down) pg)")
                 }
             }

@@ -98,6 +98,36 @@ struct CoreFuzzFindingTests {
     @Test("A refill entry does not answer an empty-switch reading that persists: the interruption passes 24 h at the floor")
     func switchReadingOutlastsRefillEntry() throws { try Self.expectHolds(.interruptionFloor, seed: "hidden-dry-run-without-switch") }
 
+    /// Found by scripts/fuzz (300 s): a refill ends a reserve taper at 95.028 μg/day after more than
+    /// 24 h at its reduced levels, so that level is held until a clinician confirms; an emergency
+    /// one-day stop (to the 50 μg/day floor) and a resume at 50 μg/day left delivery at the held 95.028,
+    /// above every rate accepted. The held level is now never above the plan in force.
+    @Test("A held reserve level gives way to a stop's or a resume's lower level: nothing is delivered above the plan in force")
+    func stopAndResumeBelowAHeldReserveLevel() throws {
+        try Self.expectHolds(.noCatchUp, seed: "stop-and-resume-below-a-held-reserve-level")
+        try Self.expectHolds(.rollingTitration, seed: "stop-and-resume-below-a-held-reserve-level")
+    }
+
+    /// Found by scripts/fuzz (300 s): past its calculated empty (an unentered refill; the empty switch
+    /// says drug remains), a reserve taper at 64.426 μg/day; one 12 h 16 min advance gave strokes only
+    /// up to 12:59 and left the rest due: the stroke loop stopped at a deadline a stroke's reservoir
+    /// check had moved past the target, and the next call (a refused `program`) gave 6.5 h of strokes
+    /// at once. The loop now goes on while strokes are due by the target.
+    @Test("One advance gives every stroke due by its target: none is left for the next call to give at once")
+    func strokesLeftBehindByAMovedDeadline() throws {
+        try Self.expectHolds(.refusalChangesNothing, seed: "strokes-left-behind-by-a-moved-deadline")
+        try Self.expectHolds(.noCatchUp, seed: "strokes-left-behind-by-a-moved-deadline")
+    }
+
+    /// Found by scripts/fuzz (300 s): 656 → 582 μg/day (−11 %, within the limit then), the decrease
+    /// limit configured down to 2 %, and the same 582 μg/day schedule programmed again at once. The
+    /// oracle judged the re-entry as a fresh decrease under the new limit; it delivers exactly what the
+    /// schedule it replaced would have, so the oracle now charges a change only for what it takes away.
+    @Test("A schedule re-entered as it was is judged on what it takes away: not a decrease under a stricter limit set meanwhile")
+    func sameScheduleUnderAStricterDecreaseLimit() throws {
+        try Self.expectHolds(.rollingTitration, seed: "same-schedule-under-a-stricter-decrease-limit")
+    }
+
     @Test("A stop at the floor after 70 h without drug tapers from the floor: confirming a lower dose and resuming never jump to the full dose")
     func stopAtTheFloorThenResume() throws {
         try Self.expectHolds(.rollingTitration, seed: "stop-at-the-floor-then-resume")

@@ -110,6 +110,20 @@ struct OracleAntiVacuityTests {
         #expect(Self.broken(b).contains(.rollingTitration), "\(b.violations)")
     }
 
+    /// The decrease bound set aside only where a window holds what it would without the change: a
+    /// controller whose strokes are lost after a change (half a day of them) is below both.
+    @Test("rollingTitration catches a window 25 % below the 24 h before a change and below the plan it kept")
+    func decreaseWindow() throws {
+        var b = try Self.bench(dose: 600)
+        b.advance(by: .hours(50))
+        b.command(.program(.continuous(.microgramsPerDay(600))))
+        b.sink.dropStrokes = true
+        b.advance(by: .hours(6))
+        b.sink.dropStrokes = false
+        b.advance(by: .hours(19))
+        #expect(b.violations.contains { $0.invariant == .rollingTitration && $0.detail.contains("below the") }, "\(b.violations)")
+    }
+
     /// A resume is judged on what it adds over the taper it cancelled: a controller whose resume went
     /// back to the programmed 600 μg/day from the taper's third level (forged as the strokes that
     /// adds) is above both the titration limit over the 24 h before and the taper's own windows.

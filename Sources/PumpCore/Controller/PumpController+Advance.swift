@@ -11,6 +11,7 @@ extension PumpController {
             // Hot path: basal strokes up to the next other deadline.
             var due = basal.nextDue
             let batching = sink.acceptsStrokeBatches
+            var halted = false
             while due <= limit {
                 if batching, let n = batchableStrokes(upTo: limit), n > 0 {
                     // Closed form: n strokes of one mass, none crossing a reservoir threshold.
@@ -31,6 +32,7 @@ extension PumpController {
                     } else {
                         haltForEmptyReservoir(at: due, log: &log)
                         log.flush(into: &sink)
+                        halted = true
                         break
                     }
                 }
@@ -60,8 +62,11 @@ extension PumpController {
                 due = basal.nextDue
             }
             let other = quiet ? nextQuietDeadline : nextOtherDeadline
+            // Strokes still due by `t` before the next other deadline: the hot loop stopped at a
+            // deadline that has since moved (a stroke's reservoir check re-planned it), so go on with
+            // them; leaving here would hand them to the next call as a catch-up burst.
+            if !halted && basal.nextDue < other && basal.nextDue <= t { continue }
             if other > t || other == .distantFuture { break }
-            if basal.nextDue < other && basal.nextDue <= t { continue }
             now = other
             processDeadlines(at: other, horizon: t, log: &log, quietAlerts: quiet)
             log.flush(into: &sink)

@@ -233,7 +233,7 @@ extension PumpController {
 
     /// The daily dose delivery resumes with at `t`.
     func resumedDose(at t: Instant) -> DoseRate {
-        if awaitingConfirmationSince != nil { return confirmationHold ?? .floor }
+        if awaitingConfirmationSince != nil { return heldDose(at: t) ?? .floor }
         return taper?.level(at: t)?.dose ?? schedule?.dailyDose ?? .zero
     }
 

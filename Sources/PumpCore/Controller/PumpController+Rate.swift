@@ -40,8 +40,21 @@ extension PumpController {
         }
         let taperNext = taper != nil ? next : .distantFuture
         if haltedSince != nil { return (.zero, taperNext) }
-        if awaitingConfirmationSince != nil { return (confirmationHold ?? .floor, taperNext) }
+        if awaitingConfirmationSince != nil { return (heldDose(at: t) ?? .floor, taperNext) }
         return (programmed, next)
+    }
+
+    /// The level held while a clinician's confirmation is awaited: the floor (nil), or a reserve taper's
+    /// reached level (`confirmationHold`), never above the daily dose the accepted plan prescribes at
+    /// `t` (a stop taper's level, or the schedule a `resume` left): a stop or a resume made while
+    /// waiting lowers what is delivered from the held level, never leaves it above them.
+    func heldDose(at t: Instant) -> DoseRate? {
+        guard let hold = confirmationHold else { return nil }
+        if let plan = taper {
+            guard let level = plan.level(at: t) else { return hold }
+            return min(hold, level.dose)
+        }
+        return min(hold, schedule?.dailyDose ?? hold)
     }
 
     /// Sets the basal stroke clock to the dose due at `t` (and the next stroke's tip mass), and

@@ -446,6 +446,37 @@ struct InterruptionTests {
         #expect(abs(next.count - 614) <= 1)
     }
 
+    /// A refill 49 h into the reserve taper holds 384 μg/day until a clinician confirms. A stop then
+    /// (an emergency override, one day: the 96 μg/day taper floor) and a resume of it must lower what is
+    /// delivered: the held level is never above the plan in force. It stayed at 384 μg/day (768
+    /// strokes of 500 ng a day) over the stop's 96 and the resumed 96 (fuzzer finding
+    /// `stop-and-resume-below-a-held-reserve-level`); and a 14-day stop held 384 for its 14 days, then
+    /// ended delivery at once from 384.
+    @Test("while a reserve level is held awaiting confirmation, a stop and a resume lower delivery to their level: the hold is never above the plan in force")
+    func heldReserveLevelNeverAboveAStopOrResume() throws {
+        var s = ControllerSettings()
+        s.reservoirPolicy = .reserveTaper
+        var c = try Fixture.onTherapy(concentration: c2000, volume: .millilitres(5), settings: s)
+        _ = c.advance(to: Self.reserveFrom)
+        let t = Self.reserveFrom + .hours(49)
+        try c.handle(.refill(RefillRequest(withdrawn: c.reservoir.estimate, added: .millilitres(20), concentration: c2000)), at: t).accepted()
+        #expect(c.confirmationHold == ug(384) && c.deliveringDose == ug(384))
+        var taper = c
+        try c.handle(.stop(taperDays: 1, override: EmergencyOverride(reason: "test", clinician: "test")), at: t).accepted()
+        #expect(c.deliveringDose == ug(96))
+        try c.handle(.resume, at: t + .hours(1)).accepted()
+        #expect(c.deliveringDose == ug(96) && c.schedule == .continuous(ug(96)))
+        #expect(abs(c.advance(to: t + .days(1) + .hours(1)).strokes.count - 192) <= 1)
+
+        try taper.handle(.stop(taperDays: nil, override: nil), at: t).accepted()
+        let plan = try #require(taper.taper)
+        #expect(plan.fromDose == ug(384) && taper.deliveringDose == ug(384))
+        _ = taper.advance(to: t + .days(1))
+        #expect(taper.deliveringDose == plan.levels[1] && plan.levels[1] < ug(384))
+        _ = taper.advance(to: t + .days(13) + .hours(23))
+        #expect(taper.deliveringDose == ug(96))
+    }
+
     @Test("more than 24 h at a reserve taper's reduced dose holds that level after the refill until a clinician confirms", arguments: reserveRefills)
     func reserveTaperHoldsAfterRefill(hours: Int64, held: Int64?) throws {
         var s = ControllerSettings()

@@ -108,6 +108,54 @@ struct ControllerDeliveryTests {
         #expect(after.strokes.first?.at == bridgeEnd + .seconds(36))
     }
 
+    /// A simulation's sink: batches of strokes, re-alerts reported in bulk (the quiet stroke loop).
+    struct QuietCounter: EffectSink {
+        var strokes: [Instant] = []
+        var acceptsStrokeBatches: Bool { true }
+        var wantsEachAlert: Bool { false }
+        mutating func receive(_ effect: Effect) { if case let .stroke(s) = effect { strokes.append(s.at) } }
+        mutating func receiveStroke(_ s: Stroke) { strokes.append(s.at) }
+        mutating func receiveStrokes(_ b: StrokeBatch) {
+            for k in 0..<b.count { strokes.append(b.first + TimeSpan(nanoseconds: (b.last - b.first).nanoseconds * k / max(1, b.count - 1))) }
+        }
+    }
+
+    /// Fuzzer finding `strokes-left-behind-by-a-moved-deadline`: past the calculated empty on a pump
+    /// whose empty switch says drug remains, under a reserve taper, one long quiet advance stopped
+    /// giving strokes at a deadline a stroke's reservoir check had moved past the target, and the
+    /// next call gave hours of them at once. One advance gives every stroke due by its target, the
+    /// same strokes as many short ones.
+    @Test("one advance gives every stroke due by its target, as many short advances do: none is left for the next call to give at once")
+    func oneAdvanceLeavesNoStrokeDue() throws {
+        // The seed's controller inputs: 1 μL strokes, an empty switch that never trips (18 mL truly
+        // went in unentered), 3 mL at 500 μg/mL, 600 μg/day, reserve taper policy, clock 04:00 at zero.
+        var p = PumpProfile.bench20
+        p.strokeVolume = .microlitres(1)
+        p.hasEmptySwitch = true
+        var s = ControllerSettings()
+        s.reservoirPolicy = .reserveTaper
+        s.clock = ClockReference(timeOfDayAtOrigin: TimeOfDay(hour: 4)!)
+        var c = try Fixture.primed(c500, volume: .millilitres(3), profile: p, settings: s)
+        try c.handle(.startTherapy(.continuous(ug(600)), basis: .transfer(previousDailyDose: ug(600))), at: at(.hours(1))).accepted()
+        try c.handle(.stop(taperDays: nil, override: nil), at: at(.hours(6))).accepted()
+        _ = c.advance(to: at(.days(9) + .hours(12) + .minutes(57)))
+        let back = at(.days(10) + .hours(7) + .minutes(13))
+        _ = c.recoverAfterDowntime(until: back)
+        try c.handle(.resume, at: back).accepted()
+        #expect(c.reservoir.estimate == .zero && c.deliveringDose == ngPerDay(64_426))
+        let to = back + .hours(12) + .minutes(16)
+        var one = c, many = c
+        var a = QuietCounter(), b = QuietCounter()
+        one.advance(to: to, into: &a)
+        var t = back
+        while t < to { t = min(to, t + .minutes(7)); many.advance(to: t, into: &b) }
+        // 64.426 μg/day in 500 ng strokes: one every 11 min 10.5 s, 65 in 12 h 16 min.
+        #expect(a.strokes.count == 65 && b.strokes.count == 65, "\(a.strokes.count) strokes in one advance, \(b.strokes.count) in short ones")
+        var again = QuietCounter()
+        one.advance(to: to, into: &again)
+        #expect(again.strokes.isEmpty, "advancing again to \(to) gave \(again.strokes.count) strokes, from \(again.strokes.first.map(\.description) ?? "")")
+    }
+
     @Test("no catch-up burst after an empty reservoir is refilled")
     func noCatchUp() throws {
         // 1 mL fill: 664,000 nL left after priming = 2,656 strokes; 1200 μg/day = a stroke every 9 s.
