@@ -92,6 +92,13 @@ struct CoreFuzzFindingTests {
     @Test("A refill entry does not answer an empty-switch reading that persists: the interruption passes 24 h at the floor")
     func switchReadingOutlastsRefillEntry() throws { try Self.expectHolds(.interruptionFloor, seed: "hidden-dry-run-without-switch") }
 
+    /// Open (found by scripts/fuzz): a switch halt of 16 h ends with a refill while a real occlusion
+    /// starts; the first stroke after the refill goes into it and trips the occlusion sensor at its
+    /// own instant, yet counts as the resumed stroke, so the 26 h without drug are timed as 16 h and
+    /// 10 h and the full dose resumes.
+    @Test("Open: an occlusion reading on the first stroke after a halt ends (interruption floor)")
+    func occlusionOnTheFirstStrokeAfterRefill() throws { try Self.expectOpen(.interruptionFloor, seed: "occlusion-on-the-first-stroke-after-refill-open") }
+
     @Test("A stop at the floor after 70 h without drug tapers from the floor: confirming a lower dose and resuming never jump to the full dose")
     func stopAtTheFloorThenResume() throws {
         try Self.expectHolds(.rollingTitration, seed: "stop-at-the-floor-then-resume")
