@@ -92,6 +92,15 @@ struct CoreFuzzFindingTests {
     @Test("A refill entry does not answer an empty-switch reading that persists: the interruption passes 24 h at the floor")
     func switchReadingOutlastsRefillEntry() throws { try Self.expectHolds(.interruptionFloor, seed: "hidden-dry-run-without-switch") }
 
+    /// Found by scripts/fuzz: awaiting confirmation at a reserve taper's held 384 μg/day, an
+    /// emergency-override stop with a one-day taper (50 μg/day) and a `resume` at it; the held level
+    /// went on being delivered above both (384 μg/day where the schedule said 50).
+    @Test("The held level caps delivery while a confirmation is awaited: an emergency stop's taper and a resume at it are delivered as set")
+    func heldLevelOverEmergencyStop() throws {
+        try Self.expectHolds(.noCatchUp, seed: "held-level-over-emergency-stop")
+        try Self.expectHolds(.interruptionFloor, seed: "held-level-over-emergency-stop")
+    }
+
     /// Open (found by scripts/fuzz): a switch halt of 16 h ends with a refill while a real occlusion
     /// starts; the first stroke after the refill goes into it and trips the occlusion sensor at its
     /// own instant, yet counts as the resumed stroke, so the 26 h without drug are timed as 16 h and

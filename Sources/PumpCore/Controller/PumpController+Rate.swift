@@ -40,7 +40,9 @@ extension PumpController {
         }
         let taperNext = taper != nil ? next : .distantFuture
         if haltedSince != nil { return (.zero, taperNext) }
-        if awaitingConfirmationSince != nil { return (confirmationHold ?? .floor, taperNext) }
+        // Awaiting a clinician, the held level (the floor, or a reserve taper's reached level) caps
+        // delivery; it never lifts it above what a later stop's taper or a resume's level sets.
+        if awaitingConfirmationSince != nil { return (min(confirmationHold ?? .floor, programmed), next) }
         return (programmed, next)
     }
 
