@@ -128,6 +128,22 @@ struct CoreFuzzFindingTests {
         try Self.expectHolds(.rollingTitration, seed: "same-schedule-under-a-stricter-decrease-limit")
     }
 
+    /// Found by scripts/fuzz: awaiting confirmation at a reserve taper's held 384 μg/day, an
+    /// emergency-override stop with a one-day taper (50 μg/day) and a `resume` at it; the held level
+    /// went on being delivered above both (384 μg/day where the schedule said 50).
+    @Test("The held level caps delivery while a confirmation is awaited: an emergency stop's taper and a resume at it are delivered as set")
+    func heldLevelOverEmergencyStop() throws {
+        try Self.expectHolds(.noCatchUp, seed: "held-level-over-emergency-stop")
+        try Self.expectHolds(.interruptionFloor, seed: "held-level-over-emergency-stop")
+    }
+
+    /// Open (found by scripts/fuzz): a switch halt of 16 h ends with a refill while a real occlusion
+    /// starts; the first stroke after the refill goes into it and trips the occlusion sensor at its
+    /// own instant, yet counts as the resumed stroke, so the 26 h without drug are timed as 16 h and
+    /// 10 h and the full dose resumes.
+    @Test("Open: an occlusion reading on the first stroke after a halt ends (interruption floor)")
+    func occlusionOnTheFirstStrokeAfterRefill() throws { try Self.expectOpen(.interruptionFloor, seed: "occlusion-on-the-first-stroke-after-refill-open") }
+
     @Test("A stop at the floor after 70 h without drug tapers from the floor: confirming a lower dose and resuming never jump to the full dose")
     func stopAtTheFloorThenResume() throws {
         try Self.expectHolds(.rollingTitration, seed: "stop-at-the-floor-then-resume")

@@ -40,7 +40,10 @@ extension PumpController {
         }
         let taperNext = taper != nil ? next : .distantFuture
         if haltedSince != nil { return (.zero, taperNext) }
-        if awaitingConfirmationSince != nil { return (heldDose(at: t) ?? .floor, taperNext) }
+        // Awaiting a clinician, the held level (the floor, or a reserve taper's reached level) caps
+        // delivery: it is never above the rate the plan in force sets now (a stop's taper level, the
+        // schedule a resume left, a flex step), and it never lifts delivery above what they set.
+        if awaitingConfirmationSince != nil { return (min(confirmationHold ?? .floor, programmed), next) }
         return (programmed, next)
     }
 

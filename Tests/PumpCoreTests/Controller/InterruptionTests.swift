@@ -477,6 +477,27 @@ struct InterruptionTests {
         #expect(taper.deliveringDose == ug(96))
     }
 
+    /// Awaiting confirmation at a reserve taper's held 384 μg/day, an emergency-override stop with a
+    /// one-day taper (the taper floor: 96 μg/day, the patency minimum at 2000 μg/mL) and a `resume`
+    /// (holding it) deliver 96 μg/day: the held level caps delivery, it never lifts it above what the
+    /// stop or the resume set.
+    @Test("the held level caps delivery while a confirmation is awaited: a stop's lower taper and a resume at it are delivered as set")
+    func heldLevelNeverLiftsAStop() throws {
+        var s = ControllerSettings()
+        s.reservoirPolicy = .reserveTaper
+        var c = try Fixture.onTherapy(concentration: c2000, volume: .millilitres(5), settings: s)
+        _ = c.advance(to: Self.reserveFrom)
+        let t = Self.reserveFrom + .hours(49)
+        try c.handle(.refill(RefillRequest(withdrawn: c.reservoir.estimate, added: .millilitres(20), concentration: c2000)), at: t).accepted()
+        #expect(c.confirmationHold == ug(384) && c.deliveringDose == ug(384))
+        try c.handle(.stop(taperDays: 1, override: EmergencyOverride(reason: "test", clinician: "test")), at: t + .hours(1)).accepted()
+        #expect(c.taper?.levels == [ug(96)] && c.deliveringDose == ug(96), "\(String(describing: c.taper))")
+        try c.handle(.resume, at: t + .hours(11)).accepted()
+        #expect(c.schedule == .continuous(ug(96)) && c.deliveringDose == ug(96) && c.awaitingConfirmationSince != nil)
+        // 96 μg/day in strokes of 500 ng: 192 a day.
+        #expect(c.advance(to: t + .hours(35)).strokes.count == 192)
+    }
+
     @Test("more than 24 h at a reserve taper's reduced dose holds that level after the refill until a clinician confirms", arguments: reserveRefills)
     func reserveTaperHoldsAfterRefill(hours: Int64, held: Int64?) throws {
         var s = ControllerSettings()
