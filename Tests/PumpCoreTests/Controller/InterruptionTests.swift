@@ -446,6 +446,19 @@ struct InterruptionTests {
         #expect(abs(next.count - 614) <= 1)
     }
 
+    /// A controller on the reserve-taper policy refilled 49 h into the reserve taper: the reached
+    /// 384 μg/day is held until a clinician confirms. Returns it and the refill's instant.
+    static func holdingAReserveLevel() throws -> (PumpController, Instant) {
+        var s = ControllerSettings()
+        s.reservoirPolicy = .reserveTaper
+        var c = try Fixture.onTherapy(concentration: c2000, volume: .millilitres(5), settings: s)
+        _ = c.advance(to: Self.reserveFrom)
+        let t = Self.reserveFrom + .hours(49)
+        try c.handle(.refill(RefillRequest(withdrawn: c.reservoir.estimate, added: .millilitres(20), concentration: c2000)), at: t).accepted()
+        #expect(c.confirmationHold == ug(384) && c.deliveringDose == ug(384))
+        return (c, t)
+    }
+
     /// A refill 49 h into the reserve taper holds 384 μg/day until a clinician confirms. A stop then
     /// (an emergency override, one day: the 96 μg/day taper floor) and a resume of it must lower what is
     /// delivered: the held level is never above the plan in force. It stayed at 384 μg/day (768
@@ -454,13 +467,8 @@ struct InterruptionTests {
     /// ended delivery at once from 384.
     @Test("while a reserve level is held awaiting confirmation, a stop and a resume lower delivery to their level: the hold is never above the plan in force")
     func heldReserveLevelNeverAboveAStopOrResume() throws {
-        var s = ControllerSettings()
-        s.reservoirPolicy = .reserveTaper
-        var c = try Fixture.onTherapy(concentration: c2000, volume: .millilitres(5), settings: s)
-        _ = c.advance(to: Self.reserveFrom)
-        let t = Self.reserveFrom + .hours(49)
-        try c.handle(.refill(RefillRequest(withdrawn: c.reservoir.estimate, added: .millilitres(20), concentration: c2000)), at: t).accepted()
-        #expect(c.confirmationHold == ug(384) && c.deliveringDose == ug(384))
+        let (held, t) = try Self.holdingAReserveLevel()
+        var c = held
         var taper = c
         try c.handle(.stop(taperDays: 1, override: EmergencyOverride(reason: "test", clinician: "test")), at: t).accepted()
         #expect(c.deliveringDose == ug(96))
@@ -483,13 +491,8 @@ struct InterruptionTests {
     /// stop or the resume set.
     @Test("the held level caps delivery while a confirmation is awaited: a stop's lower taper and a resume at it are delivered as set")
     func heldLevelNeverLiftsAStop() throws {
-        var s = ControllerSettings()
-        s.reservoirPolicy = .reserveTaper
-        var c = try Fixture.onTherapy(concentration: c2000, volume: .millilitres(5), settings: s)
-        _ = c.advance(to: Self.reserveFrom)
-        let t = Self.reserveFrom + .hours(49)
-        try c.handle(.refill(RefillRequest(withdrawn: c.reservoir.estimate, added: .millilitres(20), concentration: c2000)), at: t).accepted()
-        #expect(c.confirmationHold == ug(384) && c.deliveringDose == ug(384))
+        let (held, t) = try Self.holdingAReserveLevel()
+        var c = held
         try c.handle(.stop(taperDays: 1, override: EmergencyOverride(reason: "test", clinician: "test")), at: t + .hours(1)).accepted()
         #expect(c.taper?.levels == [ug(96)] && c.deliveringDose == ug(96), "\(String(describing: c.taper))")
         try c.handle(.resume, at: t + .hours(11)).accepted()
