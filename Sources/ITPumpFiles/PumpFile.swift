@@ -12,11 +12,12 @@ import PumpCore
 /// bolusRate: 16667 nL/min
 /// minimumPatencyRate: 0.048 mL/day
 /// emptySwitch: false              # optional: true when the pump has a reservoir-empty switch
+/// occlusionDetectionStrokes: 40   # optional: most strokes the occlusion sensor needs to trip (1 … 10000)
 /// description: free text           # optional, as in every itpump file
 /// ```
 public enum PumpFile {
     static let keys = ["kind", "name", "reservoirCapacity", "strokeVolume", "internalDeadVolume", "catheterVolume",
-                       "catheterLength", "bolusRate", "minimumPatencyRate", "emptySwitch", "description"]
+                       "catheterLength", "bolusRate", "minimumPatencyRate", "emptySwitch", "occlusionDetectionStrokes", "description"]
 
     /// Loads a pump file.
     public static func load(path: String) throws(DiagnosticReport) -> PumpProfile {
@@ -54,12 +55,14 @@ public enum PumpFile {
         let bolus = m.required("bolusRate", allowed: "\(L.bolusRate)")?.flowRate(in: L.bolusRate)
         let patency = m.required("minimumPatencyRate", allowed: "\(L.minimumPatencyRate)")?.volumeRate(in: L.minimumPatencyRate)
         let emptySwitch = m.optional("emptySwitch")?.bool() ?? false
+        var detection: Int64? = 40
+        if let f = m.optional("occlusionDetectionStrokes") { detection = f.integer(in: L.occlusionDetectionStrokes) }
         m.finish(allowing: keys)
-        guard let capacity, let stroke, let internalDead, let catheter, let bolus, let patency,
+        guard let capacity, let stroke, let internalDead, let catheter, let bolus, let patency, let detection,
               L.reservoirCapacities.contains(capacity) else { return nil }
         let p = PumpProfile(name: name, reservoirCapacity: capacity, strokeVolume: stroke, internalDeadVolume: internalDead,
                             catheterVolume: catheter, bolusRate: bolus, minimumPatencyRate: patency,
-                            hasEmptySwitch: emptySwitch)
+                            hasEmptySwitch: emptySwitch, occlusionDetectionStrokes: detection)
         do throws(ConfigurationError) { try p.validate() } catch {
             m.field.fail(error.description, allowed: "the ranges in PumpProfile.Limits")
             return nil

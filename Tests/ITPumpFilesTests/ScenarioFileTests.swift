@@ -67,6 +67,30 @@ struct ScenarioFileTests {
         #expect(lines.contains("s:10 faults[0].fraction"))
     }
 
+    @Test("an occlusion sensor slower than the pump's labelled detection strokes is refused at its field")
+    func occlusionTripAboveLabel() throws {
+        func problems(pump: String, trip: Int64) -> [String] {
+            let text = """
+            kind: scenario
+            pump: \(pump)
+            prescription: {concentration: 500 ug/mL, schedule: {continuous: 600 ug/day}}
+            duration: 10d
+            mechanics: {occlusionTripStrokes: \(trip)}
+            """
+            return FileKinds.validate(text: text, file: "s.yaml", directory: ".").map { "\($0.line) \($0.field) \($0.allowed): \($0.message)" }
+        }
+        #expect(problems(pump: "bench20", trip: 40).isEmpty)
+        let above = problems(pump: "bench20", trip: 41)
+        #expect(above.count == 1 && above[0].hasPrefix("5 mechanics.occlusionTripStrokes 1 … 40:"), "\(above)")
+        #expect(above.first?.contains("occlusionDetectionStrokes 40") == true, "\(above)")
+        let inline = "{reservoirCapacity: 20 mL, strokeVolume: 0.25 uL, internalDeadVolume: 0.05 mL, catheterLength: 110 cm, bolusRate: 16667 nL/min, minimumPatencyRate: 0.048 mL/day, occlusionDetectionStrokes: 100}"
+        #expect(problems(pump: inline, trip: 100).isEmpty)
+        // The library refuses it too (a scenario built in code).
+        var s = try ScenarioFile.load(path: "\(profilesDir)/scenarios/occlusion.yaml")
+        s.mechanics.occlusionTripStrokes = 41
+        #expect(throws: ScenarioError.self) { try SimulationRunner.run(s, fidelity: .fast) }
+    }
+
     @Test("the simulated well-managed year never runs empty and delivers the prescription to the stroke")
     func wellManagedYear() throws {
         let s = try ScenarioFile.load(path: "\(profilesDir)/scenarios/well-managed-year.yaml")

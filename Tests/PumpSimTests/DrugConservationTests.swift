@@ -177,6 +177,7 @@ func randomFaultScenario(seed: UInt64) -> Scenario {
     let minutes = days * 1_440
     s.mechanics.occlusionCompliance = Volume(nanolitres: g.integer(in: 0...1_000_000))
     s.mechanics.occlusionTripStrokes = g.integer(in: 1...400)
+    s.profile.occlusionDetectionStrokes = s.mechanics.occlusionTripStrokes   // the sensor as labelled
     var faults: [Fault] = []
     for _ in 0..<g.integer(in: 1...6) {
         let kind: FaultKind

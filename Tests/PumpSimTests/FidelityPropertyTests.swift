@@ -7,13 +7,14 @@ import Testing
 /// (on time, late or with a concentration change), acknowledgements and faults.
 func randomScenario(seed: UInt64) -> Scenario {
     var g = SplitMix64(seed: seed)
-    let profile: PumpProfile = g.below(2) == 0 ? .bench20 : .bench40
+    var profile: PumpProfile = g.below(2) == 0 ? .bench20 : .bench40
     let c = Concentration.therapy[Int(g.below(3))]
     let dose = DoseRate.microgramsPerDay(g.integer(in: 100...1200))
     var m = PumpMechanics()
     m.calibrationBias = Fraction(partsPerMillion: g.integer(in: -150_000...150_000))
     m.seed = g.next()
     m.occlusionTripStrokes = g.integer(in: 1...60)
+    profile.occlusionDetectionStrokes = m.occlusionTripStrokes   // the sensor as labelled
     m.stallTripStrokes = g.integer(in: 1...5)
     var settings = ControllerSettings()
     settings.reservoirPolicy = g.below(2) == 0 ? .alarmOnly : .reserveTaper

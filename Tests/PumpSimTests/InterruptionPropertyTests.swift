@@ -45,21 +45,28 @@ struct InterruptionRig {
     var failures: [String] = []
     var trace: [String] = []
     /// An occlusion reading came within the sensor's trip strokes after an interruption had ended: the
-    /// strokes the controller counted as resumed may have gone into the occlusion. This is the open
-    /// fuzz finding `occlusion-on-the-first-stroke-after-refill-open` (the controller does not know
-    /// how many strokes its occlusion sensor needs to trip); a failure in such a run is that known issue.
+    /// strokes the controller counted as resumed may have gone into the occlusion (the class of the
+    /// fuzz finding `occlusion-on-the-first-stroke-after-refill`). Kept so a test can show the class
+    /// was met, not only that nothing failed.
     var occlusionRightAfterResumption = false
 
+    /// `occlusionDetectionStrokes`: what the controller's profile says its occlusion sensor needs to
+    /// trip (the pump's sensor trips after 3); fewer is a deliberately broken controller.
     init(dose: DoseRate, fill: Volume, bias: Fraction, hasSwitch: Bool, controllerHasSwitch: Bool? = nil,
-         blindToFaults: Bool = false) throws {
+         blindToFaults: Bool = false, occlusionDetectionStrokes: Int64 = 3) throws {
         var profile = PumpProfile.bench20
         profile.hasEmptySwitch = controllerHasSwitch ?? hasSwitch
+        profile.occlusionDetectionStrokes = occlusionDetectionStrokes
         var m = PumpMechanics()
         m.calibrationBias = bias
         m.stallTripStrokes = 2
         m.occlusionTripStrokes = 3
         controller = try PumpController(profile: profile)
-        pump = try SimulatedPump(profile: profile, mechanics: m)
+        // The pump's own profile as labelled (the simulator refuses a sensor slower than its label); a
+        // controller told fewer detection strokes is a deliberately broken one.
+        var truth = profile
+        truth.occlusionDetectionStrokes = max(profile.occlusionDetectionStrokes, m.occlusionTripStrokes)
+        pump = try SimulatedPump(profile: truth, mechanics: m)
         self.hasSwitch = hasSwitch
         self.blindToFaults = blindToFaults
         let c = Self.concentration
@@ -208,7 +215,7 @@ struct InterruptionPropertyTests {
 
     /// Decodes a run from seeds: a dose, a fill, a bias within the labelled ±14.5 %, a switch or not,
     /// and up to 6 events (stalls and occlusions of 1–80 h, refills, downtimes of 1–40 h) over 8 days.
-    static func decode(_ setup: UInt64, _ seeds: [UInt64]) -> (rig: () throws -> InterruptionRig, events: [InterruptionRig.Event]) {
+    static func decode(_ setup: UInt64, _ seeds: [UInt64], occlusionDetectionStrokes: Int64 = 3) -> (rig: () throws -> InterruptionRig, events: [InterruptionRig.Event]) {
         let dose = DoseRate.microgramsPerDay(200 + Int64(setup % 1_001))
         let fill = Volume(nanolitres: 1_000_000 + Int64((setup >> 10) % 5_000_000))
         let bias = Fraction(partsPerMillion: Int64((setup >> 24) % 290_001) - 145_000)
@@ -225,47 +232,43 @@ struct InterruptionPropertyTests {
             default: events.append(.init(at: at, what: .down(.minutes(60 + Int64((s >> 20) % (39 * 60))))))
             }
         }
-        return ({ try InterruptionRig(dose: dose, fill: fill, bias: bias, hasSwitch: hasSwitch) }, events)
+        return ({ try InterruptionRig(dose: dose, fill: fill, bias: bias, hasSwitch: hasSwitch, occlusionDetectionStrokes: occlusionDetectionStrokes) }, events)
     }
 
     @Test("a cessation of delivered drug over 24 h, whatever the cause, is followed by floor-rate delivery until confirmResumption; with an empty switch, never zero by software decision while drug remains")
     func interruptionCauseInvariant() async {
-        let openFinding = LockedMessages()
         await propertyCheck(count: Self.iterations(80), input: Gen.uint64(in: 0...UInt64.max), Gen.uint64(in: 0...UInt64.max).array(of: 0...6)) { setup, seeds in
             let (make, events) = Self.decode(setup, seeds)
             guard var rig = try? make() else { Issue.record("setup refused for \(setup)"); return }
             rig.run(events, until: .zero + .days(9))
-            let message = "setup \(setup), seeds \(seeds)\n\(rig.failures.prefix(4).joined(separator: "\n"))\nevents:\n\(rig.trace.joined(separator: "\n"))"
-            if !rig.failures.isEmpty && rig.occlusionRightAfterResumption {
-                // The open finding (Fuzz/known-failing: interruptionFloor): kept and recorded below as a
-                // known issue, not hidden (an issue recorded inside the property fails it, known or not).
-                openFinding.append(message)
-            } else {
-                #expect(rig.failures.isEmpty, Comment(rawValue: message))
-            }
-        }
-        for message in openFinding.all {
-            withKnownIssue("occlusion read within the sensor's trip strokes after an interruption ended (open finding)") {
-                Issue.record(Comment(rawValue: message))
-            }
+            #expect(rig.failures.isEmpty, Comment(rawValue: "setup \(setup), seeds \(seeds)\n\(rig.failures.prefix(4).joined(separator: "\n"))\nevents:\n\(rig.trace.joined(separator: "\n"))"))
         }
     }
 
-    /// The open finding this property meets at random, as a fixed case: a stall ends while an
-    /// occlusion it hid persists; the first strokes go into the occlusion, which trips the sensor
-    /// after 3 of them, and the controller times a new interruption from that reading, so 35 h without
-    /// drug resume at the full dose. Recorded as a known issue until the controller knows its occlusion
-    /// sensor's trip volume; it fails (and must be made strict) once fixed.
-    @Test("Open: an occlusion hidden by a stall trips only after the stall ends; the cessation is timed from the reading")
+    static let hiddenByAStall = (setup: UInt64(14542341888731856431),
+                                 seeds: [UInt64(3325294428606399638), 14236842368054998805, 13092364784497238637, 10656068538432514080, 7404121872294431294])
+
+    /// A case the random property met: a stall ends while an occlusion it hid persists; the first
+    /// strokes go into the occlusion, which trips the sensor after 3 of them. Those strokes are not
+    /// resumed delivery: the reading continues the interruption timed from the stall (35 h without
+    /// drug), so delivery resumes at the floor, not the full dose.
+    @Test("an occlusion read within the sensor's trip strokes after an interruption ended continues that interruption: an occlusion hidden by a stall")
     func occlusionHiddenByAStall() throws {
-        let (make, events) = Self.decode(14542341888731856431, [3325294428606399638, 14236842368054998805, 13092364784497238637,
-                                                                 10656068538432514080, 7404121872294431294])
+        let (make, events) = Self.decode(Self.hiddenByAStall.setup, Self.hiddenByAStall.seeds)
         var rig = try make()
         rig.run(events, until: .zero + .days(9))
         #expect(rig.occlusionRightAfterResumption)
-        withKnownIssue("occlusion read within the sensor's trip strokes after an interruption ended (open finding)") {
-            #expect(rig.failures.isEmpty, Comment(rawValue: rig.failures.joined(separator: "\n")))
-        }
+        #expect(rig.failures.isEmpty, Comment(rawValue: rig.failures.joined(separator: "\n")))
+    }
+
+    /// Anti-vacuity: the same run with a controller told its occlusion sensor trips on the first
+    /// stroke (it needs 3) takes the strokes into the occlusion for resumed delivery and fails.
+    @Test("the interruption invariant catches a controller that underestimates its occlusion sensor's trip strokes")
+    func catchesUnderestimatedOcclusionTrip() throws {
+        let (make, events) = Self.decode(Self.hiddenByAStall.setup, Self.hiddenByAStall.seeds, occlusionDetectionStrokes: 1)
+        var broken = try make()
+        broken.run(events, until: .zero + .days(9))
+        #expect(broken.failures.contains { $0.contains("not awaiting confirmation") }, "\(broken.failures)")
     }
 
     /// The property's iteration count, raised with `ITPUMP_PROPERTY_ITERATIONS` to hunt for rare cases.
@@ -349,12 +352,4 @@ struct InterruptionPropertyTests {
         broken.step(to: .zero + .days(20))
         #expect(broken.failures.contains { $0.contains("delivery at zero") })
     }
-}
-
-/// Messages collected from a property's cases (which may run concurrently).
-final class LockedMessages: @unchecked Sendable {
-    private let lock = NSLock()
-    private var messages: [String] = []
-    func append(_ m: String) { lock.lock(); messages.append(m); lock.unlock() }
-    var all: [String] { lock.lock(); defer { lock.unlock() }; return messages }
 }

@@ -137,12 +137,13 @@ struct CoreFuzzFindingTests {
         try Self.expectHolds(.interruptionFloor, seed: "held-level-over-emergency-stop")
     }
 
-    /// Open (found by scripts/fuzz): a switch halt of 16 h ends with a refill while a real occlusion
-    /// starts; the first stroke after the refill goes into it and trips the occlusion sensor at its
-    /// own instant, yet counts as the resumed stroke, so the 26 h without drug are timed as 16 h and
-    /// 10 h and the full dose resumes.
-    @Test("Open: an occlusion reading on the first stroke after a halt ends (interruption floor)")
-    func occlusionOnTheFirstStrokeAfterRefill() throws { try Self.expectOpen(.interruptionFloor, seed: "occlusion-on-the-first-stroke-after-refill-open") }
+    /// Found by scripts/fuzz: a switch halt of 16 h ends with a refill while a real occlusion starts;
+    /// the first stroke after the refill goes into it and trips the occlusion sensor at its own
+    /// instant. It counted as the resumed stroke, so the 26 h without drug were timed as 16 h and 10 h
+    /// and the full dose resumed. An occlusion reading within the sensor's labelled trip strokes
+    /// (`PumpProfile.occlusionDetectionStrokes`) after an interruption ended now continues it.
+    @Test("An occlusion read within the sensor's labelled trip strokes after a halt ends continues the halt's interruption: the floor, not the full dose")
+    func occlusionOnTheFirstStrokeAfterRefill() throws { try Self.expectHolds(.interruptionFloor, seed: "occlusion-on-the-first-stroke-after-refill") }
 
     @Test("A stop at the floor after 70 h without drug tapers from the floor: confirming a lower dose and resuming never jump to the full dose")
     func stopAtTheFloorThenResume() throws {

@@ -63,10 +63,13 @@ extension PumpController {
     /// Records evidence that delivery stopped at `t` (only while therapy runs). The interruption keeps
     /// the earliest instant of any evidence.
     /// Evidence before the first basal stroke after an interruption ended continues that interruption:
-    /// no drug has been delivered since its earliest evidence.
+    /// no drug has been delivered since its earliest evidence. So does an occlusion reading within the
+    /// sensor's labelled trip strokes (`PumpProfile.occlusionDetectionStrokes`) after it ended: every
+    /// stroke since may have gone into the blockage the sensor has just reported.
     mutating func noteStoppage(_ evidence: StoppageEvidence, at t: Instant) {
         guard case let .running(runningSince) = phase else { return }
-        if interruption == nil, let e = endedInterruption, !resumed(e), e.at >= runningSince {
+        if interruption == nil, let e = endedInterruption, e.at >= runningSince,
+           !resumed(e) || (evidence == .occlusion && occlusionMayHideResumption(after: e)) {
             interruption = e.interruption
         }
         endedInterruption = nil
@@ -124,6 +127,12 @@ extension PumpController {
     /// and drug certainly reaches the patient (`drugCertainlyAtTip`).
     func resumed(_ e: EndedInterruption) -> Bool {
         e.basalStrokes != ledger.basalStrokes && drugCertainlyAtTip
+    }
+
+    /// True while the basal strokes since `e` ended are no more than the occlusion sensor may need to
+    /// trip: an occlusion reading now cannot tell whether any of them reached the patient.
+    func occlusionMayHideResumption(after e: EndedInterruption) -> Bool {
+        ledger.basalStrokes - e.basalStrokes <= profile.occlusionDetectionStrokes
     }
 
     /// True once the strokes pumped since priming have certainly pushed drug out of the catheter's tip.

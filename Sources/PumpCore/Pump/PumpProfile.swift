@@ -24,10 +24,18 @@ public struct PumpProfile: Hashable, Sendable, Codable {
     /// switch stops it whatever the estimate says. Without one (the default), delivery stops at the
     /// calculated empty instant. Either way a switch reading is evidence that delivery stopped.
     public var hasEmptySwitch: Bool = false
+    /// The most strokes into a blocked catheter that the pump's occlusion (pressure) sensor may need
+    /// before it trips, from the pump's labelling (1 … 10,000; 40 by default). Until that many basal
+    /// strokes have followed the end of an interruption, the controller cannot tell strokes that
+    /// resumed delivery from strokes pushed into a blockage: an occlusion reading within them continues
+    /// that interruption, timed from its earliest evidence, instead of starting a new, shorter one.
+    public var occlusionDetectionStrokes: Int64 = 40
 
     public init(name: String, reservoirCapacity: Volume, strokeVolume: Volume, internalDeadVolume: Volume,
-                catheterVolume: Volume, bolusRate: FlowRate, minimumPatencyRate: VolumeRate, hasEmptySwitch: Bool = false) {
+                catheterVolume: Volume, bolusRate: FlowRate, minimumPatencyRate: VolumeRate, hasEmptySwitch: Bool = false,
+                occlusionDetectionStrokes: Int64 = 40) {
         self.hasEmptySwitch = hasEmptySwitch
+        self.occlusionDetectionStrokes = occlusionDetectionStrokes
         self.name = name
         self.reservoirCapacity = reservoirCapacity
         self.strokeVolume = strokeVolume
@@ -38,10 +46,11 @@ public struct PumpProfile: Hashable, Sendable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, reservoirCapacity, strokeVolume, internalDeadVolume, catheterVolume, bolusRate, minimumPatencyRate, hasEmptySwitch
+        case name, reservoirCapacity, strokeVolume, internalDeadVolume, catheterVolume, bolusRate, minimumPatencyRate, hasEmptySwitch, occlusionDetectionStrokes
     }
 
-    /// Decodes a profile; one saved before `hasEmptySwitch` existed has no switch.
+    /// Decodes a profile; one saved before `hasEmptySwitch` existed has no switch, one saved before
+    /// `occlusionDetectionStrokes` existed has the default 40.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         name = try c.decode(String.self, forKey: .name)
@@ -52,6 +61,7 @@ public struct PumpProfile: Hashable, Sendable, Codable {
         bolusRate = try c.decode(FlowRate.self, forKey: .bolusRate)
         minimumPatencyRate = try c.decode(VolumeRate.self, forKey: .minimumPatencyRate)
         hasEmptySwitch = try c.decodeIfPresent(Bool.self, forKey: .hasEmptySwitch) ?? false
+        occlusionDetectionStrokes = try c.decodeIfPresent(Int64.self, forKey: .occlusionDetectionStrokes) ?? 40
     }
 
     /// Internal plus catheter dead volume: what a priming bolus fills and what a concentration change
@@ -86,6 +96,7 @@ public struct PumpProfile: Hashable, Sendable, Codable {
         public static let catheterVolume = Volume.zero...Volume(nanolitres: 1_000_000)
         public static let bolusRate = FlowRate(nanolitresPerMinute: 1_000)...FlowRate(nanolitresPerMinute: 1_000_000)
         public static let minimumPatencyRate = VolumeRate(nanolitresPerDay: 0)...VolumeRate(nanolitresPerDay: 200_000)
+        public static let occlusionDetectionStrokes: ClosedRange<Int64> = 1...10_000
     }
 
     /// Checks every field against `Limits`; the error names the field, the value and the range.
@@ -98,6 +109,7 @@ public struct PumpProfile: Hashable, Sendable, Codable {
         try ConfigurationError.check("catheterVolume", catheterVolume, Limits.catheterVolume)
         try ConfigurationError.check("bolusRate", bolusRate, Limits.bolusRate)
         try ConfigurationError.check("minimumPatencyRate", minimumPatencyRate, Limits.minimumPatencyRate)
+        try ConfigurationError.check("occlusionDetectionStrokes", occlusionDetectionStrokes, Limits.occlusionDetectionStrokes)
     }
 }
 

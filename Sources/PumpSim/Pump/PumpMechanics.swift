@@ -12,7 +12,8 @@ public struct PumpMechanics: Hashable, Sendable, Codable {
     public var strokeNoise: Fraction = Fraction(partsPerMillion: 0)
     /// Seed of the pump's noise generator.
     public var seed: UInt64 = 1
-    /// Occluded strokes until the occlusion (pressure) sensor trips (1 … 10,000).
+    /// Occluded strokes until the occlusion (pressure) sensor trips (1 … 10,000, and at most the pump
+    /// profile's `occlusionDetectionStrokes`, the labelled figure the controller relies on).
     public var occlusionTripStrokes: Int64 = 40
     /// Volume the occluded line can take up under pressure before strokes stop moving drug at all;
     /// released to the patient when the occlusion clears (0 … 1 mL).

@@ -88,6 +88,12 @@ public struct SimulatedPump: PumpDriver, Hashable, Sendable, Codable {
     public init(profile: PumpProfile, mechanics: PumpMechanics = PumpMechanics()) throws(ConfigurationError) {
         try profile.validate()
         try mechanics.validate()
+        // The controller relies on the pump's labelled trip strokes; a sensor slower than its label
+        // is outside the model (the interruption rule would not hold).
+        guard mechanics.occlusionTripStrokes <= profile.occlusionDetectionStrokes else {
+            throw .outOfRange(field: "mechanics.occlusionTripStrokes", value: "\(mechanics.occlusionTripStrokes)",
+                              allowed: "1 … \(profile.occlusionDetectionStrokes) (the pump profile's occlusionDetectionStrokes, the sensor's labelled trip strokes the controller relies on)")
+        }
         self.profile = profile
         self.mechanics = mechanics
         rng = SplitMix64(seed: mechanics.seed)

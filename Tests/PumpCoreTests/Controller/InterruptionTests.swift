@@ -261,6 +261,36 @@ struct InterruptionTests {
         #expect(c.interruption == nil)
     }
 
+    /// An occlusion sensor trips only after some strokes into the blockage (the profile's labelled
+    /// `occlusionDetectionStrokes`, 40 on bench20). A reading within that many basal strokes after an
+    /// interruption ended cannot tell whether any of them reached the patient: it continues that
+    /// interruption, timed from its earliest evidence. After more strokes it starts a new one.
+    @Test("an occlusion read within the sensor's labelled trip strokes after an interruption ended continues that interruption; later, a new one", arguments: [(Int64(1), true), (40, true), (41, false)])
+    func occlusionWithinTripStrokesContinuesInterruption(strokes: Int64, continues: Bool) throws {
+        var c = try Fixture.onTherapy()
+        #expect(c.profile.occlusionDetectionStrokes == 40)
+        let stall = Self.start + .hours(2)
+        _ = c.sense(.motorStall(true), at: stall)
+        _ = c.sense(.motorStall(false), at: Self.start + .hours(22))
+        // 20 h: short, the programmed dose resumes.
+        #expect(c.interruption == nil && c.awaitingConfirmationSince == nil && c.deliveringDose == ug(600))
+        let before = c.ledger.basalStrokes
+        while c.ledger.basalStrokes - before < strokes { _ = c.advance(to: c.now + .seconds(1)) }
+        let reading = c.now
+        _ = c.sense(.occlusion(true), at: reading)
+        #expect(c.interruption?.since == (continues ? stall : reading))
+        // The occlusion clears 5 h later: 25 h without drug since the stall if the reading continued it.
+        _ = c.advance(to: Self.start + .hours(27))
+        _ = c.sense(.occlusion(false), at: Self.start + .hours(27))
+        #expect(c.interruption == nil)
+        if continues {
+            #expect(c.awaitingConfirmationSince == stall && c.deliveringDose == .floor)
+            #expect(c.alarms.isActive(.therapyInterruption))
+        } else {
+            #expect(c.awaitingConfirmationSince == nil && c.deliveringDose == ug(600))
+        }
+    }
+
     @Test("a halt over the limit that ends while a stall or occlusion reading persists resumes strokes at the floor until confirmResumption")
     func haltEndingUnderPersistingEvidence() throws {
         var c = try Fixture.onTherapy(profile: Self.switchProfile)
