@@ -87,6 +87,19 @@ struct SimulatedPumpTests {
         #expect(try p.sensorChanges(upTo: .zero + .seconds(3_000)).map(\.reading) == [.occlusion(false)])
     }
 
+    @Test("an occlusion sensor slower than the profile's labelled detection strokes is refused, naming both")
+    func occlusionTripAboveLabelRefused() throws {
+        var m = PumpMechanics()
+        m.occlusionTripStrokes = 41
+        #expect(throws: ConfigurationError.outOfRange(field: "mechanics.occlusionTripStrokes", value: "41",
+                                                      allowed: "1 … 40 (the pump profile's occlusionDetectionStrokes, the sensor's labelled trip strokes the controller relies on)")) {
+            try SimulatedPump(profile: .bench20, mechanics: m)
+        }
+        var labelled = PumpProfile.bench20
+        labelled.occlusionDetectionStrokes = 41
+        _ = try SimulatedPump(profile: labelled, mechanics: m)
+    }
+
     @Test("motor stall: strokes do not move drug; the stall sensor trips after the set number of quiet strokes")
     func stall() throws {
         var p = try primedPump()

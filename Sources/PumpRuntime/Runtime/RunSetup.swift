@@ -100,7 +100,11 @@ extension Runner {
         var pump: SimulatedPump
         do {
             controller = try PumpController(profile: profile, settings: prescription?.settings ?? ControllerSettings())
-            pump = try SimulatedPump(profile: profile)
+            // The simulated pump's occlusion sensor as labelled: it trips within the profile's
+            // detection strokes (at most the default 40).
+            var mechanics = PumpMechanics()
+            mechanics.occlusionTripStrokes = min(mechanics.occlusionTripStrokes, profile.occlusionDetectionStrokes)
+            pump = try SimulatedPump(profile: profile, mechanics: mechanics)
         } catch { throw .controller("\(error)") }
         let log: StrokeLog?
         do throws(StrokeLogError) { log = try strokeLogPath.map { p throws(StrokeLogError) in try StrokeLog(path: p) } } catch { throw .strokeLog(error) }
