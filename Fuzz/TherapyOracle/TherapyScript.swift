@@ -164,13 +164,14 @@ public struct TherapyScript: Sendable, CustomStringConvertible {
     }
 
     /// The pump: bench20 with 1 μL strokes (fewer strokes per simulated day, the same rules), with or
-    /// without an empty switch, its occlusion sensor labelled with exactly the trip strokes it has (the
-    /// tightest case the controller must handle).
+    /// without an empty switch, its occlusion and stall sensors labelled with exactly the trip strokes
+    /// they have (the tightest case the controller must handle).
     public var profile: PumpProfile {
         var p = PumpProfile.bench20
         p.strokeVolume = .microlitres(1)
         p.hasEmptySwitch = hasEmptySwitch
         p.occlusionDetectionStrokes = occlusionTripStrokes
+        p.stallDetectionStrokes = stallTripStrokes
         return p
     }
 

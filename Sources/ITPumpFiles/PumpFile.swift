@@ -13,11 +13,12 @@ import PumpCore
 /// minimumPatencyRate: 0.048 mL/day
 /// emptySwitch: false              # optional: true when the pump has a reservoir-empty switch
 /// occlusionDetectionStrokes: 40   # optional: most strokes the occlusion sensor needs to trip (1 … 10000)
+/// stallDetectionStrokes: 3        # optional: most strokes without feedback before the stall reading (1 … 1000)
 /// description: free text           # optional, as in every itpump file
 /// ```
 public enum PumpFile {
     static let keys = ["kind", "name", "reservoirCapacity", "strokeVolume", "internalDeadVolume", "catheterVolume",
-                       "catheterLength", "bolusRate", "minimumPatencyRate", "emptySwitch", "occlusionDetectionStrokes", "description"]
+                       "catheterLength", "bolusRate", "minimumPatencyRate", "emptySwitch", "occlusionDetectionStrokes", "stallDetectionStrokes", "description"]
 
     /// Loads a pump file.
     public static func load(path: String) throws(DiagnosticReport) -> PumpProfile {
@@ -57,12 +58,14 @@ public enum PumpFile {
         let emptySwitch = m.optional("emptySwitch")?.bool() ?? false
         var detection: Int64? = 40
         if let f = m.optional("occlusionDetectionStrokes") { detection = f.integer(in: L.occlusionDetectionStrokes) }
+        var stallDetection: Int64? = 3
+        if let f = m.optional("stallDetectionStrokes") { stallDetection = f.integer(in: L.stallDetectionStrokes) }
         m.finish(allowing: keys)
-        guard let capacity, let stroke, let internalDead, let catheter, let bolus, let patency, let detection,
+        guard let capacity, let stroke, let internalDead, let catheter, let bolus, let patency, let detection, let stallDetection,
               L.reservoirCapacities.contains(capacity) else { return nil }
         let p = PumpProfile(name: name, reservoirCapacity: capacity, strokeVolume: stroke, internalDeadVolume: internalDead,
                             catheterVolume: catheter, bolusRate: bolus, minimumPatencyRate: patency,
-                            hasEmptySwitch: emptySwitch, occlusionDetectionStrokes: detection)
+                            hasEmptySwitch: emptySwitch, occlusionDetectionStrokes: detection, stallDetectionStrokes: stallDetection)
         do throws(ConfigurationError) { try p.validate() } catch {
             m.field.fail(error.description, allowed: "the ranges in PumpProfile.Limits")
             return nil

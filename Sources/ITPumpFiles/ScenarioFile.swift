@@ -70,7 +70,7 @@ public enum ScenarioFile {
         _ = m.optional("description")?.string(maxLength: 2_000)
         let profile = m.required("pump", allowed: "bench20, bench40, a pump file or inline").flatMap(pump)
         let rx = m.required("prescription", allowed: "a prescription file or inline").flatMap(prescription)
-        let mechanics = m.optional("mechanics").map { readMechanics($0, occlusionDetectionStrokes: profile?.occlusionDetectionStrokes) } ?? PumpMechanics()
+        let mechanics = m.optional("mechanics").map { readMechanics($0, occlusionDetectionStrokes: profile?.occlusionDetectionStrokes, stallDetectionStrokes: profile?.stallDetectionStrokes) } ?? PumpMechanics()
         let duration = m.required("duration", allowed: "1h … \(Scenario.maximumDuration)")?.duration(in: TimeSpan.hours(1)...Scenario.maximumDuration)
         let end = Instant.zero + (duration ?? Scenario.maximumDuration)
         let interval = m.optional("interval")?.duration(in: Scenario.intervalRange) ?? .minutes(15)
@@ -141,9 +141,9 @@ public enum ScenarioFile {
         }
     }
 
-    /// `occlusionDetectionStrokes`: the pump profile's, when it was read (the trip strokes may not
-    /// exceed it).
-    static func readMechanics(_ f: Field, occlusionDetectionStrokes: Int64? = nil) -> PumpMechanics {
+    /// `occlusionDetectionStrokes`, `stallDetectionStrokes`: the pump profile's, when it was read (the
+    /// sensors' trip strokes may not exceed them).
+    static func readMechanics(_ f: Field, occlusionDetectionStrokes: Int64? = nil, stallDetectionStrokes: Int64? = nil) -> PumpMechanics {
         typealias L = PumpMechanics.Limits
         var m = PumpMechanics()
         guard let mm = f.mapping(allowedKeys: ["calibrationBias", "strokeNoise", "seed", "occlusionTripStrokes", "occlusionCompliance",
@@ -161,7 +161,13 @@ public enum ScenarioFile {
             }
         }
         if let v = mm.optional("occlusionCompliance")?.volume(in: L.occlusionCompliance) { m.occlusionCompliance = v }
-        if let v = mm.optional("stallTripStrokes")?.integer(in: L.stallTripStrokes) { m.stallTripStrokes = v }
+        if let f = mm.optional("stallTripStrokes"), let v = f.integer(in: L.stallTripStrokes) {
+            m.stallTripStrokes = v
+            if let d = stallDetectionStrokes, v > d {
+                f.fail("\(v) is above the pump's stallDetectionStrokes \(d), the labelled trip strokes the controller relies on; lower it or raise the pump's stallDetectionStrokes",
+                       allowed: "1 … \(d)")
+            }
+        }
         if let v = mm.optional("emptySensorLevel")?.volume(in: L.emptySensorLevel) { m.emptySensorLevel = v }
         mm.finish()
         return m

@@ -100,6 +100,7 @@ struct SchemaTests {
         .init(kind: "pump", base: "bench20.yaml", old: "minimumPatencyRate: 0.048 mL/day", new: "minimumPatencyRate: -0.048 mL/day", why: "negative"),
         .init(kind: "pump", base: "bench20.yaml", old: "occlusionDetectionStrokes: 40", new: "occlusionDetectionStrokes: 0", why: "detection strokes below 1"),
         .init(kind: "pump", base: "bench20.yaml", old: "occlusionDetectionStrokes: 40", new: "occlusionDetectionStrokes: 2.5", why: "detection strokes not whole"),
+        .init(kind: "pump", base: "bench20.yaml", old: "stallDetectionStrokes: 3", new: "stallDetectionStrokes: 1001", why: "stall detection strokes above 1000"),
         .init(kind: "pump", base: "bench20.yaml", old: "minimumPatencyRate: 0.048 mL/day", new: "minimumPatencyRate: 0.048 mL/day\nemptySwitch: yes",
               why: "`yes` is not a boolean (YAML 1.2)"),
         .init(kind: "pump", base: "bench20.yaml", old: "minimumPatencyRate: 0.048 mL/day", new: "minimumPatencyRate: 0.048 mL/day\ndescription: \"\"",

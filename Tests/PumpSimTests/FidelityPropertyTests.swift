@@ -16,6 +16,7 @@ func randomScenario(seed: UInt64) -> Scenario {
     m.occlusionTripStrokes = g.integer(in: 1...60)
     profile.occlusionDetectionStrokes = m.occlusionTripStrokes   // the sensor as labelled
     m.stallTripStrokes = g.integer(in: 1...5)
+    profile.stallDetectionStrokes = m.stallTripStrokes
     var settings = ControllerSettings()
     settings.reservoirPolicy = g.below(2) == 0 ? .alarmOnly : .reserveTaper
     let days = g.integer(in: 4...12)

@@ -57,6 +57,7 @@ struct InterruptionRig {
         var profile = PumpProfile.bench20
         profile.hasEmptySwitch = controllerHasSwitch ?? hasSwitch
         profile.occlusionDetectionStrokes = occlusionDetectionStrokes
+        profile.stallDetectionStrokes = 2
         var m = PumpMechanics()
         m.calibrationBias = bias
         m.stallTripStrokes = 2

@@ -87,7 +87,7 @@ struct SimulatedPumpTests {
         #expect(try p.sensorChanges(upTo: .zero + .seconds(3_000)).map(\.reading) == [.occlusion(false)])
     }
 
-    @Test("an occlusion sensor slower than the profile's labelled detection strokes is refused, naming both")
+    @Test("an occlusion or stall sensor slower than the profile's labelled detection strokes is refused, naming both")
     func occlusionTripAboveLabelRefused() throws {
         var m = PumpMechanics()
         m.occlusionTripStrokes = 41
@@ -98,6 +98,12 @@ struct SimulatedPumpTests {
         var labelled = PumpProfile.bench20
         labelled.occlusionDetectionStrokes = 41
         _ = try SimulatedPump(profile: labelled, mechanics: m)
+        var stall = PumpMechanics()
+        stall.stallTripStrokes = 4
+        #expect(throws: ConfigurationError.outOfRange(field: "mechanics.stallTripStrokes", value: "4",
+                                                      allowed: "1 … 3 (the pump profile's stallDetectionStrokes, the sensor's labelled trip strokes the controller relies on)")) {
+            try SimulatedPump(profile: .bench20, mechanics: stall)
+        }
     }
 
     @Test("motor stall: strokes do not move drug; the stall sensor trips after the set number of quiet strokes")

@@ -145,6 +145,16 @@ struct CoreFuzzFindingTests {
     @Test("An occlusion read within the sensor's labelled trip strokes after a halt ends continues the halt's interruption: the floor, not the full dose")
     func occlusionOnTheFirstStrokeAfterRefill() throws { try Self.expectHolds(.interruptionFloor, seed: "occlusion-on-the-first-stroke-after-refill") }
 
+    /// Found by scripts/fuzz with every invariant on, right after the finding above was fixed: at
+    /// 2000 μg/mL with 1 μL strokes, a reserve level of 81.92 μg/day held awaiting confirmation; a
+    /// spurious occlusion reading clears at once and a real occlusion starts at the same instant. Its
+    /// sensor needs 97 strokes; only 93 come in the 55 h it lasts, so no reading ever reports it, and
+    /// the controller counted the first stroke after the clear as resumed delivery. An interruption
+    /// is proved resumed only after `resumptionProofStrokes` (98) strokes with no new reading, and
+    /// passes the limit 24 h after its earliest evidence until then.
+    @Test("An occlusion that lasts 55 h within fewer strokes than its sensor needs: the interruption is not proved resumed and passes the limit at 24 h")
+    func occlusionInFewerStrokesThanItsSensorNeeds() throws { try Self.expectHolds(.interruptionFloor, seed: "occlusion-in-fewer-strokes-than-its-sensor-needs") }
+
     @Test("A stop at the floor after 70 h without drug tapers from the floor: confirming a lower dose and resuming never jump to the full dose")
     func stopAtTheFloorThenResume() throws {
         try Self.expectHolds(.rollingTitration, seed: "stop-at-the-floor-then-resume")

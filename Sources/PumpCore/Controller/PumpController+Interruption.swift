@@ -36,9 +36,10 @@ public struct Interruption: Hashable, Sendable, Codable {
 }
 
 /// An interruption whose evidence has cleared, with the basal stroke count at that instant. Delivery
-/// has resumed only at the first basal stroke after it: evidence that comes before that stroke (a
-/// second downtime, a stall, the switch) continues this interruption, timed from its earliest
-/// evidence, instead of starting a new, shorter one.
+/// has certainly resumed only once more basal strokes have followed than its sensors may need to trip
+/// (`PumpController.resumed`): evidence that comes before then (a second downtime, a stall, the
+/// switch, an occlusion read after strokes pushed into it) continues this interruption, timed from
+/// its earliest evidence, instead of starting a new, shorter one.
 struct EndedInterruption: Hashable, Sendable, Codable {
     var interruption: Interruption
     /// When the last evidence cleared.
@@ -62,14 +63,12 @@ extension PumpController {
 
     /// Records evidence that delivery stopped at `t` (only while therapy runs). The interruption keeps
     /// the earliest instant of any evidence.
-    /// Evidence before the first basal stroke after an interruption ended continues that interruption:
-    /// no drug has been delivered since its earliest evidence. So does an occlusion reading within the
-    /// sensor's labelled trip strokes (`PumpProfile.occlusionDetectionStrokes`) after it ended: every
-    /// stroke since may have gone into the blockage the sensor has just reported.
+    /// Evidence before delivery has certainly resumed after an interruption ended (`resumed`: within
+    /// the strokes its sensors may need to trip) continues that interruption: no drug may have been
+    /// delivered since its earliest evidence.
     mutating func noteStoppage(_ evidence: StoppageEvidence, at t: Instant) {
         guard case let .running(runningSince) = phase else { return }
-        if interruption == nil, let e = endedInterruption, e.at >= runningSince,
-           !resumed(e) || (evidence == .occlusion && occlusionMayHideResumption(after: e)) {
+        if interruption == nil, let e = endedInterruption, !resumed(e), e.at >= runningSince {
             interruption = e.interruption
         }
         endedInterruption = nil
@@ -123,16 +122,16 @@ extension PumpController {
         return nil
     }
 
-    /// True once delivery has resumed after `e`: a basal stroke has come since its evidence cleared,
-    /// and drug certainly reaches the patient (`drugCertainlyAtTip`).
+    /// True once delivery has certainly resumed after `e`: more basal strokes have come since its
+    /// evidence cleared than the occlusion or stall sensor may need to trip
+    /// (`PumpProfile.resumptionProofStrokes`) with no new reading, and drug certainly reaches the
+    /// patient (`drugCertainlyAtTip`). Before then every one of those strokes may have gone into a
+    /// blockage (or a stalled motor) the sensor has not yet reported: an occlusion that begins as a
+    /// halt ends is read only after strokes into it, and at a low rate an occlusion may last longer
+    /// than 24 h within fewer strokes than the sensor needs. So an interruption not yet proved resumed
+    /// still passes the limit 24 h after its earliest evidence (`interruptionFloorDeadline`).
     func resumed(_ e: EndedInterruption) -> Bool {
-        e.basalStrokes != ledger.basalStrokes && drugCertainlyAtTip
-    }
-
-    /// True while the basal strokes since `e` ended are no more than the occlusion sensor may need to
-    /// trip: an occlusion reading now cannot tell whether any of them reached the patient.
-    func occlusionMayHideResumption(after e: EndedInterruption) -> Bool {
-        ledger.basalStrokes - e.basalStrokes <= profile.occlusionDetectionStrokes
+        ledger.basalStrokes - e.basalStrokes >= profile.resumptionProofStrokes && drugCertainlyAtTip
     }
 
     /// True once the strokes pumped since priming have certainly pushed drug out of the catheter's tip.
@@ -172,10 +171,18 @@ extension PumpController {
         awaitingConfirmationSince = min(awaitingConfirmationSince ?? i.since, i.since)
         confirmationHold = nil
         let causes = i.evidence.map(\.description).joined(separator: ", ")
-        let state = interruption != nil ? "its evidence persists" : "no stroke since its evidence cleared"
+        let state: String
+        if interruption == nil, let e = endedInterruption {
+            let k = ledger.basalStrokes - e.basalStrokes
+            state = k < profile.resumptionProofStrokes
+                ? "its evidence cleared at \(e.at), but only \(k) of the \(profile.resumptionProofStrokes) strokes that prove delivery resumed have come since"
+                : "its evidence cleared at \(e.at), but the saline a short priming may leave at the catheter tip is not yet certainly pushed out"
+        } else {
+            state = "its evidence persists"
+        }
         alarms.clear(.therapyInterruption, at: t, log: &log)
         alarms.raise(.therapyInterruption,
-                     detail: "no drug has reached the patient for \((t - i.since).roundedDescription) since \(i.since) (first evidence: \(i.firstEvidence); evidence: \(causes); \(state)), longer than the \(settings.interruptionLimit) limit; delivering \(DoseRate.floor) from \(t) until a clinician confirms the dose",
+                     detail: "no drug is known to have reached the patient for \((t - i.since).roundedDescription) since \(i.since) (first evidence: \(i.firstEvidence); evidence: \(causes); \(state)), longer than the \(settings.interruptionLimit) limit; delivering \(DoseRate.floor) from \(t) until a clinician confirms the dose",
                      at: t, settings: settings.alarms, log: &log)
         return true
     }

@@ -25,17 +25,27 @@ public struct PumpProfile: Hashable, Sendable, Codable {
     /// calculated empty instant. Either way a switch reading is evidence that delivery stopped.
     public var hasEmptySwitch: Bool = false
     /// The most strokes into a blocked catheter that the pump's occlusion (pressure) sensor may need
-    /// before it trips, from the pump's labelling (1 … 10,000; 40 by default). Until that many basal
-    /// strokes have followed the end of an interruption, the controller cannot tell strokes that
-    /// resumed delivery from strokes pushed into a blockage: an occlusion reading within them continues
-    /// that interruption, timed from its earliest evidence, instead of starting a new, shorter one.
+    /// before it trips, from the pump's labelling (1 … 10,000; 40 by default). Until more basal
+    /// strokes than this (and than `stallDetectionStrokes`) have followed the end of an interruption
+    /// with no new reading, the controller cannot tell strokes that resumed delivery from strokes
+    /// pushed into a blockage (`resumptionProofStrokes`).
     public var occlusionDetectionStrokes: Int64 = 40
+    /// The most commanded strokes without stroke feedback before the motor-stall reading comes, from
+    /// the pump's labelling (1 … 1,000; 3 by default; the bench rig reports a stall on the first
+    /// stroke without feedback).
+    public var stallDetectionStrokes: Int64 = 3
+
+    /// Basal strokes after an interruption ended, with no new reading, that prove drug flows again:
+    /// one more than the slower sensor needs to trip (an occlusion or stall in force through all of
+    /// them would have been read by the last).
+    public var resumptionProofStrokes: Int64 { max(occlusionDetectionStrokes, stallDetectionStrokes) + 1 }
 
     public init(name: String, reservoirCapacity: Volume, strokeVolume: Volume, internalDeadVolume: Volume,
                 catheterVolume: Volume, bolusRate: FlowRate, minimumPatencyRate: VolumeRate, hasEmptySwitch: Bool = false,
-                occlusionDetectionStrokes: Int64 = 40) {
+                occlusionDetectionStrokes: Int64 = 40, stallDetectionStrokes: Int64 = 3) {
         self.hasEmptySwitch = hasEmptySwitch
         self.occlusionDetectionStrokes = occlusionDetectionStrokes
+        self.stallDetectionStrokes = stallDetectionStrokes
         self.name = name
         self.reservoirCapacity = reservoirCapacity
         self.strokeVolume = strokeVolume
@@ -46,11 +56,11 @@ public struct PumpProfile: Hashable, Sendable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, reservoirCapacity, strokeVolume, internalDeadVolume, catheterVolume, bolusRate, minimumPatencyRate, hasEmptySwitch, occlusionDetectionStrokes
+        case name, reservoirCapacity, strokeVolume, internalDeadVolume, catheterVolume, bolusRate, minimumPatencyRate, hasEmptySwitch, occlusionDetectionStrokes, stallDetectionStrokes
     }
 
     /// Decodes a profile; one saved before `hasEmptySwitch` existed has no switch, one saved before
-    /// `occlusionDetectionStrokes` existed has the default 40.
+    /// `occlusionDetectionStrokes` and `stallDetectionStrokes` existed has the defaults 40 and 3.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         name = try c.decode(String.self, forKey: .name)
@@ -62,6 +72,7 @@ public struct PumpProfile: Hashable, Sendable, Codable {
         minimumPatencyRate = try c.decode(VolumeRate.self, forKey: .minimumPatencyRate)
         hasEmptySwitch = try c.decodeIfPresent(Bool.self, forKey: .hasEmptySwitch) ?? false
         occlusionDetectionStrokes = try c.decodeIfPresent(Int64.self, forKey: .occlusionDetectionStrokes) ?? 40
+        stallDetectionStrokes = try c.decodeIfPresent(Int64.self, forKey: .stallDetectionStrokes) ?? 3
     }
 
     /// Internal plus catheter dead volume: what a priming bolus fills and what a concentration change
@@ -97,6 +108,7 @@ public struct PumpProfile: Hashable, Sendable, Codable {
         public static let bolusRate = FlowRate(nanolitresPerMinute: 1_000)...FlowRate(nanolitresPerMinute: 1_000_000)
         public static let minimumPatencyRate = VolumeRate(nanolitresPerDay: 0)...VolumeRate(nanolitresPerDay: 200_000)
         public static let occlusionDetectionStrokes: ClosedRange<Int64> = 1...10_000
+        public static let stallDetectionStrokes: ClosedRange<Int64> = 1...1_000
     }
 
     /// Checks every field against `Limits`; the error names the field, the value and the range.
@@ -110,6 +122,7 @@ public struct PumpProfile: Hashable, Sendable, Codable {
         try ConfigurationError.check("bolusRate", bolusRate, Limits.bolusRate)
         try ConfigurationError.check("minimumPatencyRate", minimumPatencyRate, Limits.minimumPatencyRate)
         try ConfigurationError.check("occlusionDetectionStrokes", occlusionDetectionStrokes, Limits.occlusionDetectionStrokes)
+        try ConfigurationError.check("stallDetectionStrokes", stallDetectionStrokes, Limits.stallDetectionStrokes)
     }
 }
 

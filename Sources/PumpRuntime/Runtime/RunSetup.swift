@@ -100,10 +100,11 @@ extension Runner {
         var pump: SimulatedPump
         do {
             controller = try PumpController(profile: profile, settings: prescription?.settings ?? ControllerSettings())
-            // The simulated pump's occlusion sensor as labelled: it trips within the profile's
-            // detection strokes (at most the default 40).
+            // The simulated pump's sensors as labelled: each trips within the profile's detection
+            // strokes (at most the defaults, 40 and 3).
             var mechanics = PumpMechanics()
             mechanics.occlusionTripStrokes = min(mechanics.occlusionTripStrokes, profile.occlusionDetectionStrokes)
+            mechanics.stallTripStrokes = min(mechanics.stallTripStrokes, profile.stallDetectionStrokes)
             pump = try SimulatedPump(profile: profile, mechanics: mechanics)
         } catch { throw .controller("\(error)") }
         let log: StrokeLog?

@@ -18,7 +18,8 @@ public struct PumpMechanics: Hashable, Sendable, Codable {
     /// Volume the occluded line can take up under pressure before strokes stop moving drug at all;
     /// released to the patient when the occlusion clears (0 … 1 mL).
     public var occlusionCompliance: Volume = .microlitres(50)
-    /// Commanded strokes without stroke feedback until the stall sensor trips (1 … 1,000).
+    /// Commanded strokes without stroke feedback until the stall sensor trips (1 … 1,000, and at most
+    /// the pump profile's `stallDetectionStrokes`).
     public var stallTripStrokes: Int64 = 3
     /// The reservoir-empty switch closes when the true volume is at or below this (0 … 2 mL).
     public var emptySensorLevel: Volume = .microlitres(100)

@@ -94,6 +94,10 @@ public struct SimulatedPump: PumpDriver, Hashable, Sendable, Codable {
             throw .outOfRange(field: "mechanics.occlusionTripStrokes", value: "\(mechanics.occlusionTripStrokes)",
                               allowed: "1 … \(profile.occlusionDetectionStrokes) (the pump profile's occlusionDetectionStrokes, the sensor's labelled trip strokes the controller relies on)")
         }
+        guard mechanics.stallTripStrokes <= profile.stallDetectionStrokes else {
+            throw .outOfRange(field: "mechanics.stallTripStrokes", value: "\(mechanics.stallTripStrokes)",
+                              allowed: "1 … \(profile.stallDetectionStrokes) (the pump profile's stallDetectionStrokes, the sensor's labelled trip strokes the controller relies on)")
+        }
         self.profile = profile
         self.mechanics = mechanics
         rng = SplitMix64(seed: mechanics.seed)

@@ -132,6 +132,10 @@ struct ControllerDeliveryTests {
         var p = PumpProfile.bench20
         p.strokeVolume = .microlitres(1)
         p.hasEmptySwitch = true
+        // Sensors labelled to trip on the first stroke: two strokes (22 min) prove delivery resumed
+        // after the 18 h downtime, as when the seed was found, so no floor comes into these 12 h.
+        p.occlusionDetectionStrokes = 1
+        p.stallDetectionStrokes = 1
         var s = ControllerSettings()
         s.reservoirPolicy = .reserveTaper
         s.clock = ClockReference(timeOfDayAtOrigin: TimeOfDay(hour: 4)!)

@@ -45,11 +45,12 @@ struct Harness {
     /// evidence that delivery stopped, each until its own reading clears (a refill entry does not
     /// answer a switch that still reads empty: the profile's switch governs nothing, and the entry is a
     /// record, not the act). An interruption runs from the
-    /// earliest evidence to the first stroke after the last evidence cleared (evidence before that
-    /// stroke continues it). Once it has lasted longer than 24 h without that stroke, delivery is at
-    /// the floor from that instant, whether its evidence persists or not: nothing tells the controller
-    /// when drug reaches the patient again (a reading may be spurious), so any later stroke may be the
-    /// first one after more than 24 h without drug.
+    /// earliest evidence to the stroke that proves delivery resumed: the `resumptionProofStrokes`-th
+    /// after the last evidence cleared (the sensors trip only after strokes into a blockage or a
+    /// stalled motor; evidence before that stroke continues it). Once it has lasted longer than 24 h
+    /// without that stroke, delivery is at the floor from that instant, whether its evidence persists
+    /// or not: nothing tells the controller when drug reaches the patient again (a reading may be
+    /// spurious), so any later stroke may be the first one after more than 24 h without drug.
     var sensors: Set<String> = []
     /// The earliest evidence of the interruption not yet ended by a resumed stroke.
     var evidenceSince: Instant?
@@ -177,8 +178,10 @@ struct Harness {
         if on {
             sensors.insert(name)
             if case .running = c.phase {
-                // Evidence before the first stroke after an interruption ended continues it.
-                if let cleared = evidenceClearedAt, let last = rec.times.last, last > cleared.nanoseconds { evidenceSince = nil }
+                // Evidence before the stroke that proves delivery resumed continues the interruption.
+                if let cleared = evidenceClearedAt, rec.times.count - rec.firstIndex(after: cleared) >= Int(c.profile.resumptionProofStrokes) {
+                    evidenceSince = nil
+                }
                 if evidenceSince == nil { evidenceSince = c.now }
                 evidenceClearedAt = nil
             }
@@ -198,14 +201,14 @@ struct Harness {
     }
 
     /// After advancing to `t`: the interruption not yet resumed passes 24 h at its earliest evidence
-    /// + 24 h + 1 ns, unless a stroke came after its evidence cleared and by then; the floor starts
-    /// there. An interruption resumed by a stroke is over.
+    /// + 24 h + 1 ns, unless the stroke that proves delivery resumed came after its evidence cleared
+    /// and by then; the floor starts there. An interruption so resumed is over.
     mutating func settleFloor(upTo t: Instant) {
         guard let since = evidenceSince else { return }
         let deadline = since + .hours(24) + TimeSpan(nanoseconds: 1)
         var resumedAt: Instant?
         if let cleared = evidenceClearedAt {
-            let i = rec.firstIndex(after: cleared)
+            let i = rec.firstIndex(after: cleared) + Int(c.profile.resumptionProofStrokes) - 1
             if i < rec.times.count { resumedAt = Instant(nanoseconds: rec.times[i]) }
         }
         if model.floorFrom == nil, deadline <= t, resumedAt.map({ $0 > deadline }) ?? true {
