@@ -37,11 +37,11 @@ struct PlanRate: Sendable {
             guard let level = taper.level(at: at) else { return (0, .distantFuture) }
             if heldFrom != nil {
                 // The level in force, held: the schedule itself on the first level, else that level.
-                if level.index == 0 && level.dose == taper.fromDose && taper.fromDose == schedule.dailyDose { return scheduled }
+                if taper.evenFromTheStart != true && level.index == 0 && level.dose == taper.fromDose && taper.fromDose == schedule.dailyDose { return scheduled }
                 return (level.dose.picogramsPerDay, .distantFuture)
             }
             // A taper's first level, the programmed dose itself, is the schedule as it is.
-            if level.index == 0 && level.dose == taper.fromDose && taper.fromDose == schedule.dailyDose {
+            if taper.evenFromTheStart != true && level.index == 0 && level.dose == taper.fromDose && taper.fromDose == schedule.dailyDose {
                 return (scheduled.0, min(scheduled.1, taper.nextChange(after: t)))
             }
             return (level.dose.picogramsPerDay, taper.nextChange(after: t))

@@ -152,6 +152,13 @@ struct CoreFuzzFindingTests {
     /// the controller counted the first stroke after the clear as resumed delivery. An interruption
     /// is proved resumed only after `resumptionProofStrokes` (98) strokes with no new reading, and
     /// passes the limit 24 h after its earliest evidence until then.
+    /// Found by scripts/fuzz with every invariant on: a reserve taper past its first day, capped by a
+    /// clinician's confirmation of a flex schedule at its daily total (388 μg/day, delivered evenly);
+    /// a stop at once followed the reserve's days at that level and delivered it in the flex shape,
+    /// 500 μg/day at that hour, so the 24 h windows after it held more than without it.
+    @Test("A stop following a capped reserve level delivers it evenly, never in the schedule's shape")
+    func stopAfterACappedReserveLevel() throws { try Self.expectHolds(.rollingTitration, seed: "stop-after-a-capped-reserve-level") }
+
     @Test("An occlusion that lasts 55 h within fewer strokes than its sensor needs: the interruption is not proved resumed and passes the limit at 24 h")
     func occlusionInFewerStrokesThanItsSensorNeeds() throws { try Self.expectHolds(.interruptionFloor, seed: "occlusion-in-fewer-strokes-than-its-sensor-needs") }
 

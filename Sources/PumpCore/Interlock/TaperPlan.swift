@@ -20,6 +20,12 @@ public struct TaperPlan: Hashable, Sendable, Codable {
     public let levels: [DoseRate]
     /// True when an emergency override shortened it below the minimum or past the decrease limit.
     public let emergency: Bool
+    /// True when even the first level is delivered evenly over its day, never in the programmed
+    /// schedule's shape: a stop following a reserve taper past its first day, which delivers its level
+    /// evenly (a flex schedule's shape could put more into a 24 h window than the reserve level in
+    /// force). Nil (saved before it existed) or false: the first level may follow the schedule
+    /// (`followsSchedule`).
+    public var evenFromTheStart: Bool? = nil
 
     /// When delivery ends (stop tapers only).
     public var endsAt: Instant? {
@@ -37,7 +43,7 @@ public struct TaperPlan: Hashable, Sendable, Codable {
     /// equal to `dailyDose`): a taper changes nothing in its first 24 h, so that level delivers the
     /// programmed schedule as it is (a flex schedule keeps its shape), not its daily total evenly.
     public func followsSchedule(at t: Instant, dailyDose: DoseRate) -> Bool {
-        guard let level = level(at: t) else { return false }
+        guard evenFromTheStart != true, let level = level(at: t) else { return false }
         return level.index == 0 && level.dose == fromDose && fromDose == dailyDose
     }
 
@@ -54,7 +60,8 @@ public struct TaperPlan: Hashable, Sendable, Codable {
     /// while the plan ran): the taper goes on from there and ends when it would have. Each cut stays
     /// within the plan's: a level below `dose` was at most one cut below the level before it.
     func capped(at dose: DoseRate) -> TaperPlan {
-        TaperPlan(kind: kind, startedAt: startedAt, fromDose: min(fromDose, dose), levels: levels.map { min($0, dose) }, emergency: emergency)
+        TaperPlan(kind: kind, startedAt: startedAt, fromDose: min(fromDose, dose), levels: levels.map { min($0, dose) }, emergency: emergency,
+                  evenFromTheStart: evenFromTheStart)
     }
 
     /// A stop taper from `dose` to `floor` over `days` days (first cut after 24 h at `dose`... see
@@ -102,7 +109,9 @@ public struct TaperPlan: Hashable, Sendable, Codable {
             merged.append(min(level, r))
         }
         if start < t, let last = merged.last { merged.append(last) }
-        return TaperPlan(kind: .stop, startedAt: start, fromDose: fromDose, levels: merged, emergency: emergency)
+        // Past the reserve's first day its level is delivered evenly; so is this plan's first level.
+        return TaperPlan(kind: .stop, startedAt: start, fromDose: fromDose, levels: merged, emergency: emergency,
+                         evenFromTheStart: day > 0 ? true : evenFromTheStart)
     }
 
     /// The lowest daily dose a taper may hold: the 50 μg/day floor, or the dose whose volume rate at

@@ -446,6 +446,33 @@ struct InterruptionTests {
         #expect(c.deliveringDose <= ug(300))
     }
 
+    /// Fuzzer finding `stop-after-a-capped-reserve-level`: a confirmation of a flex schedule caps a
+    /// reserve taper past its first day at the schedule's daily total, which the reserve delivers
+    /// evenly. A stop then followed the reserve's days at that level, and, its first level being the
+    /// programmed daily dose, delivered it in the flex schedule's shape: 500 μg/day in the morning
+    /// where the reserve level in force was 300 evenly, more in a 24 h window than without the stop.
+    @Test("a stop following a reserve taper past its first day delivers its first level evenly, as the reserve does, never in the schedule's shape")
+    func stopAfterACappedReserveLevelIsEven() throws {
+        var s = ControllerSettings()
+        s.reservoirPolicy = .reserveTaper
+        var c = try Fixture.onTherapy(concentration: c2000, volume: .millilitres(5), settings: s)
+        let stall = Self.reserveFrom + .hours(1)
+        _ = c.advance(to: stall)
+        _ = c.sense(.motorStall(true), at: stall)
+        _ = c.advance(to: stall + .hours(26))
+        _ = c.sense(.motorStall(false), at: stall + .hours(27))
+        let t = stall + .hours(28)
+        let flex = Schedule.flex([FlexStep(start: .midnight, rate: ug(500)), FlexStep(start: TimeOfDay(hour: 12)!, rate: ug(100))])
+        try c.handle(.confirmResumption(flex), at: t).accepted()
+        #expect(c.taper?.kind == .reserve && c.deliveringDose == ug(300), "\(String(describing: c.taper)) \(c.deliveringDose)")
+        try c.handle(.stop(taperDays: nil, override: nil), at: t).accepted()
+        #expect(c.taper?.kind == .stop && c.taper?.evenFromTheStart == true)
+        #expect(c.deliveringDose == ug(300))
+        // 300 μg/day in 500 ng strokes: 600 a day, 300 in the next 12 h whatever the hour.
+        let strokes = c.advance(to: t + .hours(12)).strokes
+        #expect(abs(strokes.count - 300) <= 1, "\(strokes.count)")
+    }
+
     @Test("a stop taper's first day delivers the programmed flex schedule as it is; a resume that day keeps it")
     func stopTaperFirstDayKeepsTheFlexShape() throws {
         // 1200 μg/day from midnight, 50 μg/day from noon (625 μg/day); the wall clock reads 00:00 at zero.
