@@ -156,6 +156,13 @@ struct CoreFuzzFindingTests {
     /// clinician's confirmation of a flex schedule at its daily total (388 μg/day, delivered evenly);
     /// a stop at once followed the reserve's days at that level and delivered it in the flex shape,
     /// 500 μg/day at that hour, so the 24 h windows after it held more than without it.
+    /// Found by scripts/fuzz with every invariant on: a stop taper past its first day capped by a
+    /// clinician's confirmation of a flex schedule at its daily total (851 μg/day, delivered evenly);
+    /// a `resume` held it as the schedule itself, in the flex shape, 4 μg more in a 24 h window than
+    /// the even level it replaced, above the titration limit over the floor delivered before.
+    @Test("A resume of a capped stop level holds it evenly, as it was delivered")
+    func resumeOfACappedStopLevel() throws { try Self.expectHolds(.rollingTitration, seed: "resume-of-a-capped-stop-level") }
+
     @Test("A stop following a capped reserve level delivers it evenly, never in the schedule's shape")
     func stopAfterACappedReserveLevel() throws { try Self.expectHolds(.rollingTitration, seed: "stop-after-a-capped-reserve-level") }
 

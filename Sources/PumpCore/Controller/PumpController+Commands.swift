@@ -361,7 +361,12 @@ extension PumpController {
         let holding = level.dose
         taper = nil
         taperLevelIndex = -1
-        schedule = holding == plan.fromDose && schedule?.dailyDose == holding ? schedule : .continuous(holding)
+        // The level as it was delivered: the schedule's own shape only where the taper followed it (its
+        // first level, the programmed dose), else the level evenly (a taper past its first day, even
+        // one a confirmation capped at the schedule's daily total, whose shape could put more into a
+        // 24 h window than the level did).
+        let followed = schedule.map { plan.followsSchedule(at: t, dailyDose: $0.dailyDose) } ?? false
+        schedule = followed ? schedule : .continuous(holding)
         if doseHistory.current != holding { doseHistory.record(holding, at: t) }
         log.event(.taperCancelled(holding: holding), at: t)
         applyRate(at: t, log: &log)

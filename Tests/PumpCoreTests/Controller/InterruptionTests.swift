@@ -473,6 +473,32 @@ struct InterruptionTests {
         #expect(abs(strokes.count - 300) <= 1, "\(strokes.count)")
     }
 
+    /// Fuzzer finding `resume-of-a-capped-stop-level`: a confirmation of a flex schedule caps a stop
+    /// taper past its first day at the schedule's daily total (delivered evenly, as every level past
+    /// the first is). A `resume` then held that level as the schedule itself, in the flex shape, which
+    /// put more into a 24 h window than the even level it replaced.
+    @Test("a resume holds the level in force as it was delivered: evenly past a taper's first day, even when a confirmation capped it at the schedule's daily total")
+    func resumeOfACappedStopLevelIsEven() throws {
+        var c = try Fixture.onTherapy()
+        let stopAt = Self.start + .hours(1)
+        try c.handle(.stop(taperDays: 29, override: nil), at: stopAt).accepted()
+        let stall = stopAt + .hours(1)
+        _ = c.sense(.motorStall(true), at: stall)
+        _ = c.advance(to: stall + .hours(26))
+        _ = c.sense(.motorStall(false), at: stall + .hours(26))
+        #expect(c.awaitingConfirmationSince == stall && c.deliveringDose == .floor)
+        let t = stopAt + .days(2) + .hours(1)
+        _ = c.advance(to: t)
+        let level = try #require(c.taper?.level(at: t))
+        #expect(level.index == 2 && level.dose > ug(450), "\(level)")
+        // 800 μg/day for 12 h, 100 μg/day for 12 h: 450 μg/day, below the taper's level, which it caps.
+        let flex = Schedule.flex([FlexStep(start: .midnight, rate: ug(800)), FlexStep(start: TimeOfDay(hour: 12)!, rate: ug(100))])
+        try c.handle(.confirmResumption(flex), at: t).accepted()
+        #expect(c.taper?.level(at: t)?.dose == ug(450) && c.deliveringDose == ug(450))
+        try c.handle(.resume, at: t).accepted()
+        #expect(c.taper == nil && c.schedule == .continuous(ug(450)) && c.deliveringDose == ug(450))
+    }
+
     @Test("a stop taper's first day delivers the programmed flex schedule as it is; a resume that day keeps it")
     func stopTaperFirstDayKeepsTheFlexShape() throws {
         // 1200 μg/day from midnight, 50 μg/day from noon (625 μg/day); the wall clock reads 00:00 at zero.
