@@ -325,4 +325,83 @@ struct EventPKTests {
         #expect(abs(Double(m.severeNs) / 3.6e12 - o.severeHours) < 2.0 / 3_600)
         #expect(abs(Double(m.belowNs) / 3.6e12 - o.belowHours) < 2.0 / 3_600)
     }
+
+    // MARK: Joined stretches against one stretch per stroke batch
+
+    /// Runs `s` with the event model joining contiguous batches of one rate (what sweeps do) or
+    /// integrating every batch on its own (`joins` false, the model as it was before joining).
+    static func eventRun(_ s: Scenario, joins: Bool, fractionShift: Int64 = 0) throws -> SimulationResult {
+        var t = s
+        t.pk.withdrawalFraction = Fraction(partsPerMillion: s.pk.withdrawalFraction.partsPerMillion + fractionShift)
+        return try SimulationRunner.run(t, fidelity: .fast, keepSeries: false, perBinPK: false, pk: .events) { rec in
+            rec.events?.joins = joins
+            rec.events?.samples = CSFEvents.Samples(step: TimeConstants.nanosecondsPerHour, next: 0)
+        }
+    }
+
+    /// Where the joined model departs from the batch-by-batch one: everything but the CSF measures
+    /// exactly equal; the level at every hour within 1e-9 of it; the peak severity within 1e-9; the
+    /// withdrawal-risk time between the batch-by-batch model's with the threshold moved down and up
+    /// by one part per million of the reference level (the last bits of the level move a crossing
+    /// only where the level runs along the threshold, as in a reserve taper), ± 1 s per episode.
+    static func joinProblems(_ s: Scenario) throws -> (problems: [String], joined: Int, byBatch: Int) {
+        let a = try eventRun(s, joins: false), b = try eventRun(s, joins: true)
+        let x = a.recorder, y = b.recorder
+        var out: [String] = []
+        func check(_ ok: Bool, _ what: @autoclosure () -> String) { if !ok { out.append("\(s.name): \(what())") } }
+        check(x.totalToPatient == y.totalToPatient && x.dailyFemtograms == y.dailyFemtograms, "delivered figures differ")
+        check(x.alarms == y.alarms && x.emptyOnsets == y.emptyOnsets && x.refusals == y.refusals && x.zeroDelivery == y.zeroDelivery, "events differ")
+        check(a.controller == b.controller, "controllers differ")
+        let xs = x.events?.samples?.values ?? [], ys = y.events?.samples?.values ?? []
+        check(xs.count == ys.count && !xs.isEmpty, "\(xs.count) vs \(ys.count) samples")
+        for (i, (c, d)) in zip(xs, ys).enumerated() where abs(c - d) > 1e-9 * max(abs(c), 1e-9) {
+            check(false, "level \(c) vs \(d) at hour \(i)")
+            break
+        }
+        check(abs(x.peakSeverity - y.peakSeverity) <= 1e-9, "peak severity \(x.peakSeverity) vs \(y.peakSeverity)")
+        let lower = try eventRun(s, joins: false, fractionShift: -1).recorder, upper = try eventRun(s, joins: false, fractionShift: 1).recorder
+        let episodes = Int64([x.episodes.count, y.episodes.count, lower.episodes.count, upper.episodes.count].max() ?? 0)
+        let slack = TimeConstants.nanosecondsPerSecond * max(1, episodes)
+        check(y.withdrawal.nanoseconds >= lower.withdrawal.nanoseconds - slack && y.withdrawal.nanoseconds <= upper.withdrawal.nanoseconds + slack,
+              "withdrawal \(y.withdrawal) outside \(lower.withdrawal) … \(upper.withdrawal) (thr ∓ 1 ppm)")
+        check(lower.withdrawal != upper.withdrawal || abs(x.withdrawal.nanoseconds - y.withdrawal.nanoseconds) <= slack,
+              "withdrawal \(x.withdrawal) vs \(y.withdrawal)")
+        return (out, y.events?.stretches ?? 0, x.events?.stretches ?? 0)
+    }
+
+    @Test("joined stretches: the bench plan's runs agree with one stretch per batch, in a fraction of the stretches")
+    func joinedStretchesAgree() throws {
+        let plan = Self.benchPlan(runs: 16, days: 180)
+        var joined = 0, byBatch = 0, withEpisodes = 0
+        for i in 0..<plan.runs {
+            let s = plan.scenario(plan.draw(i))
+            let r = try Self.joinProblems(s)
+            #expect(r.problems.isEmpty, "run \(i): \(r.problems.prefix(5).joined(separator: "\n"))")
+            joined += r.joined
+            byBatch += r.byBatch
+            if plan.run(i).withdrawalRiskSeconds > 0 { withEpisodes += 1 }
+        }
+        #expect(withEpisodes >= 3)
+        // Anti-vacuity: the joining happened (a steady rate is split at least at every day's end).
+        #expect(joined * 3 < byBatch, "\(joined) stretches joined, \(byBatch) batch by batch")
+    }
+
+    @Test("joined stretches: random plans, PK parameters and biases agree with one stretch per batch")
+    func joinedStretchesRandom() async {
+        await propertyCheck(count: 20, input: Gen.uint64(in: 0...UInt64.max)) { seed in
+            var g = SplitMix64(seed: seed)
+            var plan = Self.benchPlan(runs: 1_000, days: g.integer(in: 20...120))
+            plan.seed = g.next()
+            plan.dailyDose = .uniform(lower: .microgramsPerDay(g.integer(in: 50...400)), upper: .microgramsPerDay(g.integer(in: 400...1200)))
+            plan.concentration = .choice(Concentration.therapy)
+            plan.base.pk.distributionVolume = .millilitres(g.integer(in: 22...157))
+            plan.base.pk.clearance = VolumeRate(nanolitresPerDay: g.integer(in: 13...80) * 24_000_000)
+            plan.base.pk.withdrawalFraction = .percent(g.integer(in: 10...90))
+            plan.base.pk.severityTimeConstant = .hours(g.integer(in: 6...72))
+            plan.base.mechanics.calibrationBias = Fraction(partsPerMillion: g.integer(in: -150_000...150_000))
+            let s = plan.scenario(plan.draw(Int(g.below(1_000))))
+            guard let r = try? Self.joinProblems(s) else { return }
+            #expect(r.problems.isEmpty, "seed \(seed): \(r.problems.prefix(5).joined(separator: "\n"))")
+        }
+    }
 }

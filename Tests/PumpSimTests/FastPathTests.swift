@@ -206,4 +206,32 @@ struct FastPathTests {
             Self.same(x, y, "recorder \(seed)")
         }
     }
+
+    @Test("a stroke batch's split between days in 64 bits equals the 128-bit reference, overflow or not")
+    func daySharesIn64Bits() async {
+        // A sweep's batch (a day of 600 μg/day strokes across midnight) takes the 64-bit path.
+        var r = Recorder(pk: PKParameters(), interval: .minutes(15), keepSeries: false, pkMethod: .events)
+        let noon = TimeConstants.nanosecondsPerDay / 2
+        #expect(r.addDayShares(600_000_000_000, strokes: 4_800, first: noon, last: 3 * noon, days: 0..<1) != nil)
+        await propertyCheck(count: 2_000, input: Gen.uint64(in: 0...UInt64.max)) { seed in
+            var g = SplitMix64(seed: seed)
+            let day = TimeConstants.nanosecondsPerDay
+            let first = g.integer(in: 0...(200 * day))
+            let span: Int64 = [g.integer(in: 1...day), g.integer(in: day...(5 * day)), g.integer(in: 1...(3_000 * day))][Int(g.below(3))]
+            let n: Int64 = [g.integer(in: 2...10_000), g.integer(in: 2...10_000_000), g.integer(in: 2...Int64(1) << 40)][Int(g.below(3))]
+            let fg: Int64 = [g.integer(in: 0...Int64(1) << 40), g.integer(in: 0...Int64(1) << 62)][Int(g.below(2))]
+            let last = first + span
+            var x = Recorder(pk: PKParameters(), interval: .minutes(15), keepSeries: false, pkMethod: .events)
+            var y = x
+            let days = x.dayIndex(first)..<x.dayIndex(last)
+            guard !days.isEmpty else { return }
+            let wide = x.addDaySharesWide(fg, strokes: n, first: first, last: last, days: days)
+            if let narrow = y.addDayShares(fg, strokes: n, first: first, last: last, days: days) {
+                #expect(narrow == wide, "seed \(seed)")
+                #expect(x.dailyFemtograms == y.dailyFemtograms, "seed \(seed)")
+            } else {
+                #expect(y.dailyFemtograms.isEmpty, "seed \(seed): nothing added when it declines")
+            }
+        }
+    }
 }

@@ -52,6 +52,10 @@ public protocol EffectSink {
     var acceptsStrokeBatches: Bool { get }
     /// A run of basal strokes; called only when `acceptsStrokeBatches` is true.
     mutating func receiveStrokes(_ batch: StrokeBatch)
+    /// Consecutive strokes of any purpose (a bolus pass), in time order, with no other effect between
+    /// them. The default gives each to `receive` as `.stroke`, in order; a sink may take them without
+    /// building an `Effect` for each, provided it treats each exactly as `receive(.stroke(_:))` would.
+    mutating func receiveHeldStrokes(_ strokes: [Stroke])
     /// False if the sink only needs to know how many re-alerts sounded (a simulation): the core then
     /// does not wake for each re-alert of a standing alarm (every 10 min for a critical one) and
     /// reports them with `receiveAlerts` at its next deadline; the alarm state is identical either
@@ -67,6 +71,7 @@ extension EffectSink {
     @inlinable public mutating func receiveStroke(_ stroke: Stroke) { receive(.stroke(stroke)) }
     @inlinable public var acceptsStrokeBatches: Bool { false }
     @inlinable public mutating func receiveStrokes(_ batch: StrokeBatch) {}
+    @inlinable public mutating func receiveHeldStrokes(_ strokes: [Stroke]) { for s in strokes { receive(.stroke(s)) } }
     @inlinable public var wantsEachAlert: Bool { true }
     @inlinable public mutating func receiveAlerts(_ kind: AlarmKind, count: Int64, first: Instant, last: Instant) {}
 }
@@ -108,7 +113,7 @@ struct EffectLog {
             for e in effects { sink.receive(e) }
         } else {
             for e in effects[..<strokesAt] { sink.receive(e) }
-            for s in strokes { sink.receive(.stroke(s)) }
+            sink.receiveHeldStrokes(strokes)
             for e in effects[strokesAt...] { sink.receive(e) }
             strokes.removeAll(keepingCapacity: true)
         }

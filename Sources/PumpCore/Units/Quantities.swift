@@ -162,35 +162,74 @@ public struct Fraction: Hashable, Comparable, Sendable, Codable, CustomStringCon
 public enum Format {
     /// `value / scale` with exactly `digits` decimals (rounded half away from zero).
     public static func fixed(_ value: Int64, scale: Int64, digits: Int) -> String {
-        var p: Int64 = 1
-        for _ in 0..<digits { p *= 10 }
-        // value/scale*p rounded
-        let num = Int128(value) * Int128(p)
-        let den = Int128(scale)
-        let q = num >= 0 ? (num + den / 2) / den : -((-num + den / 2) / den)
-        let neg = q < 0
-        let mag = neg ? -q : q
-        let whole = mag / Int128(p)
-        let frac = mag % Int128(p)
-        var fracString = String(frac)
-        while fracString.count < digits { fracString = "0" + fracString }
-        return (neg ? "-" : "") + String(whole) + (digits > 0 ? "." + fracString : "")
+        decimal(value, scale: scale, digits: digits, keep: digits, dropPoint: false)
     }
     /// `value / scale` with `maxDigits` decimals (exact when `scale` divides `10^maxDigits`), trailing
     /// zeros dropped down to `minDigits` decimals.
     public static func exact(_ value: Int64, scale: Int64, minDigits: Int, maxDigits: Int) -> String {
-        var s = fixed(value, scale: scale, digits: maxDigits)
-        var extra = maxDigits - minDigits
-        while extra > 0, s.hasSuffix("0") { s.removeLast(); extra -= 1 }
-        return s
+        decimal(value, scale: scale, digits: maxDigits, keep: minDigits, dropPoint: false)
     }
     /// Like `fixed` but drops trailing zeros (and the point when whole).
     public static func trimmed(_ value: Int64, scale: Int64, maxDigits: Int) -> String {
-        var s = fixed(value, scale: scale, digits: maxDigits)
-        if s.contains(".") {
-            while s.hasSuffix("0") { s.removeLast() }
-            if s.hasSuffix(".") { s.removeLast() }
+        decimal(value, scale: scale, digits: maxDigits, keep: 0, dropPoint: true)
+    }
+
+    /// `value / scale` rounded half away from zero to `digits` decimals, its trailing zeros dropped
+    /// down to `keep` decimals, and the point too when none is left and `dropPoint`. Written digit by
+    /// digit into a buffer on the stack (no string is built and trimmed): these texts are formatted
+    /// on hot paths (an alarm's detail, a sweep's rows).
+    static func decimal(_ value: Int64, scale: Int64, digits: Int, keep: Int, dropPoint: Bool) -> String {
+        var p: Int64 = 1
+        for _ in 0..<digits { p *= 10 }
+        var neg: Bool
+        var whole: UInt64, frac: UInt64
+        let (num, overflow) = value.multipliedReportingOverflow(by: p)
+        if !overflow, scale > 0, num != .min, num.magnitude <= UInt64(Int64.max - scale / 2) {
+            let q = (Int64(num.magnitude) + scale / 2) / scale
+            neg = num < 0 && q != 0
+            whole = UInt64(q / p)
+            frac = UInt64(q % p)
+        } else {
+            let n = Int128(value) * Int128(p), den = Int128(scale)
+            let q = n >= 0 ? (n + den / 2) / den : -((-n + den / 2) / den)
+            neg = q < 0
+            let mag = neg ? -q : q
+            whole = UInt64(mag / Int128(p))
+            frac = UInt64(mag % Int128(p))
         }
-        return s
+        // Trailing zeros of the `digits` decimals, and how many of them go.
+        var zeros = 0
+        if frac == 0 {
+            zeros = digits
+        } else {
+            var f = frac
+            while f % 10 == 0 { f /= 10; zeros += 1 }
+        }
+        let drop = min(zeros, max(0, digits - keep))
+        for _ in 0..<drop { frac /= 10 }
+        let shown = digits - drop
+        let capacity = 48   // sign, 20 digits, point, 18 decimals at most (10^digits fits in Int64)
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buf in
+            var i = capacity
+            for _ in 0..<shown {
+                i -= 1
+                buf[i] = 48 + UInt8(frac % 10)
+                frac /= 10
+            }
+            if digits > 0 && (shown > 0 || !dropPoint) {
+                i -= 1
+                buf[i] = 46
+            }
+            repeat {
+                i -= 1
+                buf[i] = 48 + UInt8(whole % 10)
+                whole /= 10
+            } while whole > 0
+            if neg {
+                i -= 1
+                buf[i] = 45
+            }
+            return String(decoding: UnsafeBufferPointer(rebasing: buf[i..<capacity]), as: UTF8.self)
+        }
     }
 }

@@ -69,15 +69,24 @@ public struct TimeSpan: Hashable, Comparable, Sendable, Codable, CustomStringCon
 
     /// `[-]d+hh:mm:ss[.fff]`.
     public var clockDescription: String {
-        let neg = nanoseconds < 0
         let ns = nanoseconds.magnitude
         let totalSeconds = ns / 1_000_000_000
         let ms = (ns % 1_000_000_000) / 1_000_000
         let d = totalSeconds / 86_400, h = (totalSeconds / 3600) % 24, m = (totalSeconds / 60) % 60, s = totalSeconds % 60
-        func two(_ v: UInt64) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        var out = "\(neg ? "-" : "")\(d)d+\(two(h)):\(two(m)):\(two(s))"
-        if ms != 0 { out += "." + String(String(ms + 1000).dropFirst()) }
-        return out
+        // Written backwards into a buffer on the stack: instants are formatted on hot paths (an
+        // alarm's detail). `-`, 18 digits of days, `d+hh:mm:ss.mmm` at most.
+        let capacity = 40
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buf in
+            var i = capacity
+            func put(_ c: UInt8) { i -= 1; buf[i] = c }
+            func two(_ v: UInt64) { put(48 + UInt8(v % 10)); put(48 + UInt8(v / 10)) }
+            if ms != 0 { put(48 + UInt8(ms % 10)); put(48 + UInt8(ms / 10 % 10)); put(48 + UInt8(ms / 100)); put(46) }
+            two(s); put(58); two(m); put(58); two(h); put(43); put(100)
+            var v = d
+            repeat { put(48 + UInt8(v % 10)); v /= 10 } while v > 0
+            if nanoseconds < 0 { put(45) }
+            return String(decoding: UnsafeBufferPointer(rebasing: buf[i..<capacity]), as: UTF8.self)
+        }
     }
 
     /// A compact exact form: `14d`, `36h`, `15m`, `2d12h`, `59m59s999999999ns` (exact, so a value one

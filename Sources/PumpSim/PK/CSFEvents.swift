@@ -48,6 +48,21 @@ struct CSFEvents: Sendable {
     /// The infusion in force: `rate` ng/h until `rateUntil` (ns), nothing after.
     private(set) var rate = 0.0
     private(set) var rateUntil: Int64 = 0
+    /// The rate (ng/h) of the batch that started the infusion in force, its own drug over its own span:
+    /// a batch joins the infusion only when both the infusion's rate and the batch's are within
+    /// `joinTolerance` of it (so an infusion that took in the rest of a previous one, at another
+    /// rate, is not stretched: that rest stays spread over the batch it overlapped, as without joining).
+    private(set) var anchorRate = 0.0
+    /// Join contiguous batches of the same rate into one stretch (false: every batch is its own
+    /// stretch, the behaviour the tests compare the joined stretches with).
+    var joins = true
+    /// Stroke instants are whole nanoseconds and a batch's gap is its span over its strokes rounded
+    /// down, so successive batches of one steady rate meet within a nanosecond or two, and their rates
+    /// differ by about 1 ns over a batch's span (under 1e-10 of the rate for a gap over 10 s).
+    static let joinSlackNs: Int64 = 2
+    static let joinTolerance = 1e-9
+    /// Stretches integrated so far (each one closed form).
+    private(set) var stretches = 0
     /// Steady state of the reference dose and the threshold (ng/mL); reference 0: not judged.
     private(set) var reference = 0.0
     private(set) var threshold = 0.0
@@ -106,8 +121,27 @@ struct CSFEvents: Sendable {
     /// `nanograms` reaching the CSF at a constant rate over [from, to). What remains of an infusion
     /// still in force at `from` is spread over the new one (no drug is lost when stroke instants,
     /// rounded to the nanosecond, make two batches overlap by a little).
+    ///
+    /// A batch that continues the infusion in force (it starts within `joinSlackNs` of its end, and its
+    /// rate and the infusion's are within `joinTolerance` of the rate the infusion started with:
+    /// `anchorRate`) only extends it: its drug
+    /// is added to the infusion's and the infusion's end moves to `to`, so a steady rate the control
+    /// core hands over in many batches (split at each day's end, each deadline) is one stretch, one
+    /// closed form, however many batches. Every nanogram is still given, over the same span to within
+    /// `joinSlackNs` per join; the rate over the joined stretch is the batches' mean (their drug over
+    /// their span), so within `joinTolerance` of the first batch's rate and 2 × `joinTolerance` of
+    /// each. Joining changes the model's floating point in the last bits only (`EventPKTests`
+    /// compares it with the stretches batch by batch).
     mutating func infuse(nanograms: Double, from: Int64, to: Int64) {
         guard nanograms != 0 else { return }
+        if joins, rate > 0, to > rateUntil, now < rateUntil, abs(from - rateUntil) <= Self.joinSlackNs,
+           abs(rate - anchorRate) <= Self.joinTolerance * anchorRate,
+           abs(nanograms / (Double(to - from) / Self.nsPerHour) - anchorRate) <= Self.joinTolerance * anchorRate {
+            let ng = rate * Double(rateUntil - now) / Self.nsPerHour + nanograms
+            rateUntil = to
+            rate = ng / (Double(to - now) / Self.nsPerHour)
+            return
+        }
         let from = max(from, now)
         advance(to: from)
         var ng = nanograms
@@ -122,6 +156,7 @@ struct CSFEvents: Sendable {
         }
         rate = ng / (Double(end - from) / Self.nsPerHour)
         rateUntil = end
+        anchorRate = nanograms / (Double(to - from) / Self.nsPerHour)
     }
 
     /// Integrates up to `t` (each stretch of constant input in closed form).
@@ -166,6 +201,7 @@ struct CSFEvents: Sendable {
     /// One stretch [now, end) at the constant rate `r` (ng/h).
     mutating func integrate(to end: Int64, rate r: Double) {
         let dtNs = end - now
+        stretches &+= 1
         let h = Double(dtNs) / Self.nsPerHour
         let css = r / clearance
         let c0 = concentration
@@ -242,7 +278,10 @@ struct CSFEvents: Sendable {
         let curve = SeverityCurve(s0: s0, a: a, b: b, k: k, lambda: lambda)
         let ek = exp(-k * T)
         let s1 = a + (s0 - a) * el + b * lambda * curve.phi(T, el, ek)
-        let g0 = a + b - s0, g1 = a + b * ek - s1
+        // D − S at both ends (S' / λ): at the end from the derivative's own closed form, whose sign is
+        // right however close S has come to D (over a long stretch S settles onto D's limit, and
+        // a + b·e^(−kT) − S(T) would be rounding noise of either sign, hiding the turn).
+        let g0 = a + b - s0, g1 = curve.drive(T, el, ek)
         // S lags D, so it stays within max(S₀, D(0), D(T)) (D is monotone here): when that is below
         // both the peak so far and the severe level, there is nothing to look for inside.
         let bound = max(s0, a + b, a + b * ek)
@@ -252,7 +291,8 @@ struct CSFEvents: Sendable {
         }
         // At most one sign change of S' = λ(D − S) on the stretch (D is monotone): find it.
         var turn: Double?
-        if (g0 > 0 && g1 < 0) || (g0 < 0 && g1 > 0) {
+        // (g1 exactly 0: both exponentials have underflowed, long after any turn.)
+        if (g0 > 0 && g1 <= 0) || (g0 < 0 && g1 >= 0) {
             var lo = 0.0, hi = T
             for _ in 0..<64 {
                 let mid = (lo + hi) / 2
@@ -306,7 +346,22 @@ struct SeverityCurve {
     }
 
     /// D(t) − S(t): the sign of S'.
-    func drive(_ t: Double) -> Double { a + b * exp(-k * t) - value(t) }
+    func drive(_ t: Double) -> Double { drive(t, exp(-lambda * t), exp(-k * t)) }
+
+    /// D(t) − S(t) = S'(t)/λ = −(S₀ − a)·e^(−λt) + b·(λe^(−λt) − k·e^(−kt))/(λ − k), in this form rather
+    /// than as the difference of D and S (which cancel as S settles onto D); without cancellation when
+    /// λ ≈ k (e^(−kt) = e^(−λt)·e^(x), x = (λ − k)t: the fraction is e^(−λt)·(1 − kt·expm1(x)/x)).
+    func drive(_ t: Double, _ el: Double, _ ek: Double) -> Double {
+        let d = lambda - k
+        let x = d * t
+        let psi: Double
+        if abs(x) < 1e-3 {
+            psi = x == 0 ? el * (1 - k * t) : el * (1 - k * t * expm1(x) / x)
+        } else {
+            psi = (lambda * el - k * ek) / d
+        }
+        return -(s0 - a) * el + b * psi
+    }
 
     /// (e^(−kt) − e^(−λt)) / (λ − k), without cancellation when λ ≈ k (limit t·e^(−λt)).
     func phi(_ t: Double, _ el: Double, _ ek: Double) -> Double {

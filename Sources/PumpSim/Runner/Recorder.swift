@@ -194,18 +194,48 @@ public struct Recorder: Sendable {
         if n <= 1 || binIndex(f) == binIndex(l) || d0 == d1 {
             addToDay(fg.value, d0)
         } else {
-            let span = Int128(l - f)
-            var given: Int64 = 0
-            for day in d0..<d1 {
-                let end = Int64(day + 1) * Self.dayNs
-                let num = Int128(end - f) * Int128(n - 1)
-                let count = min(Int128(n), (num + span - 1) / span)
-                let share = Int64(Int128(fg.value) * count / Int128(n))
-                addToDay(share - given, day)
-                given = share
-            }
+            let given = addDayShares(fg.value, strokes: n, first: f, last: l, days: d0..<d1)
+                ?? addDaySharesWide(fg.value, strokes: n, first: f, last: l, days: d0..<d1)
             addToDay(fg.value - given, d1)
         }
+    }
+
+    /// The split's days before the last (a batch of `n` strokes evenly spaced from `f` to `l`): day d
+    /// gets share(d) − share(d − 1), share(d) = ⌊fg·count(d)/n⌋, count(d) = min(n, ⌈(end(d) − f)·(n − 1)/(l − f)⌉);
+    /// adds each and returns the drug given. In 128 bits: the reference `addDayShares` is compared with.
+    mutating func addDaySharesWide(_ fg: Int64, strokes n: Int64, first f: Int64, last l: Int64, days: Range<Int>) -> Int64 {
+        let span = Int128(l - f)
+        var given: Int64 = 0
+        for day in days {
+            let end = Int64(day + 1) * Self.dayNs
+            let num = Int128(end - f) * Int128(n - 1)
+            let count = min(Int128(n), (num + span - 1) / span)
+            let share = Int64(Int128(fg) * count / Int128(n))
+            addToDay(share - given, day)
+            given = share
+        }
+        return given
+    }
+
+    /// `addDaySharesWide` in 64 bits, the same integers, when no product can overflow (a batch crosses
+    /// a day or two, so nearly always): nil, nothing added, when one could.
+    @inline(__always)
+    mutating func addDayShares(_ fg: Int64, strokes n: Int64, first f: Int64, last l: Int64, days: Range<Int>) -> Int64? {
+        let span = l - f
+        // The largest numerators, at the last day's end (≤ l): (end − f)·(n − 1) + span − 1 and fg·n.
+        let (x, o1) = (Int64(days.upperBound) * Self.dayNs - f).multipliedReportingOverflow(by: n - 1)
+        let (_, o2) = x.addingReportingOverflow(span - 1)
+        let (_, o3) = fg.multipliedReportingOverflow(by: n)
+        guard !o1, !o2, !o3, fg >= 0 else { return nil }
+        var given: Int64 = 0
+        for day in days {
+            let end = Int64(day + 1) * Self.dayNs
+            let count = min(n, ((end - f) * (n - 1) + span - 1) / span)
+            let share = fg * count / n
+            addToDay(share - given, day)
+            given = share
+        }
+        return given
     }
 
     /// A stroke batch for the event model: one stroke at once, more as a rate over their gaps.

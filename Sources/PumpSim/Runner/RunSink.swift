@@ -33,6 +33,11 @@ struct RunSink: EffectSink {
         }
     }
 
+    /// A bolus pass's strokes: each as `receive(.stroke(_:))` takes it, without building an `Effect`.
+    mutating func receiveHeldStrokes(_ strokes: [Stroke]) {
+        for s in strokes { receiveStroke(s) }
+    }
+
     @inline(__always)
     mutating func receiveStroke(_ s: Stroke) {
         if batching && aggregatesBolus && s.purpose != .basal {

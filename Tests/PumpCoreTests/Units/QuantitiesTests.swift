@@ -1,3 +1,4 @@
+import PropertyBased
 import Testing
 @testable import PumpCore
 
@@ -153,5 +154,69 @@ struct DoseRateDescribeTests {
         // 600 μg/day ÷ 500 μg/mL = 1.2 mL/day.
         #expect(DoseRate.microgramsPerDay(600).describe(at: Concentration(microgramsPerMillilitre: 500)) == "600 μg/day = 1.2000 mL/day")
         #expect(DoseRate.microgramsPerDay(600).describe(at: .none) == "600 μg/day (reservoir not filled)")
+    }
+}
+
+/// `Format` writes its digits into a buffer; the string-building implementation it replaced is kept
+/// here as the reference, and both must give the same text for any value, scale and digits.
+@Suite("Decimal formatting against the string-building reference")
+struct FormatReferenceTests {
+    static func fixed(_ value: Int64, scale: Int64, digits: Int) -> String {
+        var p: Int64 = 1
+        for _ in 0..<digits { p *= 10 }
+        let num = Int128(value) * Int128(p)
+        let den = Int128(scale)
+        let q = num >= 0 ? (num + den / 2) / den : -((-num + den / 2) / den)
+        let neg = q < 0
+        let mag = neg ? -q : q
+        let whole = mag / Int128(p)
+        let frac = mag % Int128(p)
+        var fracString = String(frac)
+        while fracString.count < digits { fracString = "0" + fracString }
+        return (neg ? "-" : "") + String(whole) + (digits > 0 ? "." + fracString : "")
+    }
+    static func exact(_ value: Int64, scale: Int64, minDigits: Int, maxDigits: Int) -> String {
+        var s = fixed(value, scale: scale, digits: maxDigits)
+        var extra = maxDigits - minDigits
+        while extra > 0, s.hasSuffix("0") { s.removeLast(); extra -= 1 }
+        return s
+    }
+    static func trimmed(_ value: Int64, scale: Int64, maxDigits: Int) -> String {
+        var s = fixed(value, scale: scale, digits: maxDigits)
+        if s.contains(".") {
+            while s.hasSuffix("0") { s.removeLast() }
+            if s.hasSuffix(".") { s.removeLast() }
+        }
+        return s
+    }
+
+    /// SplitMix64, for the draws of one case from its seed.
+    struct Draws: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    @Test("random values, scales and digits (extremes included): the same text as the reference")
+    func sameAsReference() async {
+        await propertyCheck(count: 3_000, input: Gen.uint64(in: 0...UInt64.max)) { seed in
+            var g = Draws(state: seed)
+            let values: [Int64] = [.min, .max, 0, -1, 1, Int64(bitPattern: g.next()), Int64.random(in: -1_000_000_000...1_000_000_000, using: &g),
+                                   Int64.random(in: -1_000...1_000, using: &g) * [1, 10, 1_000, 1_000_000].randomElement(using: &g)!]
+            let scales: [Int64] = [1, 10, 1_000, 10_000, 1_000_000, 1_000_000_000, Int64.random(in: 1...Int64.max, using: &g), Int64.random(in: 1...1_000_000, using: &g)]
+            let value = values.randomElement(using: &g)!
+            let scale = scales.randomElement(using: &g)!
+            let digits = Int.random(in: 0...18, using: &g)
+            let minDigits = Int.random(in: 0...digits, using: &g)
+            #expect(Format.fixed(value, scale: scale, digits: digits) == Self.fixed(value, scale: scale, digits: digits), "\(value) / \(scale), \(digits)")
+            #expect(Format.exact(value, scale: scale, minDigits: minDigits, maxDigits: digits)
+                    == Self.exact(value, scale: scale, minDigits: minDigits, maxDigits: digits), "\(value) / \(scale), \(minDigits)…\(digits)")
+            #expect(Format.trimmed(value, scale: scale, maxDigits: digits) == Self.trimmed(value, scale: scale, maxDigits: digits), "\(value) / \(scale), \(digits)")
+        }
     }
 }

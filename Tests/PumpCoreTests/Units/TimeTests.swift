@@ -1,3 +1,4 @@
+import PropertyBased
 import Testing
 @testable import PumpCore
 
@@ -84,5 +85,34 @@ struct TimeTests {
         #expect(clock.midnight(atOrBefore: at(.hours(2))) == at(.hours(2)))
         #expect(clock.midnight(atOrBefore: at(.hours(1))) == at(.hours(-22)))
         #expect(ClockReference().nanosecondsAfterMidnight(at: at(.hours(5))) == 5 * h)
+    }
+}
+
+/// `TimeSpan.clockDescription` writes its digits into a buffer; the string-building implementation it
+/// replaced is kept here as the reference.
+@Suite("Clock descriptions against the string-building reference")
+struct ClockDescriptionReferenceTests {
+    static func reference(_ nanoseconds: Int64) -> String {
+        let neg = nanoseconds < 0
+        let ns = nanoseconds.magnitude
+        let totalSeconds = ns / 1_000_000_000
+        let ms = (ns % 1_000_000_000) / 1_000_000
+        let d = totalSeconds / 86_400, h = (totalSeconds / 3600) % 24, m = (totalSeconds / 60) % 60, s = totalSeconds % 60
+        func two(_ v: UInt64) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        var out = "\(neg ? "-" : "")\(d)d+\(two(h)):\(two(m)):\(two(s))"
+        if ms != 0 { out += "." + String(String(ms + 1000).dropFirst()) }
+        return out
+    }
+
+    @Test("random and extreme spans: the same text as the reference")
+    func sameAsReference() async {
+        for v: Int64 in [.min, .max, 0, -1, 1, 999_999, 1_000_000, -86_400_000_000_000, 86_399_999_999_999] {
+            #expect(TimeSpan(nanoseconds: v).clockDescription == Self.reference(v), "\(v)")
+        }
+        await propertyCheck(count: 3_000, input: Gen.uint64(in: 0...UInt64.max)) { bits in
+            let v = Int64(bitPattern: bits) >> Int64(bits % 50)
+            #expect(TimeSpan(nanoseconds: v).clockDescription == Self.reference(v), "\(v)")
+            #expect(Instant(nanoseconds: v).description == (v == Instant.distantFuture.nanoseconds ? "never" : Self.reference(v)), "\(v)")
+        }
     }
 }
