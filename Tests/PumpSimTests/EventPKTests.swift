@@ -117,14 +117,25 @@ struct EventPKTests {
         check(samples.count >= Int(ref.end.nanoseconds / step), "\(samples.count) samples of the event model")
         let reach = Int((w + step - 1) / step)
         var worst = 0.0
+        // Where an interval's drug differs from the last one's (the drug front reaching the tip after
+        // a course's saline, a halt, a refill), the reference's even spread of it moves drug within the
+        // interval: a level error of up to the change's drug over V times (1 − e^(−kΔ)), which is not a
+        // shift in time and decays only with the level (e^(−kΔ) an interval). Steady input adds
+        // nothing (its intervals hold the same drug within a stroke).
+        let intervalDecay = exp(-s.pk.eliminationPerHour * Double(iv) / 3.6e12)
+        var offset = 0.0
+        var lastDrug: Double?
         for (i, row) in x.series.enumerated() where !samples.isEmpty {
+            let drug = Double(row.delivered.value + row.released.value) / 1e6 / v
+            if let last = lastDrug { offset = offset * intervalDecay + abs(drug - last) * (1 - intervalDecay) }
+            lastDrug = drug
             let j = Int((Int64(i + 1) * iv) / step)
             let lo = max(0, j - reach), hi = min(samples.count - 1, j + reach)
             guard lo <= hi else { continue }
             var mn = Double.infinity, mx = -Double.infinity
             for q in lo...hi { mn = min(mn, samples[q]); mx = max(mx, samples[q]) }
             let c = row.concentration.nanogramsPerMillilitre
-            let slack = ripple + 1e-9 * mx
+            let slack = ripple + 1e-9 * mx + offset
             let off = max(mn - slack - c, c - mx - slack)
             if off > 0 {
                 if off > worst { worst = off }
@@ -187,21 +198,35 @@ struct EventPKTests {
     @Test("random sweep rows: random plans, PK parameters, intervals and biases")
     func randomSweepRows() async {
         await propertyCheck(count: 40, input: Gen.uint64(in: 0...UInt64.max)) { seed in
-            var g = SplitMix64(seed: seed)
-            var plan = Self.benchPlan(runs: 1_000, days: g.integer(in: 20...120))
-            plan.seed = g.next()
-            plan.dailyDose = .uniform(lower: .microgramsPerDay(g.integer(in: 50...400)), upper: .microgramsPerDay(g.integer(in: 400...1200)))
-            plan.concentration = .choice(Concentration.therapy)
-            plan.base.pk.distributionVolume = .millilitres(g.integer(in: 22...157))
-            plan.base.pk.clearance = VolumeRate(nanolitresPerDay: g.integer(in: 13...80) * 24_000_000)
-            plan.base.pk.withdrawalFraction = .percent(g.integer(in: 10...90))
-            plan.base.pk.severityTimeConstant = .hours(g.integer(in: 6...72))
-            plan.base.interval = [.minutes(5), .minutes(15), .minutes(30), .hours(1)][Int(g.below(4))]
-            plan.base.mechanics.calibrationBias = Fraction(partsPerMillion: g.integer(in: -150_000...150_000))
-            let s = plan.scenario(plan.draw(Int(g.below(1_000))))
-            let p = Self.problems(s)
+            let p = Self.problems(Self.randomRow(seed: seed))
             #expect(p.isEmpty, "seed \(seed): \(p.prefix(5).joined(separator: "\n"))")
         }
+    }
+
+    /// Rows the random property met, about 3 in 1,000, before the level check allowed for the
+    /// reference's spread of a changed interval's drug (1 h intervals, 500 μg/mL: the drug front
+    /// reaching the tip about 0.4 h into the course left the reference 1–5 ng/mL low for hours).
+    @Test("random sweep rows met: the drug front in a 1 h interval", arguments: [UInt64(4821970665781841314), 4857574363401263557,
+                                                                              17098560579458163681, 18092157148997788998, 16638890855166891653])
+    func frontInAnHourInterval(seed: UInt64) {
+        let p = Self.problems(Self.randomRow(seed: seed))
+        #expect(p.isEmpty, "seed \(seed): \(p.prefix(5).joined(separator: "\n"))")
+    }
+
+    /// A random sweep row: random plan, PK parameters, interval and bias, from one seed.
+    static func randomRow(seed: UInt64) -> Scenario {
+        var g = SplitMix64(seed: seed)
+        var plan = Self.benchPlan(runs: 1_000, days: g.integer(in: 20...120))
+        plan.seed = g.next()
+        plan.dailyDose = .uniform(lower: .microgramsPerDay(g.integer(in: 50...400)), upper: .microgramsPerDay(g.integer(in: 400...1200)))
+        plan.concentration = .choice(Concentration.therapy)
+        plan.base.pk.distributionVolume = .millilitres(g.integer(in: 22...157))
+        plan.base.pk.clearance = VolumeRate(nanolitresPerDay: g.integer(in: 13...80) * 24_000_000)
+        plan.base.pk.withdrawalFraction = .percent(g.integer(in: 10...90))
+        plan.base.pk.severityTimeConstant = .hours(g.integer(in: 6...72))
+        plan.base.interval = [.minutes(5), .minutes(15), .minutes(30), .hours(1)][Int(g.below(4))]
+        plan.base.mechanics.calibrationBias = Fraction(partsPerMillion: g.integer(in: -150_000...150_000))
+        return plan.scenario(plan.draw(Int(g.below(1_000))))
     }
 
     @Test("a sweep row (`SweepPlan.run`, the event model) equals the reference's row in every exact field")
