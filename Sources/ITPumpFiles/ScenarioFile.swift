@@ -70,7 +70,7 @@ public enum ScenarioFile {
         _ = m.optional("description")?.string(maxLength: 2_000)
         let profile = m.required("pump", allowed: "bench20, bench40, a pump file or inline").flatMap(pump)
         let rx = m.required("prescription", allowed: "a prescription file or inline").flatMap(prescription)
-        let mechanics = m.optional("mechanics").map { readMechanics($0, occlusionDetectionStrokes: profile?.occlusionDetectionStrokes, stallDetectionStrokes: profile?.stallDetectionStrokes) } ?? PumpMechanics()
+        let mechanics = m.optional("mechanics").map { readMechanics($0, labelledBy: profile) } ?? PumpMechanics()
         let duration = m.required("duration", allowed: "1h … \(Scenario.maximumDuration)")?.duration(in: TimeSpan.hours(1)...Scenario.maximumDuration)
         let end = Instant.zero + (duration ?? Scenario.maximumDuration)
         let interval = m.optional("interval")?.duration(in: Scenario.intervalRange) ?? .minutes(15)
@@ -141,9 +141,8 @@ public enum ScenarioFile {
         }
     }
 
-    /// `occlusionDetectionStrokes`, `stallDetectionStrokes`: the pump profile's, when it was read (the
-    /// sensors' trip strokes may not exceed them).
-    static func readMechanics(_ f: Field, occlusionDetectionStrokes: Int64? = nil, stallDetectionStrokes: Int64? = nil) -> PumpMechanics {
+    /// `profile`: the pump's, when it was read (the sensors' trip strokes may not exceed its labels).
+    static func readMechanics(_ f: Field, labelledBy profile: PumpProfile? = nil) -> PumpMechanics {
         typealias L = PumpMechanics.Limits
         var m = PumpMechanics()
         guard let mm = f.mapping(allowedKeys: ["calibrationBias", "strokeNoise", "seed", "occlusionTripStrokes", "occlusionCompliance",
@@ -151,22 +150,14 @@ public enum ScenarioFile {
         if let v = mm.optional("calibrationBias").flatMap({ signedFraction($0, in: L.calibrationBias) }) { m.calibrationBias = v }
         if let v = mm.optional("strokeNoise")?.fraction(in: L.strokeNoise) { m.strokeNoise = v }
         if let v = mm.optional("seed")?.integer(in: 0...Int64.max) { m.seed = UInt64(v) }
-        if let f = mm.optional("occlusionTripStrokes"), let v = f.integer(in: L.occlusionTripStrokes) {
-            m.occlusionTripStrokes = v
-            // The controller relies on the pump's labelled trip strokes: a sensor slower than its
-            // label is outside the model.
-            if let d = occlusionDetectionStrokes, v > d {
-                f.fail("\(v) is above the pump's occlusionDetectionStrokes \(d), the labelled trip strokes the controller relies on; lower it or raise the pump's occlusionDetectionStrokes",
-                       allowed: "1 … \(d)")
-            }
-        }
+        if let v = mm.optional("occlusionTripStrokes")?.integer(in: L.occlusionTripStrokes) { m.occlusionTripStrokes = v }
         if let v = mm.optional("occlusionCompliance")?.volume(in: L.occlusionCompliance) { m.occlusionCompliance = v }
-        if let f = mm.optional("stallTripStrokes"), let v = f.integer(in: L.stallTripStrokes) {
-            m.stallTripStrokes = v
-            if let d = stallDetectionStrokes, v > d {
-                f.fail("\(v) is above the pump's stallDetectionStrokes \(d), the labelled trip strokes the controller relies on; lower it or raise the pump's stallDetectionStrokes",
-                       allowed: "1 … \(d)")
-            }
+        if let v = mm.optional("stallTripStrokes")?.integer(in: L.stallTripStrokes) { m.stallTripStrokes = v }
+        // The controller relies on the pump's labelled trip strokes: a sensor slower than its label is
+        // outside the model.
+        for p in profile.map(m.slowerThanLabel) ?? [] {
+            mm.optional(p.field)?.fail("\(p.value) is above the pump's \(p.labelField) \(p.label), the labelled trip strokes the controller relies on; lower it or raise the pump's \(p.labelField)",
+                                       allowed: "1 … \(p.label)")
         }
         if let v = mm.optional("emptySensorLevel")?.volume(in: L.emptySensorLevel) { m.emptySensorLevel = v }
         mm.finish()

@@ -102,10 +102,7 @@ extension Runner {
             controller = try PumpController(profile: profile, settings: prescription?.settings ?? ControllerSettings())
             // The simulated pump's sensors as labelled: each trips within the profile's detection
             // strokes (at most the defaults, 40 and 3).
-            var mechanics = PumpMechanics()
-            mechanics.occlusionTripStrokes = min(mechanics.occlusionTripStrokes, profile.occlusionDetectionStrokes)
-            mechanics.stallTripStrokes = min(mechanics.stallTripStrokes, profile.stallDetectionStrokes)
-            pump = try SimulatedPump(profile: profile, mechanics: mechanics)
+            pump = try SimulatedPump(profile: profile, mechanics: PumpMechanics().withinLabel(of: profile))
         } catch { throw .controller("\(error)") }
         let log: StrokeLog?
         do throws(StrokeLogError) { log = try strokeLogPath.map { p throws(StrokeLogError) in try StrokeLog(path: p) } } catch { throw .strokeLog(error) }

@@ -35,6 +35,34 @@ public struct PumpMechanics: Hashable, Sendable, Codable {
         public static let emptySensorLevel = Volume.zero...Volume.millilitres(2)
     }
 
+    /// A sensor slower than the pump's label: its trip strokes above the profile's detection strokes,
+    /// which the controller relies on (the interruption rule would not hold).
+    public struct SlowerThanLabel: Hashable, Sendable {
+        /// `occlusionTripStrokes` or `stallTripStrokes`, and its value.
+        public var field: String
+        public var value: Int64
+        /// The profile's field (`occlusionDetectionStrokes`, `stallDetectionStrokes`) and its value.
+        public var labelField: String
+        public var label: Int64
+    }
+
+    /// Each sensor slower than `profile`'s label (empty when both are within it).
+    public func slowerThanLabel(of profile: PumpProfile) -> [SlowerThanLabel] {
+        [SlowerThanLabel(field: "occlusionTripStrokes", value: occlusionTripStrokes,
+                         labelField: "occlusionDetectionStrokes", label: profile.occlusionDetectionStrokes),
+         SlowerThanLabel(field: "stallTripStrokes", value: stallTripStrokes,
+                         labelField: "stallDetectionStrokes", label: profile.stallDetectionStrokes)]
+            .filter { $0.value > $0.label }
+    }
+
+    /// These mechanics with each sensor's trip strokes lowered to `profile`'s label where above it.
+    public func withinLabel(of profile: PumpProfile) -> PumpMechanics {
+        var m = self
+        m.occlusionTripStrokes = min(occlusionTripStrokes, profile.occlusionDetectionStrokes)
+        m.stallTripStrokes = min(stallTripStrokes, profile.stallDetectionStrokes)
+        return m
+    }
+
     /// Checks every field; the error names the field, the value and the range.
     public func validate() throws(ConfigurationError) {
         func check<T: Comparable & CustomStringConvertible>(_ f: String, _ v: T, _ r: ClosedRange<T>) throws(ConfigurationError) {

@@ -88,15 +88,9 @@ public struct SimulatedPump: PumpDriver, Hashable, Sendable, Codable {
     public init(profile: PumpProfile, mechanics: PumpMechanics = PumpMechanics()) throws(ConfigurationError) {
         try profile.validate()
         try mechanics.validate()
-        // The controller relies on the pump's labelled trip strokes; a sensor slower than its label
-        // is outside the model (the interruption rule would not hold).
-        guard mechanics.occlusionTripStrokes <= profile.occlusionDetectionStrokes else {
-            throw .outOfRange(field: "mechanics.occlusionTripStrokes", value: "\(mechanics.occlusionTripStrokes)",
-                              allowed: "1 … \(profile.occlusionDetectionStrokes) (the pump profile's occlusionDetectionStrokes, the sensor's labelled trip strokes the controller relies on)")
-        }
-        guard mechanics.stallTripStrokes <= profile.stallDetectionStrokes else {
-            throw .outOfRange(field: "mechanics.stallTripStrokes", value: "\(mechanics.stallTripStrokes)",
-                              allowed: "1 … \(profile.stallDetectionStrokes) (the pump profile's stallDetectionStrokes, the sensor's labelled trip strokes the controller relies on)")
+        if let p = mechanics.slowerThanLabel(of: profile).first {
+            throw .outOfRange(field: "mechanics.\(p.field)", value: "\(p.value)",
+                              allowed: "1 … \(p.label) (the pump profile's \(p.labelField), the sensor's labelled trip strokes the controller relies on)")
         }
         self.profile = profile
         self.mechanics = mechanics
