@@ -213,8 +213,9 @@ struct EventPKTests {
         #expect(p.isEmpty, "seed \(seed): \(p.prefix(5).joined(separator: "\n"))")
     }
 
-    /// A random sweep row: random plan, PK parameters, interval and bias, from one seed.
-    static func randomRow(seed: UInt64) -> Scenario {
+    /// A random sweep row: random plan, PK parameters, interval (unless `randomInterval` is false: the
+    /// plan's) and bias, from one seed.
+    static func randomRow(seed: UInt64, randomInterval: Bool = true) -> Scenario {
         var g = SplitMix64(seed: seed)
         var plan = Self.benchPlan(runs: 1_000, days: g.integer(in: 20...120))
         plan.seed = g.next()
@@ -224,7 +225,7 @@ struct EventPKTests {
         plan.base.pk.clearance = VolumeRate(nanolitresPerDay: g.integer(in: 13...80) * 24_000_000)
         plan.base.pk.withdrawalFraction = .percent(g.integer(in: 10...90))
         plan.base.pk.severityTimeConstant = .hours(g.integer(in: 6...72))
-        plan.base.interval = [.minutes(5), .minutes(15), .minutes(30), .hours(1)][Int(g.below(4))]
+        if randomInterval { plan.base.interval = [.minutes(5), .minutes(15), .minutes(30), .hours(1)][Int(g.below(4))] }
         plan.base.mechanics.calibrationBias = Fraction(partsPerMillion: g.integer(in: -150_000...150_000))
         return plan.scenario(plan.draw(Int(g.below(1_000))))
     }
@@ -414,17 +415,7 @@ struct EventPKTests {
     @Test("joined stretches: random plans, PK parameters and biases agree with one stretch per batch")
     func joinedStretchesRandom() async {
         await propertyCheck(count: 20, input: Gen.uint64(in: 0...UInt64.max)) { seed in
-            var g = SplitMix64(seed: seed)
-            var plan = Self.benchPlan(runs: 1_000, days: g.integer(in: 20...120))
-            plan.seed = g.next()
-            plan.dailyDose = .uniform(lower: .microgramsPerDay(g.integer(in: 50...400)), upper: .microgramsPerDay(g.integer(in: 400...1200)))
-            plan.concentration = .choice(Concentration.therapy)
-            plan.base.pk.distributionVolume = .millilitres(g.integer(in: 22...157))
-            plan.base.pk.clearance = VolumeRate(nanolitresPerDay: g.integer(in: 13...80) * 24_000_000)
-            plan.base.pk.withdrawalFraction = .percent(g.integer(in: 10...90))
-            plan.base.pk.severityTimeConstant = .hours(g.integer(in: 6...72))
-            plan.base.mechanics.calibrationBias = Fraction(partsPerMillion: g.integer(in: -150_000...150_000))
-            let s = plan.scenario(plan.draw(Int(g.below(1_000))))
+            let s = Self.randomRow(seed: seed, randomInterval: false)
             guard let r = try? Self.joinProblems(s) else { return }
             #expect(r.problems.isEmpty, "seed \(seed): \(r.problems.prefix(5).joined(separator: "\n"))")
         }

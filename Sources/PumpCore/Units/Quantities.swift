@@ -181,7 +181,7 @@ public enum Format {
     static func decimal(_ value: Int64, scale: Int64, digits: Int, keep: Int, dropPoint: Bool) -> String {
         var p: Int64 = 1
         for _ in 0..<digits { p *= 10 }
-        var neg: Bool
+        let neg: Bool
         var whole: UInt64, frac: UInt64
         let (num, overflow) = value.multipliedReportingOverflow(by: p)
         if !overflow, scale > 0, num != .min, num.magnitude <= UInt64(Int64.max - scale / 2) {

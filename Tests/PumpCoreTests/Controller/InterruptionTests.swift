@@ -427,8 +427,9 @@ struct InterruptionTests {
 
     static let reserveRefills: [(hours: Int64, held: Int64?)] = [(48, nil), (49, 384_000), (12 * 24, 96_000)]
 
-    @Test("a confirmation during a reserve taper caps it at the confirmed dose: the taper from the programmed dose never delivers above it")
-    func confirmationCapsAReserveTaper() throws {
+    /// A reserve taper in its second day, a 26 h stall in it (the floor, awaiting a clinician), cleared;
+    /// returns the controller and the instant 1 h after the stall cleared.
+    static func awaitingConfirmationInAReserveTaper() throws -> (PumpController, Instant) {
         var s = ControllerSettings()
         s.reservoirPolicy = .reserveTaper
         var c = try Fixture.onTherapy(concentration: c2000, volume: .millilitres(5), settings: s)
@@ -438,7 +439,12 @@ struct InterruptionTests {
         _ = c.advance(to: stall + .hours(26))
         #expect(c.taper?.kind == .reserve && c.awaitingConfirmationSince == stall && c.deliveringDose == .floor)
         _ = c.sense(.motorStall(false), at: stall + .hours(27))
-        let t = stall + .hours(28)
+        return (c, stall + .hours(28))
+    }
+
+    @Test("a confirmation during a reserve taper caps it at the confirmed dose: the taper from the programmed dose never delivers above it")
+    func confirmationCapsAReserveTaper() throws {
+        var (c, t) = try Self.awaitingConfirmationInAReserveTaper()
         try c.handle(.confirmResumption(.continuous(ug(300))), at: t).accepted()
         #expect(c.taper?.levels.allSatisfy { $0 <= ug(300) } == true, "\(String(describing: c.taper))")
         #expect(c.deliveringDose == ug(300))
@@ -453,15 +459,7 @@ struct InterruptionTests {
     /// where the reserve level in force was 300 evenly, more in a 24 h window than without the stop.
     @Test("a stop following a reserve taper past its first day delivers its first level evenly, as the reserve does, never in the schedule's shape")
     func stopAfterACappedReserveLevelIsEven() throws {
-        var s = ControllerSettings()
-        s.reservoirPolicy = .reserveTaper
-        var c = try Fixture.onTherapy(concentration: c2000, volume: .millilitres(5), settings: s)
-        let stall = Self.reserveFrom + .hours(1)
-        _ = c.advance(to: stall)
-        _ = c.sense(.motorStall(true), at: stall)
-        _ = c.advance(to: stall + .hours(26))
-        _ = c.sense(.motorStall(false), at: stall + .hours(27))
-        let t = stall + .hours(28)
+        var (c, t) = try Self.awaitingConfirmationInAReserveTaper()
         let flex = Schedule.flex([FlexStep(start: .midnight, rate: ug(500)), FlexStep(start: TimeOfDay(hour: 12)!, rate: ug(100))])
         try c.handle(.confirmResumption(flex), at: t).accepted()
         #expect(c.taper?.kind == .reserve && c.deliveringDose == ug(300), "\(String(describing: c.taper)) \(c.deliveringDose)")
