@@ -166,6 +166,13 @@ struct CoreFuzzFindingTests {
     @Test("A stop following a capped reserve level delivers it evenly, never in the schedule's shape")
     func stopAfterACappedReserveLevel() throws { try Self.expectHolds(.rollingTitration, seed: "stop-after-a-capped-reserve-level") }
 
+    /// 1021.556 μg/day flex (842 μg/day 00:13–07:23) in force while the reservoir was empty for 12.5 h,
+    /// then continuous 1016 μg/day at 1d+05:47: its windows were clean at every rate change, but
+    /// between two of them the flex's windows cross the +30 % limit over the 552 μg delivered before,
+    /// and there 1016 μg/day's windows held up to 17 μg more than both (728 μg to 1d+23:00).
+    @Test("The titration limit is judged where the plan without the change crosses it, between rate changes")
+    func rollingWindowBetweenRateChanges() throws { try Self.expectHolds(.rollingTitration, seed: "rolling-window-between-rate-changes") }
+
     @Test("An occlusion that lasts 55 h within fewer strokes than its sensor needs: the interruption is not proved resumed and passes the limit at 24 h")
     func occlusionInFewerStrokesThanItsSensorNeeds() throws { try Self.expectHolds(.interruptionFloor, seed: "occlusion-in-fewer-strokes-than-its-sensor-needs") }
 

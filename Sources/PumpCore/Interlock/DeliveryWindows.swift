@@ -80,7 +80,8 @@ public struct WindowComparison: Hashable, Sendable, Codable {
 /// ending in (t, t + 24 h] (later ones hold the new plan's 24 h amount, which the last one already
 /// shows). Computed exactly from the delivery-rate history and the projected plans, evaluated at every
 /// instant where a window's amount can turn (where either end meets a rate change), so the highest and
-/// lowest windows are exact, not sampled.
+/// lowest windows are exact, not sampled. (The interlock's check also judges the windows where the
+/// window without the change crosses a titration limit, where its bound turns: see `checkWindows`.)
 ///
 /// Projections assume delivery as programmed (a halted pump is assumed refilled at once), so a change
 /// made while the reservoir is empty is judged on what it will deliver.
@@ -148,7 +149,14 @@ extension PumpController {
 
     /// The windows a change at `t` (= `now`) creates: `after` is this controller's state with the change
     /// made, `self` the state without it (both advanced to `t`).
-    func windowPreview(after: PumpController, at t: Instant) -> (DeliveryWindowPreview, exact: [(with: Int128, without: Int128, end: Instant)]) {
+    ///
+    /// Between two listed ends every window's amount, with and without the change, is linear in the
+    /// window's end. A bound of the form max(without, B) or min(without, B) turns where "without"
+    /// crosses B, so a rule judged against one is decided there too: `bounds` lists such B, in
+    /// pg·ns/day × 10⁶ (the scale of a parts-per-million limit), and `exact` lists the windows ending
+    /// where "without" crosses one as well (both nanoseconds around the crossing), with `turns` false;
+    /// the preview lists only the windows where an amount turns (`turns` true).
+    func windowPreview(after: PumpController, at t: Instant, bounds: [Int128] = []) -> (DeliveryWindowPreview, exact: [ExactWindow]) {
         let history = basal.history
         let day = TimeSpan.hours(24)
         let horizon = t + day
@@ -158,18 +166,48 @@ extension PumpController {
         for c in changesWithout { ends.insert(c) }
         for c in changesWith { ends.insert(c) }
         for c in history.changes(after: t - day, upTo: t) { ends.insert(c + day) }
-        var exact: [(with: Int128, without: Int128, end: Instant)] = []
-        for w in ends.sorted() where w > t && w <= horizon {
+        func window(endingAt w: Instant, turns: Bool) -> ExactWindow {
             let past = history.integral(from: w - day, to: t)
-            exact.append((past + after.projectedIntegral(from: t, to: w).integral,
-                          past + projectedIntegral(from: t, to: w).integral, w))
+            return ExactWindow(with: past + after.projectedIntegral(from: t, to: w).integral,
+                               without: past + projectedIntegral(from: t, to: w).integral, end: w, turns: turns)
         }
-        let preview = DeliveryWindowPreview(
-            at: t, reference: deliveredWindow(endingAt: t),
-            windows: exact.map {
-                WindowComparison(with: DeliveryWindow(end: $0.end, picograms: Int64($0.with / Self.nsPerDay)),
-                                 without: DeliveryWindow(end: $0.end, picograms: Int64($0.without / Self.nsPerDay)))
-            })
+        var exact = ends.sorted().filter { $0 > t && $0 <= horizon }.map { window(endingAt: $0, turns: true) }
+        let preview = DeliveryWindowPreview(at: t, reference: deliveredWindow(endingAt: t), windows: exact.map(\.comparison))
+        if !bounds.isEmpty {
+            let ppm: Int128 = 1_000_000
+            var crossings = Set<Instant>()
+            var a = (end: t, without: history.integral(from: t - day, to: t))
+            for e in exact {
+                let span = Int128((e.end - a.end).nanoseconds)
+                let slope = (e.without - a.without) / span  // exact: the rate difference, pg/day
+                for b in bounds where slope != 0 {
+                    let below0 = a.without * ppm < b, below1 = e.without * ppm < b
+                    guard below0 != below1 else { continue }
+                    let k = (b - a.without * ppm) / (slope * ppm)
+                    for w in [a.end + TimeSpan(nanoseconds: Int64(k)), a.end + TimeSpan(nanoseconds: Int64(k) + 1)]
+                    where w > a.end && w < e.end { crossings.insert(w) }
+                }
+                a = (e.end, e.without)
+            }
+            if !crossings.isEmpty {
+                exact = (exact + crossings.subtracting(ends).map { window(endingAt: $0, turns: false) }).sorted { $0.end < $1.end }
+            }
+        }
         return (preview, exact)
+    }
+}
+
+/// A 24 h window after a change, with and without it, exact: pg·ns/day (∫ rate dt, not yet divided by
+/// the day). `turns`: an amount can turn at its end (a rate change at either end of the window), as
+/// opposed to a window where only a titration bound turns.
+struct ExactWindow {
+    var with: Int128
+    var without: Int128
+    var end: Instant
+    var turns: Bool
+
+    var comparison: WindowComparison {
+        WindowComparison(with: DeliveryWindow(end: end, picograms: Int64(with / PumpController.nsPerDay)),
+                         without: DeliveryWindow(end: end, picograms: Int64(without / PumpController.nsPerDay)))
     }
 }

@@ -100,6 +100,14 @@ extension PumpController {
         return checkWindows(after: after, at: t).map { ProgramPlan(schedule: s, raisesWindow: $0) }
     }
 
+    /// The titration limits on a window after a change at `t`, pg·ns/day × 10⁶: R × (1 + increase
+    /// limit) and R × (1 − decrease limit), R the drug delivered in the 24 h before `t`.
+    func titrationBounds(at t: Instant) -> (upper: Int128, lower: Int128) {
+        let r = basal.history.integral(from: t - .hours(24), to: t)
+        return (r * Int128(1_000_000 + settings.titrationIncreaseLimit.partsPerMillion),
+                r * Int128(1_000_000 - settings.decreaseLimit.partsPerMillion))
+    }
+
     /// The rolling-window rule: with `after` the state a change at `t` makes, every 24 h window ending
     /// in (t, t + 24 h] (later ones hold the new plan's 24 h amount) must hold
     /// - at most the titration limit over R, the drug delivered in the 24 h before the change, unless
@@ -110,12 +118,16 @@ extension PumpController {
     /// change raises a window.
     func checkWindows(after: PumpController, at t: Instant) -> Result<Bool, Refusal> {
         guard case let .running(since) = phase else { return .success(false) }
-        let (preview, exact) = windowPreview(after: after, at: t)
         let ppm: Int128 = 1_000_000
-        let r = basal.history.integral(from: t - .hours(24), to: t)
+        let (upper, lower) = titrationBounds(at: t)
+        // The bounds max(without, upper) and min(without, lower) turn where "without" crosses them: the
+        // windows judged include those, so the worst breach is among them.
+        let (preview, exact) = windowPreview(after: after, at: t, bounds: [upper, lower])
         let reference = preview.reference
-        if let i = exact.firstIndex(where: { $0.with > $0.without }) {
-            let w = preview.windows[i]
+        // with − without is linear between the windows where an amount turns and zero at t, so a change
+        // raises some window only if it raises one of those: the first is the one named.
+        if let i = exact.firstIndex(where: { $0.turns && $0.with > $0.without }) {
+            let w = exact[i].comparison
             if t < since + .hours(24) {
                 return .failure(.windowIncreaseDuringFirstDay(window: w.with, without: w.without, allowedFrom: since + .hours(24)))
             }
@@ -123,10 +135,6 @@ extension PumpController {
                 return .failure(.windowIncreaseTooSoon(window: w.with, without: w.without, lastIncreaseAt: last, allowedFrom: last + .hours(24)))
             }
         }
-        let inc = Int128(settings.titrationIncreaseLimit.partsPerMillion)
-        let dec = Int128(settings.decreaseLimit.partsPerMillion)
-        let upper = r * (ppm + inc)
-        let lower = r * (ppm - dec)
         // The worst offender: the fullest window above its bound, then the emptiest below its bound.
         var above: Int?
         var below: Int?
@@ -137,13 +145,13 @@ extension PumpController {
         let day = Self.nsPerDay * ppm
         if let i = above {
             let bound = max(exact[i].without * ppm, upper)
-            return .failure(.windowAboveTitrationLimit(window: preview.windows[i].with, reference: reference,
+            return .failure(.windowAboveTitrationLimit(window: exact[i].comparison.with, reference: reference,
                                                        limit: settings.titrationIncreaseLimit,
                                                        largestAllowed: Mass(nanograms: Int64(bound / (day * 1_000)))))
         }
         if let i = below {
             let bound = min(exact[i].without * ppm, lower)
-            return .failure(.windowBelowDecreaseLimit(window: preview.windows[i].with, reference: reference,
+            return .failure(.windowBelowDecreaseLimit(window: exact[i].comparison.with, reference: reference,
                                                       limit: settings.decreaseLimit,
                                                       smallestAllowed: Mass(nanograms: Int64((bound + day * 1_000 - 1) / (day * 1_000)))))
         }

@@ -181,6 +181,43 @@ struct RollingWindowTests {
         #expect(plan.lines.contains("  from 00:00: 600 μg/day = 1.2000 mL/day"))
     }
 
+    /// Between two instants where a rate changes, every window's amount is linear in its end, but the
+    /// bound max(without, limit) turns where "without" crosses the limit: a change can breach it there
+    /// only, and be judged clean at every rate change on either side.
+    @Test("titration limit on rolling windows: a breach between two rate changes, where the plan without the change crosses the limit, is refused")
+    func breachWhereThePlanCrossesTheLimit() throws {
+        // 300 μg/day 00:00–06:00, 600 μg/day 06:00–24:00: (6 × 300 + 18 × 600) / 24 = 525 μg/day. 2 mL hold
+        // 1.664 mL past the catheter's dead volume, 832 μg: 62.5 (0d 01:00–06:00) + 450 + 75 (1d 00:00–06:00)
+        // + 244.5 at 600 (9 h 46 min 48 s), so the reservoir is empty at 1d+15:46:48.
+        let a = Schedule.flex([step(0, 0, ug(300)), step(6, 0, ug(600))])
+        #expect(a.dailyDose == ug(525))
+        var c = try Fixture.onTherapy(a, volume: .millilitres(2))
+        let halt = at(.days(1) + .hours(15) + .minutes(46) + .seconds(48))
+        _ = c.advance(to: halt + .minutes(1))
+        #expect(c.haltedSince == halt)
+        // At 2d+00:00 the 24 h before hold 75 + 244.5 = 319.5 μg: the limit is 1.3 × 319.5 = 415.35 μg.
+        // 520 μg/day (1 % below the daily dose) is judged as if the pump were refilled at once. Its windows
+        // where a rate changes are clean: to 2d+06:00 244.5 + 130 = 374.5 μg; to 2d+15:46:48 520 × 15.78 h
+        // = 341.9 μg; to 3d+00:00 520 μg (A: 525). But between the last two, A's windows cross 415.35 μg,
+        // where 75 + 600 × (w − 2d+06:00) = 415.35, w − 2d+00:00 = 70 610.4 s: there 520 μg/day's window
+        // holds 520 × 70 610.4 s = 424.970 μg, above both the limit and A's window.
+        let t = at(.days(2))
+        let r = try #require(expectRefusal(&c, .program(.continuous(ug(520))), at: t))
+        guard case let .windowAboveTitrationLimit(breach, reference, limit, largestAllowed) = r else {
+            Issue.record("refused otherwise: \(r)"); return
+        }
+        #expect(reference == window(ending: t, pg(300, minutes: 360) + Int128(600_000_000) * 35_208 / 86_400))
+        #expect(reference.amount == Mass(nanograms: 319_500))
+        #expect(limit == .percent(30) && largestAllowed == Mass(nanograms: 415_350))
+        let crossing = t + TimeSpan(nanoseconds: 70_610_400_000_000)
+        let ns = TimeSpan(nanoseconds: 1_000)
+        #expect(breach.end >= crossing - ns && breach.end <= crossing + ns)
+        #expect(breach.picograms == 424_970_000)
+        // 505 μg/day holds more than A's windows only before w − 2d+00:00 = 18.94 h, and more than
+        // 415.35 μg only after 19.74 h: accepted.
+        try c.handle(.program(.continuous(ug(505))), at: t).accepted()
+    }
+
     @Test("delivered drug in a window is read from the stroke clock's rate history, zero while the reservoir is empty")
     func deliveredWindowCountsHalts() throws {
         var c = try FaultTests.emptied()
