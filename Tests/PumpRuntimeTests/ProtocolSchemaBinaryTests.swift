@@ -18,6 +18,16 @@ import Glibc
         try FileSchemas.checkLines(schema: "schemas/protocol/" + schema, lines)
     }
 
+    /// Checks every line in one run of the checker (each run starts Python and jsonschema) and expects
+    /// each one to fail the schema on its own: the checker names every invalid document `FILE:LINE:`.
+    static func expectEachFails(_ schema: String, _ lines: [String], sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let (status, out) = try check(schema, lines: lines)
+        #expect(status == 1, "\(schema) accepts all of \(lines)", sourceLocation: sourceLocation)
+        for (i, line) in lines.enumerated() {
+            #expect(out.contains(".jsonl:\(i + 1): "), "\(schema) accepts \(line)", sourceLocation: sourceLocation)
+        }
+    }
+
     /// Well-formed requests of every kind (some refused by the core: that is a reply, not a protocol error).
     static let wellFormed = [
         #"{"cmd":"status","id":7}"#,
@@ -93,9 +103,8 @@ import Glibc
         #expect(ok == 0, "\(out)")
         for line in Self.malformed {
             #expect(ControlRequest.parseOrNil(line) == nil, "the runner accepts \(line)")
-            let (status, _) = try Self.check("request.schema.json", lines: [line])
-            #expect(status == 1, "the request schema accepts \(line)")
         }
+        try Self.expectEachFails("request.schema.json", Self.malformed)
         for line in Self.wellFormed { #expect(ControlRequest.parseOrNil(line) != nil, "the runner refuses \(line)") }
     }
 
@@ -103,26 +112,22 @@ import Glibc
     @Test func wrongDocumentsFailTheSchemas() throws {
         let good = #"{"ok":true,"protocol":1,"fault":"occlusion","injected":"occlusion","at":"0d 08:00:00","at_ns":5}"#
         #expect(try Self.check("reply.schema.json", lines: [good]).0 == 0)
-        for wrong in [
+        try Self.expectEachFails("reply.schema.json", [
             #"{"ok":true,"protocol":2}"#,                                  // another version
             #"{"protocol":1,"error":"x"}"#,                                // no ok
             #"{"ok":false,"protocol":1}"#,                                 // refused without saying why
             #"{"ok":true,"protocol":1,"surprise":1}"#,                     // an undocumented key
             #"{"ok":true,"protocol":1,"injected":"occlusion"}"#,           // an injection without its fault and instant
             #"{"ok":true,"protocol":1,"status":{"now":"x"}}"#,             // a status missing its keys
-        ] {
-            #expect(try Self.check("reply.schema.json", lines: [wrong]).0 == 1, "\(wrong)")
-        }
+        ])
         let dropped = #"{"at":"0d+00:00:05","at_ns":5000000000,"count":3,"event":"dropped","protocol":1,"seq":4}"#
         #expect(try Self.check("events.schema.json", lines: [dropped]).0 == 0)
-        for wrong in [
+        try Self.expectEachFails("events.schema.json", [
             #"{"at":"0d+00:00:05","at_ns":5000000000,"count":3,"protocol":1,"seq":4}"#,                  // no event
             #"{"at":"0d+00:00:05","at_ns":5000000000,"count":3,"event":"dropped","seq":4}"#,             // no protocol
             #"{"at":"0d+00:00:05","at_ns":5000000000,"count":3,"event":"dropped","protocol":"1","seq":4}"#,
             #"{"at":"0d+00:00:05","at_ns":5000000000,"count":3,"event":"x","protocol":1,"seq":4}"#,      // unknown event
-        ] {
-            #expect(try Self.check("events.schema.json", lines: [wrong]).0 == 1, "\(wrong)")
-        }
+        ])
         #expect(try Self.check("request.schema.json", lines: [#"{"cmd":"subscribe","events":["alarm","stroke"]}"#]).0 == 0)
         #expect(try Self.check("request.schema.json", lines: [#"{"cmd":"subscribe","events":["weather"]}"#]).0 == 1)
     }

@@ -164,7 +164,7 @@ struct FastPathTests {
 
     @Test("the recorder alone: random deliveries, stroke batches (short, long, huge) and reference changes")
     func recorderSequences() async {
-        await propertyCheck(count: 300, input: Gen.uint64(in: 0...UInt64.max)) { seed in
+        await propertyCheck(count: 150, input: Gen.uint64(in: 0...UInt64.max)) { seed in
             var g = SplitMix64(seed: seed)
             let interval: TimeSpan = [.minutes(1), .minutes(7), .minutes(15), .hours(1), .hours(5)][Int(g.below(5))]
             var pk = PKParameters()
