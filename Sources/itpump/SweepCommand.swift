@@ -182,30 +182,49 @@ struct SweepMerge: ParsableCommand {
     var out: String?
 
     func run() throws {
-        var inputs: [(path: String, text: String)] = []
         for path in files {
             var st = stat()
             if stat(path, &st) == 0, st.st_mode & S_IFMT != S_IFREG {
                 throw CommandFailure("\(path): is not a regular file (a directory, device, FIFO or socket); give a per-run CSV written by `itpump sweep --out`")
             }
-            guard let data = FileManager.default.contents(atPath: path) else { throw CommandFailure("\(path): cannot be read (missing, or not a readable file)") }
-            // The first line decides before the whole file is decoded and split (a large foreign file
-            // is refused at once, not after minutes).
-            let firstLine = data.prefix(64).split(separator: UInt8(ascii: "\n"), maxSplits: 1, omittingEmptySubsequences: false).first ?? Data()
-            guard firstLine.elementsEqual("# itpump sweep runs".utf8) else {
-                throw CommandFailure("\(path): not a per-run CSV of `itpump sweep --out` (its first line is not `# itpump sweep runs`)")
-            }
-            inputs.append((path, String(decoding: data, as: UTF8.self)))
         }
-        let merged: PumpSim.SweepMerge
-        do { merged = try PumpSim.SweepMerge(files: inputs) } catch { throw CommandFailure(error.description) }
+        // Streamed, a block at a time, so memory stays flat whatever the number of runs: a first pass
+        // checks the set and every row and builds the summary; only then, with --out, a second writes
+        // runs.csv (so a refused merge creates nothing), checked again as it is copied.
+        let merged = try Self.merge(files) { _, _ in }
         let h = merged.header
         var text = "\(h.name): runs 0..<\(h.runs) of \(h.runs), seed \(h.seed), \(h.duration) each, \(h.fidelity) fidelity, merged from \(Plural.count(files.count, "shard")), itpump \(h.version)\n"
         text += merged.summary.render(threshold: h.withdrawalThreshold + " of the prescribed dose's steady state")
         print(text)
         if let out {
             try makeOutputDirectory(out)
-            try writeFiles([(out + "/runs.csv", merged.csv), (out + "/summary.txt", text + "\n")])
+            let csv = try AtomicFile(out + "/runs.csv")
+            var committed = false
+            defer { if !committed { csv.abandon() } }
+            var block: [UInt8] = Array(h.text.utf8)
+            block.reserveCapacity(1 << 20)
+            _ = try Self.merge(files) { _, line in
+                block.append(contentsOf: line.utf8)
+                block.append(UInt8(ascii: "\n"))
+                if block.count >= 1 << 20 { csv.append(Data(block)); block.removeAll(keepingCapacity: true) }
+            }
+            csv.append(Data(block))
+            try csv.commit()
+            committed = true
+            do { try writeFile(out + "/summary.txt", text + "\n") } catch {
+                unlink(out + "/runs.csv")
+                throw error
+            }
         }
+    }
+
+    /// One pass over the shards' files, each row handed to `row` in run order.
+    static func merge(_ files: [String], row: (SweepRow, Substring) -> Void) throws -> PumpSim.SweepMerge {
+        var sources: [FileShardSource] = []
+        defer { for s in sources { s.close() } }
+        do {
+            for path in files { sources.append(try FileShardSource(path: path)) }
+            return try PumpSim.SweepMerge(sources: sources, row: row)
+        } catch { throw CommandFailure(error.description) }
     }
 }

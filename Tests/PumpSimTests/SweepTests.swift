@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import PumpCore
 @testable import PumpSim
@@ -113,6 +114,51 @@ struct SweepTests {
         let a = shardCSV(p, 1, of: 2)
         let swapped = a + rows(p, 10..<11, jobs: 1)[0] + "\n"
         #expect(throws: SweepMerge.Failure.self) { try SweepMerge(files: [("a", swapped), ("b", b)]) }
+    }
+
+    @Test("a merge read from files a block at a time gives the rows and summary of the texts, and holds no row")
+    func mergeStreamedFromFiles() throws {
+        let p = Self.plan(runs: 11)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("itpump-merge-\(getpid())-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var texts: [(path: String, text: String)] = []
+        for i in [3, 1, 2] {
+            let path = "\(dir)/runs-\(i)-of-3.csv"
+            let text = shardCSV(p, i, of: 3)
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            texts.append((path, text))
+        }
+        let inMemory = try SweepMerge(files: texts)
+        let sources = try texts.map { try FileShardSource(path: $0.path) }
+        defer { for s in sources { s.close() } }
+        var lines = ""
+        let streamed = try SweepMerge(sources: sources) { _, line in lines += line + "\n" }
+        #expect(streamed.header.text + lines == inMemory.csv)
+        #expect(inMemory.csv == shardCSV(p, 1, of: 1))
+        #expect(streamed.rows.isEmpty && streamed.summary.runs == 11)
+        #expect(streamed.summary.render(threshold: "50 %") == inMemory.summary.render(threshold: "50 %"))
+    }
+
+    @Test("a shard file's lines: across read blocks, a last line without a newline, empty lines; a line over 1 MiB is refused")
+    func fileShardLines() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("itpump-lines-\(getpid())-\(UUID().uuidString)").path
+        defer { unlink(path) }
+        let long = String(repeating: "x", count: 200_000)   // several 64 KiB blocks
+        let expected = ["a", long, "", "b", long + "y", "", "last"]
+        try expected.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        var source = try FileShardSource(path: path)
+        var got: [String] = []
+        while let line = try source.nextLine() { got.append(String(line)) }
+        source.close()
+        #expect(got == expected)
+        try (String(repeating: "z", count: FileShardSource.maximumLine + 70_000) + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        var huge = try FileShardSource(path: path)
+        defer { huge.close() }
+        #expect(throws: SweepMerge.Failure.self) { _ = try huge.nextLine() }
+        #expect(throws: SweepMerge.Failure.unreadable(file: path + ".absent", reason: "cannot be read (missing, or not a readable file)")) {
+            _ = try FileShardSource(path: path + ".absent")
+        }
     }
 
     @Test("each row carries its run's seed, and a replay of run K gives the sweep's row bit for bit")
