@@ -106,6 +106,10 @@ struct EffectLog {
         if strokes.isEmpty { strokesAt = effects.count }
         strokes.append(s)
     }
+    /// Room for `n` more held strokes.
+    mutating func reserveStrokes(_ n: Int) {
+        if strokes.capacity < strokes.count + n { strokes.reserveCapacity(strokes.count + n) }
+    }
     mutating func flush<S: EffectSink>(into sink: inout S) {
         for a in quietAlerts { sink.receiveAlerts(a.kind, count: a.count, first: a.first, last: a.last) }
         quietAlerts.removeAll(keepingCapacity: true)
