@@ -88,7 +88,9 @@ public struct SimulatedPump: PumpDriver, Hashable, Sendable, Codable {
     public init(profile: PumpProfile, mechanics: PumpMechanics = PumpMechanics()) throws(ConfigurationError) {
         try profile.validate()
         try mechanics.validate()
-        if let p = mechanics.slowerThanLabel(of: profile).first {
+        // The list (and its words) only for an error: this runs once per run of a sweep.
+        if mechanics.occlusionTripStrokes > profile.occlusionDetectionStrokes || mechanics.stallTripStrokes > profile.stallDetectionStrokes,
+           let p = mechanics.slowerThanLabel(of: profile).first {
             throw .outOfRange(field: "mechanics.\(p.field)", value: "\(p.value)",
                               allowed: "1 … \(p.label) (the pump profile's \(p.labelField), the sensor's labelled trip strokes the controller relies on)")
         }
@@ -97,7 +99,9 @@ public struct SimulatedPump: PumpDriver, Hashable, Sendable, Codable {
         rng = SplitMix64(seed: mechanics.seed)
         let sv = Int128(profile.strokeVolume.nanolitres) * 1_000
         strokeMean = Self.strokeMean(profile, bias: mechanics.calibrationBias)
-        let sigma = Double(sv) * Double(mechanics.strokeNoise.partsPerMillion) / 1e6
+        // sv ≤ 10⁷ pL, exact as a Double from either width; from Int128 the conversion is generic code
+        // (a few per cent of a sweep run).
+        let sigma = Double(Int64(sv)) * Double(mechanics.strokeNoise.partsPerMillion) / 1e6
         noiseUnit = Int64((sigma / Double(32).squareRoot()).rounded())
         catheter = TrueCatheter(capacity: profile.deadVolume, filledWith: .none)
         columnDrugAtStart = catheter.drug
