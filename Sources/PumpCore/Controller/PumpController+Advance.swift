@@ -110,8 +110,34 @@ extension PumpController {
             let bound = isDelivering ? t : max(t, min(horizon, nonBolusDeadline(quiet: quietAlerts) - TimeSpan(nanoseconds: 1)))
             var last = t
             var due = b.strokes > 0 && b.given < b.strokes ? b.schedule : nil
-            while b.given < b.strokes, let at = due?.nextAt, at <= bound {
+            while b.given < b.strokes, var d = due, d.nextAt <= bound {
+                let at = d.nextAt
                 if reservoir.estimate < sv { break }
+                // Strokes that only push saline out of the tip and stop short of every reservoir
+                // check, two or more due by `bound`: moved in one push, each still logged on its own.
+                let k = bolusStrokesPushingSaline(atMost: b.strokes - b.given)
+                var second = d
+                second.advance()
+                if k > 1, second.nextAt <= bound {
+                    var n: Int64 = 0
+                    log.reserveStrokes(Int(min(k, Int64(Self.strokeReserve))))
+                    while n < k, d.nextAt <= bound {
+                        log.stroke(Stroke(at: d.nextAt, purpose: b.purpose, volume: sv, picograms: 0))
+                        last = d.nextAt
+                        d.advance()
+                        n += 1
+                    }
+                    do {
+                        let moved = sv * n
+                        catheter.push(moved, at: reservoir.concentration)
+                        reservoir.estimate = reservoir.estimate - moved
+                        reservoir.pumpedSinceFill = reservoir.pumpedSinceFill + moved
+                        ledger.record(b.purpose, strokes: n, volume: moved, picograms: 0)
+                        b.given += n
+                        due = d
+                        continue
+                    }
+                }
                 let pg = catheter.push(sv, at: reservoir.concentration)
                 reservoir.estimate = reservoir.estimate - sv
                 reservoir.pumpedSinceFill = reservoir.pumpedSinceFill + sv
@@ -146,6 +172,29 @@ extension PumpController {
         updateDeadlines()
     }
 
+    /// Bolus strokes from now on (at most `limit`) that each push only saline out of the catheter's
+    /// tip and after which the bolus loop would not stop for the reservoir: before each the estimate
+    /// holds a stroke, and after each it stays above the low-reservoir threshold (while that alarm is
+    /// not raised). Each delivers 0 pg, and pushing their volume at once leaves the column, the
+    /// reservoir and the ledger exactly as pushing them one by one (the column is first in, first
+    /// out, and the saline at the tip holds them all).
+    func bolusStrokesPushingSaline(atMost limit: Int64) -> Int64 {
+        let sv = profile.strokeVolume.nanolitres
+        guard sv > 0, limit > 1, catheter.capacity.nanolitres > 0, let head = catheter.segments.first,
+              head.concentration == .none else { return 0 }
+        let e = reservoir.estimate.nanolitres
+        var k = min(limit, head.volume.nanolitres / sv, e / sv)
+        if !alarms.isActive(.lowReservoir) {
+            let threshold = settings.alarms.lowReservoirThreshold.nanolitres
+            k = e > threshold ? min(k, (e - threshold - 1) / sv) : 0
+        }
+        return max(0, k)
+    }
+
+    /// Room reserved in the effect log for a run of saline bolus strokes (the runner passes at most
+    /// 128 strokes a call).
+    static let strokeReserve = 256
+
     mutating func finishBolus(at t: Instant, log: inout EffectLog) {
         guard let b = bolus else { return }
         log.event(.bolusCompleted(purpose: b.purpose, delivered: Mass(nanograms: b.picograms / 1_000),
@@ -169,6 +218,8 @@ extension PumpController {
     }
 
     /// The earliest deadline other than strokes and bolus strokes (with or without audible re-alerts).
+    /// Inlined, as `updateDeadlines`: called at every deadline, and a call copies the controller.
+    @inline(__always)
     func nonBolusDeadline(quiet: Bool) -> Instant {
         var d = min(nextRateChange, nextDayBoundary, interruptionFloorDeadline)
         if !alarms.isActive(.refillDue) { d = min(d, refillDueAt) }

@@ -130,8 +130,12 @@ extension PumpController {
     /// halt ends is read only after strokes into it, and at a low rate an occlusion may last longer
     /// than 24 h within fewer strokes than the sensor needs. So an interruption not yet proved resumed
     /// still passes the limit 24 h after its earliest evidence (`interruptionFloorDeadline`).
-    func resumed(_ e: EndedInterruption) -> Bool {
-        ledger.basalStrokes - e.basalStrokes >= profile.resumptionProofStrokes && drugCertainlyAtTip
+    func resumed(_ e: EndedInterruption) -> Bool { resumed(sinceBasalStrokes: e.basalStrokes) }
+
+    /// `resumed(_:)` of an interruption that ended at the basal stroke count `strokes`.
+    @inline(__always)
+    func resumed(sinceBasalStrokes strokes: Int64) -> Bool {
+        ledger.basalStrokes - strokes >= profile.resumptionProofStrokes && drugCertainlyAtTip
     }
 
     /// True once the strokes pumped since priming have certainly pushed drug out of the catheter's tip.
@@ -141,6 +145,7 @@ extension PumpController {
     /// then a stroke may deliver no drug: an interruption in progress at the start of a course (a
     /// downtime, a stall) has not ended in a stroke that delivers drug. Exact, in integer nL:
     /// strokes × stroke volume × 85.5 % > priming volume × 14.5 %.
+    @inline(__always)
     public var drugCertainlyAtTip: Bool {
         let a = Int128(Reservoir.discrepancyTolerancePerMille)
         let pushed = Int128(ledger.basalStrokes + ledger.testDose.strokes) * Int128(profile.strokeVolume.nanolitres) * (1_000 - a)
@@ -150,10 +155,24 @@ extension PumpController {
     /// When the interruption not yet resumed passes the limit (`interruptionLimit` after its earliest
     /// evidence, plus 1 ns: "longer than"): from then on delivery is at the floor, whether or not its
     /// evidence persists. `distantFuture` when there is none or delivery already is at the floor.
+    ///
+    /// Read at every deadline, so it reads the fields in place (`unresumedInterruptionSince`): a call
+    /// that is not inlined copies the whole controller, and a copied interruption retains its evidence.
+    @inline(__always)
     var interruptionFloorDeadline: Instant {
-        guard let i = unresumedInterruption else { return .distantFuture }
+        guard let since = unresumedInterruptionSince else { return .distantFuture }
         if awaitingConfirmationSince != nil && confirmationHold == nil { return .distantFuture }
-        return i.since + settings.interruptionLimit + TimeSpan(nanoseconds: 1)
+        return since + settings.interruptionLimit + TimeSpan(nanoseconds: 1)
+    }
+
+    /// `unresumedInterruption?.since`, read in place.
+    @inline(__always)
+    var unresumedInterruptionSince: Instant? {
+        guard case let .running(runningSince) = phase else { return nil }
+        if let since = interruption?.since { return since }
+        if let at = endedInterruption?.at, let strokes = endedInterruption?.basalStrokes,
+           !resumed(sinceBasalStrokes: strokes), at >= runningSince { return endedInterruption?.interruption.since }
+        return nil
     }
 
     /// An interruption that has not ended in a resumed stroke has lasted longer than the limit at `t`:

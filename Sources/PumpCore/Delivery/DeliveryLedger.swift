@@ -48,6 +48,17 @@ public struct DeliveryLedger: Hashable, Sendable, Codable {
         }
     }
 
+    /// `strokes` strokes of `purpose` moving `volume` and delivering `pg` in all: what as many calls of
+    /// `record(_:volume:picograms:)` with their shares add.
+    mutating func record(_ purpose: DeliveryPurpose, strokes n: Int64, volume: Volume, picograms pg: Int64) {
+        func add(_ t: inout Totals) { t.strokes += n; t.pumped = t.pumped + volume; t.picograms += pg }
+        switch purpose {
+        case .basal: basalStrokes &+= n; basalPicograms &+= pg
+        case .testDose: add(&testDose)
+        case .priming: add(&priming)
+        }
+    }
+
     private func totals(_ purpose: DeliveryPurpose) -> Totals {
         switch purpose {
         case .basal: return Totals(strokes: basalStrokes, pumped: .zero, picograms: basalPicograms)

@@ -106,10 +106,18 @@ struct EffectLog {
         if strokes.isEmpty { strokesAt = effects.count }
         strokes.append(s)
     }
+    /// Room for `n` more held strokes.
+    mutating func reserveStrokes(_ n: Int) {
+        if strokes.capacity < strokes.count + n { strokes.reserveCapacity(strokes.count + n) }
+    }
     mutating func flush<S: EffectSink>(into sink: inout S) {
-        for a in quietAlerts { sink.receiveAlerts(a.kind, count: a.count, first: a.first, last: a.last) }
-        quietAlerts.removeAll(keepingCapacity: true)
+        // Most flushes find nothing (a step that only gave strokes): emptying empty arrays is not free.
+        if !quietAlerts.isEmpty {
+            for a in quietAlerts { sink.receiveAlerts(a.kind, count: a.count, first: a.first, last: a.last) }
+            quietAlerts.removeAll(keepingCapacity: true)
+        }
         if strokes.isEmpty {
+            if effects.isEmpty { return }
             for e in effects { sink.receive(e) }
         } else {
             for e in effects[..<strokesAt] { sink.receive(e) }

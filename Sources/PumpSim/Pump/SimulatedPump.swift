@@ -88,7 +88,9 @@ public struct SimulatedPump: PumpDriver, Hashable, Sendable, Codable {
     public init(profile: PumpProfile, mechanics: PumpMechanics = PumpMechanics()) throws(ConfigurationError) {
         try profile.validate()
         try mechanics.validate()
-        if let p = mechanics.slowerThanLabel(of: profile).first {
+        // The list (and its words) only for an error: this runs once per run of a sweep.
+        if mechanics.occlusionTripStrokes > profile.occlusionDetectionStrokes || mechanics.stallTripStrokes > profile.stallDetectionStrokes,
+           let p = mechanics.slowerThanLabel(of: profile).first {
             throw .outOfRange(field: "mechanics.\(p.field)", value: "\(p.value)",
                               allowed: "1 … \(p.label) (the pump profile's \(p.labelField), the sensor's labelled trip strokes the controller relies on)")
         }
@@ -97,7 +99,9 @@ public struct SimulatedPump: PumpDriver, Hashable, Sendable, Codable {
         rng = SplitMix64(seed: mechanics.seed)
         let sv = Int128(profile.strokeVolume.nanolitres) * 1_000
         strokeMean = Self.strokeMean(profile, bias: mechanics.calibrationBias)
-        let sigma = Double(sv) * Double(mechanics.strokeNoise.partsPerMillion) / 1e6
+        // sv ≤ 10⁷ pL, exact as a Double from either width; from Int128 the conversion is generic code
+        // (a few per cent of a sweep run).
+        let sigma = Double(Int64(sv)) * Double(mechanics.strokeNoise.partsPerMillion) / 1e6
         noiseUnit = Int64((sigma / Double(32).squareRoot()).rounded())
         catheter = TrueCatheter(capacity: profile.deadVolume, filledWith: .none)
         columnDrugAtStart = catheter.drug
@@ -225,6 +229,38 @@ public struct SimulatedPump: PumpDriver, Hashable, Sendable, Codable {
         return true
     }
 
+    /// `accumulate` of each of `strokes` in turn (a bolus pass, in time order), in one check: true when
+    /// it took them all. Each stroke moves at most `maximumStroke`, so the held volume before the j-th
+    /// is at most j − 1 maximum strokes more than now; when the whole run of maximum strokes passes
+    /// `accumulate`'s volume conditions, every stroke's own check would pass, and nothing else it
+    /// checks changes while strokes are held. False, with nothing done, when that bound fails (then
+    /// take them one by one: `accumulate` decides each exactly).
+    public mutating func accumulate(contentsOf strokes: [Stroke]) -> Bool {
+        guard let first = strokes.first, let lastStroke = strokes.last else { return true }
+        let m = maximumStroke.value
+        let held = accumulated?.volume ?? 0
+        let (bound, overflow) = m.multipliedReportingOverflow(by: Int64(strokes.count))
+        guard !overflow, !inSafeState, injected.isEmpty, !stalled, !occluded, leak.partsPerMillion == 0, !emptySwitchStuck,
+              !emptySensor, emptySince == nil, strokeMean.value - 64 * noiseUnit >= 0,
+              reservoir.value - (held + bound) > Picolitres(mechanics.emptySensorLevel).value,
+              catheter.capacity.value > 0, let head = catheter.segments.first, head.concentration == .none,
+              head.volume.value >= held + bound else { return false }
+        let n = Int64(strokes.count)
+        strokesCommanded += n
+        var volume: Int64 = 0
+        if noiseUnit == 0 {
+            volume = strokeMean.value * n
+        } else {
+            for _ in 0..<n { volume += strokeMean.value + rng.centredBinomial128() * noiseUnit }
+        }
+        if let a = accumulated {
+            accumulated = AccumulatedStrokes(count: a.count + n, first: a.first, last: lastStroke.at, volume: a.volume + volume)
+        } else {
+            accumulated = AccumulatedStrokes(count: n, first: first.at, last: lastStroke.at, volume: volume)
+        }
+        return true
+    }
+
     /// Moves the accumulated strokes (see `accumulate`); returns the instant of the last one (nil:
     /// none were held).
     public mutating func flushAccumulated() -> Instant? {
@@ -237,6 +273,8 @@ public struct SimulatedPump: PumpDriver, Hashable, Sendable, Codable {
     /// Strokes the pump can take without any sensor changing, the true reservoir running short or the
     /// concentration at the catheter tip changing (`Int64.max` when nothing can change). The runner
     /// steps stroke by stroke when this is small.
+    /// Inlined: the runner asks before every step, and a call copies the pump.
+    @inline(__always)
     public func strokesBeforeNextChange() -> Int64 {
         var k = Int64.max
         if occluded && !occlusionSensor { k = min(k, mechanics.occlusionTripStrokes - occludedStrokes - 1) }

@@ -34,7 +34,11 @@ struct RunSink: EffectSink {
     }
 
     /// A bolus pass's strokes: each as `receive(.stroke(_:))` takes it, without building an `Effect`.
+    /// Taken in one check when the pump can hold them all (`SimulatedPump.accumulate(contentsOf:)`,
+    /// the same as each in turn), else one by one.
     mutating func receiveHeldStrokes(_ strokes: [Stroke]) {
+        if batching && aggregatesBolus && !strokes.contains(where: { $0.purpose == .basal }),
+           pump.accumulate(contentsOf: strokes) { return }
         for s in strokes { receiveStroke(s) }
     }
 

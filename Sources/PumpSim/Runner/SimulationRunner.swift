@@ -264,6 +264,7 @@ public struct SimulationRunner {
     /// starts (so no basal stroke can come in between) and while strokes fall at distinct instants;
     /// nil otherwise (the runner then steps the bolus deadline by deadline). The priming bolus is
     /// 1,344 strokes on bench20: one pass instead of 1,344 trips through the runner.
+    @inline(__always)
     func bolusHorizon(_ b: BolusState, strokes k: Int64) -> Instant? {
         guard !bolusByDeadline, !therapyStarted, !controller.isDelivering,
               b.strokes > 0, b.duration.nanoseconds >= b.strokes, b.given < b.strokes else { return nil }
@@ -280,6 +281,7 @@ public struct SimulationRunner {
     /// A lower bound on the time between basal strokes: the lightest stroke the column can give at the
     /// 1200 μg/day ceiling. Nil when some of the column holds no drug (strokes could then be
     /// arbitrarily light: the runner steps one deadline at a time).
+    @inline(__always)
     func minimumStrokeGap() -> TimeSpan? {
         var c = controller.reservoir.concentration.microgramsPerMillilitre
         for seg in controller.catheter.segments { c = min(c, seg.concentration.microgramsPerMillilitre) }
