@@ -173,6 +173,23 @@ struct CoreFuzzFindingTests {
     @Test("The titration limit is judged where the plan without the change crosses it, between rate changes")
     func rollingWindowBetweenRateChanges() throws { try Self.expectHolds(.rollingTitration, seed: "rolling-window-between-rate-changes") }
 
+    /// A critical "calculated empty, sensor disagrees" alarm raised at 2d+22:29 stayed active through a
+    /// stall, an occlusion and a clinician's `confirmResumption` at 5d+07:05; a refill entered at once
+    /// with less than a stroke withdrawn resolved the disagreement as evidence from 2d+22:29. That
+    /// reopened the interruption the confirmation had discharged, and the next advance put delivery at
+    /// the floor with dose-history entries at 3d+22:29 and 4d+18:00, instants gone by (a refused
+    /// `program` then seemed to change therapy). Evidence from before a confirmation now counts from
+    /// it, and a deadline a command left in the past is processed now.
+    @Test("Evidence of a stop from before a clinician's confirmation counts from the confirmation; nothing is recorded at an instant gone by")
+    func evidenceFromBeforeAConfirmation() throws {
+        try Self.expectHolds(.refusalChangesNothing, seed: "evidence-from-before-a-confirmation")
+        try Self.expectHolds(.interruptionFloor, seed: "evidence-from-before-a-confirmation")
+        let bytes = try #require(Repo.corpus(.core).first { $0.name == "evidence-from-before-a-confirmation" }?.bytes)
+        let bench = try TherapyScript(bytes: bytes).run()
+        let entries = bench.controller.doseHistory.entries.map(\.at)
+        #expect(entries == entries.sorted(), "dose history out of order: \(entries)")
+    }
+
     @Test("An occlusion that lasts 55 h within fewer strokes than its sensor needs: the interruption is not proved resumed and passes the limit at 24 h")
     func occlusionInFewerStrokesThanItsSensorNeeds() throws { try Self.expectHolds(.interruptionFloor, seed: "occlusion-in-fewer-strokes-than-its-sensor-needs") }
 

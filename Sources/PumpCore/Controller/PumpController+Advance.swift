@@ -67,8 +67,11 @@ extension PumpController {
             // them; leaving here would hand them to the next call as a catch-up burst.
             if !halted && basal.nextDue < other && basal.nextDue <= t { continue }
             if other > t || other == .distantFuture { break }
-            now = other
-            processDeadlines(at: other, horizon: t, log: &log, quietAlerts: quiet)
+            // A deadline a command left in the past (evidence dated back to its earliest instant) is
+            // due now: time never runs backwards, and nothing is recorded at an instant gone by.
+            let at = max(other, now)
+            now = at
+            processDeadlines(at: at, horizon: t, log: &log, quietAlerts: quiet)
             log.flush(into: &sink)
         }
         now = t

@@ -386,6 +386,7 @@ extension PumpController {
         // counts afresh from here, and an interruption whose first stroke has not come is discharged.
         if var i = interruption { i.since = t; interruption = i }
         endedInterruption = nil
+        interruptionDischargedAt = t
         schedule = s
         if s.dailyDose != programmed { doseHistory.record(s.dailyDose, at: t) }
         // A taper in progress (a stop, or a reserve taper stretching the last of the drug) goes on, never

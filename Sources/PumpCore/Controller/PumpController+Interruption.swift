@@ -66,8 +66,9 @@ extension PumpController {
     /// Evidence before delivery has certainly resumed after an interruption ended (`resumed`: within
     /// the strokes its sensors may need to trip) continues that interruption: no drug may have been
     /// delivered since its earliest evidence.
-    mutating func noteStoppage(_ evidence: StoppageEvidence, at t: Instant) {
+    mutating func noteStoppage(_ evidence: StoppageEvidence, at evidenceAt: Instant) {
         guard case let .running(runningSince) = phase else { return }
+        let t = max(evidenceAt, interruptionDischargedAt ?? evidenceAt)
         if interruption == nil, let e = endedInterruption, !resumed(e), e.at >= runningSince {
             interruption = e.interruption
         }

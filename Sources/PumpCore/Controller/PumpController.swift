@@ -71,6 +71,10 @@ public struct PumpController: Hashable, Sendable, Codable {
     /// The interruption that ended last, until the first basal stroke after it (evidence before that
     /// stroke continues it).
     var endedInterruption: EndedInterruption?
+    /// The last accepted `confirmResumption`: the clinician assessed the patient then, so evidence of a
+    /// stop from before it (a disagreement resolved only by a later refill) counts from it, never
+    /// reopening what the confirmation discharged.
+    var interruptionDischargedAt: Instant?
     /// When the empty switch closed, while that is still evidence that delivery stopped: until the
     /// switch opens, or (on a pump whose profile has no switch, so the switch governs nothing) until a
     /// refill.
