@@ -191,14 +191,20 @@ struct SimulatedPumpTests {
         do { try m.validate(); Issue.record("accepted") } catch { #expect(error.description.hasPrefix(field)) }
     }
 
+    /// Mechanics with a random seed, stroke noise (0–4 %) and calibration bias (±5 %).
+    static func noisyMechanics(_ g: inout SplitMix64) -> PumpMechanics {
+        var m = PumpMechanics()
+        m.seed = g.next()
+        m.strokeNoise = Fraction(partsPerMillion: g.integer(in: 0...40_000))
+        m.calibrationBias = Fraction(partsPerMillion: g.integer(in: -50_000...50_000))
+        return m
+    }
+
     @Test("bolus strokes accumulated and moved at once leave the pump exactly as strokes moved one by one")
     func accumulatedStrokes() throws {
         for seed in UInt64(0)..<40 {
             var g = SplitMix64(seed: seed)
-            var m = PumpMechanics()
-            m.seed = g.next()
-            m.strokeNoise = Fraction(partsPerMillion: g.integer(in: 0...40_000))
-            m.calibrationBias = Fraction(partsPerMillion: g.integer(in: -50_000...50_000))
+            let m = Self.noisyMechanics(&g)
             var a = try SimulatedPump(profile: .bench20, mechanics: m)
             a.refill(added: .millilitres(g.below(2) == 0 ? 20 : 1), concentration: c500, at: .zero)
             var b = a
@@ -226,10 +232,7 @@ struct SimulatedPumpTests {
         var took = 0, refused = 0
         for seed in UInt64(0)..<200 {
             var g = SplitMix64(seed: seed)
-            var m = PumpMechanics()
-            m.seed = g.next()
-            m.strokeNoise = Fraction(partsPerMillion: g.integer(in: 0...40_000))
-            m.calibrationBias = Fraction(partsPerMillion: g.integer(in: -50_000...50_000))
+            let m = Self.noisyMechanics(&g)
             var a = try SimulatedPump(profile: .bench20, mechanics: m)
             // Fills from a few strokes above the empty-switch level up: the bound of the whole pass
             // fails near the end of the saline or of the reservoir, where single strokes still fit.

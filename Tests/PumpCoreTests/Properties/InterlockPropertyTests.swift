@@ -609,14 +609,8 @@ struct InterlockWindowPropertyTests {
     func dailyTotalsOnlyControllerFailsRandomly() throws {
         // Random reprogramming from a fixed set of seeds: the daily-totals-only controller lets some
         // 24 h window exceed its limit in at least one of them.
-        var state: UInt64 = 20_261_128
-        func next() -> UInt64 { // SplitMix64
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var g = SplitMix64(seed: 20_261_128)
+        func next() -> UInt64 { g.next() }
         var caught = 0
         for _ in 0..<20 {
             guard var h = try? Harness(setupSeed: next(), generousRefills: true) else { continue }

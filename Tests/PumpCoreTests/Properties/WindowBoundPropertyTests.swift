@@ -9,18 +9,6 @@ import Testing
 /// (so no interruption floor) a `program` of B; then a refill at once, in twin controllers with and
 /// without the change, 24 h of strokes recorded in each.
 struct WindowBoundRun {
-    /// splitmix64, so a failing seed replays.
-    struct Bits: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     var withChange: PumpController
     var withoutChange: PumpController
     var strokesWith = StrokeRecorder()
@@ -28,7 +16,7 @@ struct WindowBoundRun {
     let at: Instant
     let change: Schedule
 
-    static func schedule(_ g: inout Bits, around daily: Int64?) -> Schedule {
+    static func schedule(_ g: inout SplitMix64, around daily: Int64?) -> Schedule {
         func rate(_ lo: Int64, _ hi: Int64) -> DoseRate { .microgramsPerDay(Int64.random(in: lo...hi, using: &g)) }
         if let daily, Bool.random(using: &g) {
             return .continuous(DoseRate.microgramsPerDay(min(1_200, max(50, daily * Int64.random(in: 85...115, using: &g) / 100))))
@@ -45,7 +33,7 @@ struct WindowBoundRun {
 
     /// nil when the seed gives no run: no empty reservoir within 4 days, or the change refused.
     init?(seed: UInt64) throws {
-        var g = Bits(state: seed)
+        var g = SplitMix64(seed: seed)
         let a = Self.schedule(&g, around: nil)
         var c = try Fixture.onTherapy(a, volume: .microlitres(Int64.random(in: 500...3_000, using: &g)))
         var rec = StrokeRecorder()

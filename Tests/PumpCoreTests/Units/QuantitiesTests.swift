@@ -190,22 +190,10 @@ struct FormatReferenceTests {
         return s
     }
 
-    /// SplitMix64, for the draws of one case from its seed.
-    struct Draws: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test("random values, scales and digits (extremes included): the same text as the reference")
     func sameAsReference() async {
         await propertyCheck(count: 3_000, input: Gen.uint64(in: 0...UInt64.max)) { seed in
-            var g = Draws(state: seed)
+            var g = SplitMix64(seed: seed)
             let values: [Int64] = [.min, .max, 0, -1, 1, Int64(bitPattern: g.next()), Int64.random(in: -1_000_000_000...1_000_000_000, using: &g),
                                    Int64.random(in: -1_000...1_000, using: &g) * [1, 10, 1_000, 1_000_000].randomElement(using: &g)!]
             let scales: [Int64] = [1, 10, 1_000, 10_000, 1_000_000, 1_000_000_000, Int64.random(in: 1...Int64.max, using: &g), Int64.random(in: 1...1_000_000, using: &g)]
