@@ -80,11 +80,46 @@ public struct StrokeClock: Hashable, Sendable, Codable {
     public func strokesDue(upTo limit: Instant) -> Int64 {
         guard picogramsPerDay > 0, limit >= anchor else { return 0 }
         let earned = Int128(picogramsPerDay) * Int128((limit - anchor).nanoseconds) + credit
-        return Int64(clamping: earned / (Int128(strokePicograms) * Self.day))
+        let cost = Int128(strokePicograms) * Self.day
+        // A stroke costs 2⁶⁴ or more for a 214 ng stroke, where `/` is compiler-rt's shift-and-subtract
+        // loop: estimate the quotient in floating point (off by under one below 2⁵⁰) and correct it
+        // with exact products. The same integer as `earned / cost`.
+        if earned >= 0, earned < Int128(1) << 100 {
+            let estimate = (Self.approximately(earned) / Self.approximately(cost)).rounded(.down)
+            if estimate < 0x1p50 {
+                var k = Int128(Int64(estimate))
+                var rest = earned - k * cost
+                while rest < 0 { k -= 1; rest += cost }
+                while rest >= cost { k += 1; rest -= cost }
+                return Int64(k)
+            }
+        }
+        return Int64(clamping: earned / cost)
+    }
+
+    /// `v` as a `Double` to within a few units in the last place (0 ≤ v < 2¹²⁷), without the generic
+    /// conversion's word loop.
+    @inline(__always)
+    static func approximately(_ v: Int128) -> Double {
+        Double(Int64(truncatingIfNeeded: v >> 64)) * 0x1p64 + Double(UInt64(truncatingIfNeeded: v))
     }
 
     /// The instant the `k`-th next stroke (k ≥ 1) falls due at the current rate and stroke mass.
     public func due(afterStrokes k: Int64) -> Instant {
+        if picogramsPerDay > 0, quotient > 0, remainder >= 0, remainder < picogramsPerDay, let c = Int64(exactly: credit),
+           Int128(quotient) * Int128(picogramsPerDay) + Int128(remainder) == Int128(strokePicograms) * Self.day {
+            // cost = quotient × rate + remainder, so ⌈(k·cost − credit) / rate⌉ = k·quotient +
+            // ⌈(k·remainder − credit) / rate⌉: one division in 64 bits where the products fit.
+            let (kq, o1) = k.multipliedReportingOverflow(by: quotient)
+            let (kr, o2) = k.multipliedReportingOverflow(by: remainder)
+            let (y, o3) = kr.subtractingReportingOverflow(c)
+            let (yUp, o4) = y.addingReportingOverflow(picogramsPerDay - 1)
+            if !o1, !o2, !o3, !o4 {
+                // `/` truncates towards zero, which is the ceiling for y ≤ 0.
+                let (wait, o5) = kq.addingReportingOverflow(y > 0 ? yUp / picogramsPerDay : y / picogramsPerDay)
+                if !o5 { return wait > 0 ? anchor + TimeSpan(nanoseconds: wait) : anchor }
+            }
+        }
         let rate = Int128(picogramsPerDay)
         let owed = Int128(k) * Int128(strokePicograms) * Self.day - credit
         guard owed > 0 else { return anchor }

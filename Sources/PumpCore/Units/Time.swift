@@ -1,9 +1,10 @@
-/// Nanoseconds in one second, minute, hour and day.
+/// Nanoseconds in one second, minute, hour and day. Inlinable literals, not stored globals, so other
+/// modules fold them (a division by a day is then a multiplication, not an `idiv`).
 public enum TimeConstants {
-    public static let nanosecondsPerSecond: Int64 = 1_000_000_000
-    public static let nanosecondsPerMinute: Int64 = 60 * nanosecondsPerSecond
-    public static let nanosecondsPerHour: Int64 = 60 * nanosecondsPerMinute
-    public static let nanosecondsPerDay: Int64 = 24 * nanosecondsPerHour
+    @inlinable public static var nanosecondsPerSecond: Int64 { 1_000_000_000 }
+    @inlinable public static var nanosecondsPerMinute: Int64 { 60_000_000_000 }
+    @inlinable public static var nanosecondsPerHour: Int64 { 3_600_000_000_000 }
+    @inlinable public static var nanosecondsPerDay: Int64 { 86_400_000_000_000 }
 }
 
 /// A point on the controller's monotonic time line, in integer nanoseconds since an arbitrary origin

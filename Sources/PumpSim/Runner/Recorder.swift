@@ -172,7 +172,7 @@ public struct Recorder: Sendable {
 
     // MARK: Without bins (`.events`, no series)
 
-    static let dayNs = TimeConstants.nanosecondsPerDay
+    static var dayNs: Int64 { TimeConstants.nanosecondsPerDay }
     /// The day an instant's interval falls in (the end instant: the last interval's day).
     @inline(__always) func dayIndex(_ ns: Int64) -> Int {
         Int(ns == endNs && ns > 0 ? (ns - 1) / Self.dayNs : ns / Self.dayNs)

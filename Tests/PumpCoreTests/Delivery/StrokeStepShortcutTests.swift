@@ -1,3 +1,4 @@
+import Foundation
 import PropertyBased
 import Testing
 @testable import PumpCore
@@ -56,6 +57,65 @@ struct StrokeStepShortcutTests {
                 }
             }
         }
+    }
+
+    @Test("strokesDue and due(afterStrokes:) without a 128-bit division give the integers of the 128-bit formulas")
+    func divisionFreeCountsMatchTheFormulas() async {
+        // The 128-bit formulas the clock's shortcuts replace.
+        func strokesDue(_ c: StrokeClock, _ limit: Instant) -> Int64 {
+            guard c.picogramsPerDay > 0, limit >= c.anchor else { return 0 }
+            let earned = Int128(c.picogramsPerDay) * Int128((limit - c.anchor).nanoseconds) + c.credit
+            return Int64(clamping: earned / (Int128(c.strokePicograms) * StrokeClock.day))
+        }
+        func due(_ c: StrokeClock, _ k: Int64) -> Instant {
+            let rate = Int128(c.picogramsPerDay)
+            let owed = Int128(k) * Int128(c.strokePicograms) * StrokeClock.day - c.credit
+            guard owed > 0 else { return c.anchor }
+            return c.anchor + TimeSpan(nanoseconds: Int64((owed + rate - 1) / rate))
+        }
+        // Stroke costs on both sides of 2⁶⁴ (a 214 ng stroke) must occur, and counts on a stroke's
+        // edge (the correction steps), or the comparison proves less than it says.
+        var wide = 0, narrow = 0, edges = 0
+        await propertyCheck(count: 400, input: Gen.uint64(in: 0...UInt64.max)) { seed in
+            var g = seed
+            func next(_ n: UInt64) -> Int64 { g = g &* 6364136223846793005 &+ 1442695040888963407; return Int64((g >> 17) % n) }
+            let rate = DoseRate.floor.picogramsPerDay + next(UInt64(DoseRate.ceiling.picogramsPerDay - DoseRate.floor.picogramsPerDay + 1))
+            // From a 25 pg stroke to a 2 mg one (past any pump's, so the wide path is certain).
+            let mass = [25 + next(1_000), 25_000 + next(2_000_000), 200_000_000 + next(2_000_000_000_000)][Int(next(3))]
+            var clock = StrokeClock(at: .zero)
+            clock.set(picogramsPerDay: rate, strokePicograms: mass, at: Instant(nanoseconds: next(1 << 36)))
+            for _ in 0..<next(4) { clock.strokeGiven(nextStrokePicograms: mass) }
+            if next(2) == 0 { clock.accrue(to: clock.anchor + TimeSpan(nanoseconds: next(1 << 40))) }
+            if Int128(mass) * StrokeClock.day >= Int128(1) << 64 { wide += 1 } else { narrow += 1 }
+            for _ in 0..<8 {
+                let k = 1 + next([10, 5_000, 10_000_000][Int(next(3))])
+                // Within Instant's range (a 2 mg stroke 10⁷ times at the floor rate is not).
+                guard Int128(k) * Int128(mass) * StrokeClock.day / Int128(rate) < Int128(1) << 61 else { continue }
+                let at = due(clock, k)
+                guard clock.due(afterStrokes: k) == at else {
+                    Issue.record("due(afterStrokes: \(k)) of \(clock): \(clock.due(afterStrokes: k)), formula \(at)"); return
+                }
+                // On the edge: exactly k by `at`, k − 1 a nanosecond before; and anywhere up to 10 years on.
+                let limits = [at, at - TimeSpan(nanoseconds: 1), clock.anchor + TimeSpan(nanoseconds: next(3_650 * 86_400_000_000_000))]
+                for limit in limits where clock.strokesDue(upTo: limit) != strokesDue(clock, limit) {
+                    Issue.record("strokesDue(upTo: \(limit)) of \(clock): \(clock.strokesDue(upTo: limit)), formula \(strokesDue(clock, limit))"); return
+                }
+                if strokesDue(clock, at) == k, at > clock.anchor, strokesDue(clock, at - TimeSpan(nanoseconds: 1)) == k - 1 { edges += 1 }
+            }
+        }
+        #expect(wide > 0 && narrow > 0 && edges > 100)
+    }
+
+    @Test("a clock decoded with a quotient that does not match its rate still counts by the formula")
+    func inconsistentDecodedClockFallsBack() throws {
+        var clock = StrokeClock(at: .zero)
+        clock.set(picogramsPerDay: 600_000_000, strokePicograms: 125_000, at: .zero)
+        let honest = clock.due(afterStrokes: 40)
+        var json = try #require(String(data: JSONEncoder().encode(clock), encoding: .utf8))
+        let quotient = try #require(json.firstMatch(of: /"quotient":(\d+)/))
+        json.replaceSubrange(quotient.range, with: "\"quotient\":\(Int64(quotient.1)! + 1)")
+        let tampered = try JSONDecoder().decode(StrokeClock.self, from: Data(json.utf8))
+        #expect(tampered.due(afterStrokes: 40) == honest)
     }
 
     @Test("a held run of strokes is flushed at its place among the other effects")
