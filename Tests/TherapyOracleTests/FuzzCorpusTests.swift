@@ -193,6 +193,19 @@ struct CoreFuzzFindingTests {
         #expect(entries == entries.sorted(), "dose history out of order: \(entries)")
     }
 
+    /// Fuzz finding (ninth session, all invariants, 3,600 s): at 316 μg/day and 2000 μg/mL an occlusion
+    /// from a clinician's confirmation at 21d+14:20 was read 57 strokes (the pump's labelled trip
+    /// strokes) later, at 21d+22:58. Timed from the reading it was 23 h when it cleared at 22d+22:01,
+    /// and the full dose resumed; it had truly lasted 31.7 h. Read as it now is, from the stroke before
+    /// the 57, it passes 24 h at 22d+14:20 and delivery is at the floor before drug flows again.
+    @Test("An occlusion read 8.6 h after it began (57 trip strokes at a low rate) is timed from its start: the floor before drug flows again")
+    func occlusionReadHoursAfterItBegan() throws {
+        let bench = try Self.bench("occlusion-read-hours-after-it-began")
+        let found = bench.violations.filter { $0.invariant == .interruptionFloor }
+        #expect(found.isEmpty, "\(found.map(\.description).joined(separator: "\n"))")
+        #expect(bench.controller.awaitingConfirmationSince == Instant.zero + .days(21) + .hours(14) + .minutes(20))
+    }
+
     @Test("An occlusion that lasts 55 h within fewer strokes than its sensor needs: the interruption is not proved resumed and passes the limit at 24 h")
     func occlusionInFewerStrokesThanItsSensorNeeds() throws { try Self.expectHolds(.interruptionFloor, seed: "occlusion-in-fewer-strokes-than-its-sensor-needs") }
 

@@ -16,6 +16,7 @@ extension PumpController {
                 if batching, let n = batchableStrokes(upTo: limit), n > 0 {
                     // Closed form: n strokes of one mass, none crossing a reservoir threshold.
                     let pg = reservoir.concentration.picograms(in: sv)
+                    noteBasalStrokes(n, first: ledger.basalStrokes &+ 1)
                     reservoir.estimate.nanolitres -= n * sv.nanolitres
                     reservoir.pumpedSinceFill.nanolitres += n * sv.nanolitres
                     ledger.recordBasal(strokes: n, picograms: n * pg)
@@ -50,6 +51,7 @@ extension PumpController {
                 reservoir.estimate.nanolitres = max(0, reservoir.estimate.nanolitres &- sv.nanolitres)
                 reservoir.pumpedSinceFill.nanolitres &+= sv.nanolitres
                 ledger.recordBasal(picograms: pg)
+                noteBasalStrokes(1, first: ledger.basalStrokes)
                 sink.receiveStroke(Stroke(at: due, purpose: .basal, volume: sv, picograms: pg))
                 basal.strokeGiven(nextStrokePicograms: nextMass)
                 if reservoir.estimate <= settings.alarms.lowReservoirThreshold
@@ -77,6 +79,13 @@ extension PumpController {
         now = t
         if quiet { alarms.fireAlerts(upTo: t, settings: settings.alarms, log: &log, quiet: true); updateDeadlines() }
         log.flush(into: &sink)
+    }
+
+    /// Records `n` basal strokes from ledger stroke `first` on, about to be given by the clock as it is.
+    @inline(__always)
+    mutating func noteBasalStrokes(_ n: Int64, first: Int64) {
+        if recentBasalStrokes == nil { recentBasalStrokes = RecentBasalStrokes() }
+        recentBasalStrokes!.record(n, first: first, clock: basal, keep: profile.resumptionProofStrokes)
     }
 
     /// Basal strokes due by `limit` that a batch may give: the stroke mass must be constant (a uniform

@@ -229,8 +229,8 @@ extension PumpController {
     /// delivery on a governing empty switch, and resumes when the last evidence has cleared.
     mutating func interpretSensor(_ reading: SensorReading, at t: Instant, log: inout EffectLog) {
         switch reading {
-        case .occlusion(true): noteStoppage(.occlusion, at: t)
-        case .motorStall(true): noteStoppage(.motorStall, at: t)
+        case .occlusion(true): noteStoppage(.occlusion, at: stoppageDatedBack(strokes: profile.occlusionDetectionStrokes, readAt: t))
+        case .motorStall(true): noteStoppage(.motorStall, at: stoppageDatedBack(strokes: profile.stallDetectionStrokes, readAt: t))
         case .reservoirEmpty(true):
             if emptySwitchEvidenceSince == nil { emptySwitchEvidenceSince = t }
             noteStoppage(.emptySwitch, at: t)
@@ -255,6 +255,29 @@ extension PumpController {
             applyRate(at: t, log: &log)
             log.event(.deliveryResumed(dose: resumedDose(at: t)), at: t)
         }
+    }
+
+    /// The earliest instant delivery may have stopped, for a sensor read at `t` that may need up to `n`
+    /// strokes to trip (into a blockage, or without feedback): the instant of the basal stroke before
+    /// the last `n`, the last that may have delivered drug. Every later stroke may have gone into the
+    /// blockage. With fewer than `n` basal strokes since the course started, the course's start.
+    /// Never after `t`; never before the course started (a course's own start is the clinician's
+    /// attestation, see `noteStoppage`).
+    func stoppageDatedBack(strokes n: Int64, readAt t: Instant) -> Instant {
+        guard case let .running(runningSince) = phase else { return t }
+        let number = ledger.basalStrokes - n
+        let at: Instant
+        if let exact = recentBasalStrokes?.instant(ofStroke: number) {
+            at = exact
+        } else if let earliest = recentBasalStrokes?.earliest, number < earliest.number {
+            // Older than the strokes held (they cover every stroke since they began, at least the
+            // last `resumptionProofStrokes`): before the first held, so no later than it.
+            at = number < 1 ? runningSince : earliest.at
+        } else {
+            // Nothing held (a checkpoint from before the runs were kept): the reading's instant.
+            at = number < 1 ? runningSince : t
+        }
+        return min(t, max(at, runningSince))
     }
 
     /// A governing empty switch closed: delivery stops whatever the estimate says.

@@ -75,6 +75,10 @@ public struct PumpController: Hashable, Sendable, Codable {
     /// stop from before it (a disagreement resolved only by a later refill) counts from it, never
     /// reopening what the confirmation discharged.
     var interruptionDischargedAt: Instant?
+    /// The last basal strokes' instants (at least `resumptionProofStrokes` of them), so an occlusion or
+    /// stall reading is dated back to the stroke before the ones its sensor may have needed
+    /// (`stoppageDatedBack`). Nil in a checkpoint written before it existed, until the next stroke.
+    public internal(set) var recentBasalStrokes: RecentBasalStrokes?
     /// When the empty switch closed, while that is still evidence that delivery stopped: until the
     /// switch opens, or (on a pump whose profile has no switch, so the switch governs nothing) until a
     /// refill.

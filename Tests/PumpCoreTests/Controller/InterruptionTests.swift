@@ -21,6 +21,16 @@ struct InterruptionTests {
         return p
     }
 
+    /// Advances `c` to `t`; returns the instant of the basal stroke `n` strokes before the last it gave
+    /// by then: where a reading at `t` of a sensor that may need `n` strokes to trip is dated back to
+    /// (3 for the stall reading, 40 for the occlusion sensor on bench20). From the strokes the advance
+    /// gave, so it must give more than `n`.
+    static func advance(_ c: inout PumpController, to t: Instant, datingBack n: Int) -> Instant {
+        let strokes = c.advance(to: t).strokes.filter { $0.purpose == .basal }
+        precondition(strokes.count > n, "\(strokes.count) strokes by \(t)")
+        return strokes[strokes.count - 1 - n].at
+    }
+
     static func emptyRefill(_ c: inout PumpController, at t: Instant) throws {
         try c.handle(.refill(RefillRequest(withdrawn: .zero, added: .millilitres(20), concentration: c500)), at: t).accepted()
     }
@@ -88,13 +98,17 @@ struct InterruptionTests {
         var events: [(Instant, SensorReading)] = []
         for (on, off, a, b) in k.spans { events += [(Self.start + .hours(a), on), (Self.start + .hours(b), off)] }
         events.sort { $0.0 < $1.0 }
+        var since: Instant?
         for (t, r) in events {
             // Sensor faults never stop the commanded strokes while they last.
             #expect(c.deliveringDose == ug(600))
+            // The first reading is dated back over the strokes its sensor may have needed.
+            let n: Int = { if case .occlusion = r { return 40 } else { return 3 } }()
+            let dated = Self.advance(&c, to: t, datingBack: n)
+            if since == nil { since = dated }
             _ = c.sense(r, at: t)
         }
         let resumed = events.last!.0
-        let since = events.first!.0
         #expect(c.interruption == nil)
         if k.long {
             #expect(c.awaitingConfirmationSince == since && c.deliveringDose == .floor)
@@ -110,8 +124,10 @@ struct InterruptionTests {
     @Test("controller downtime during a stall: the interruption counts from the stall, not from the last instant seen")
     func downtimeAddsToEarlierEvidence() throws {
         var c = try Fixture.onTherapy()
-        let stall = Self.start + .hours(2)
-        _ = c.sense(.motorStall(true), at: stall)
+        // The stall read at 2 h dates from 3 strokes before (54 s at one stroke every 18 s).
+        let stall = Self.advance(&c, to: Self.start + .hours(2), datingBack: 3)
+        #expect(stall == Self.start + .hours(2) - .seconds(54))
+        _ = c.sense(.motorStall(true), at: Self.start + .hours(2))
         _ = c.advance(to: Self.start + .hours(20))
         // Down 10 h: short alone, but delivery had stopped 18 h before: 28 h in all.
         let report = c.recoverAfterDowntime(until: Self.start + .hours(30))
@@ -156,8 +172,8 @@ struct InterruptionTests {
         var c = try Fixture.onTherapy()
         let stopAt = Self.start + .hours(25)
         try c.handle(.stop(taperDays: 14, override: nil), at: stopAt).accepted()
-        let stall = Self.start + .hours(26)
-        _ = c.sense(.motorStall(true), at: stall)
+        let stall = Self.advance(&c, to: Self.start + .hours(26), datingBack: 3)
+        _ = c.sense(.motorStall(true), at: Self.start + .hours(26))
         _ = c.advance(to: Self.start + .hours(51))
         #expect(c.awaitingConfirmationSince == stall && c.deliveringDose == .floor)
         _ = c.sense(.motorStall(false), at: Self.start + .hours(52))
@@ -237,7 +253,10 @@ struct InterruptionTests {
         var c = try Fixture.onTherapy()
         let first = Self.start + .hours(20)
         let resumed = first + .hours(6) + .minutes(33)
+        // A downtime counts from the last instant seen; a stall reading from 3 strokes before it.
+        var since = first
         if k.stallFirst {
+            since = Self.advance(&c, to: first, datingBack: 3)
             _ = c.sense(.motorStall(true), at: first)
             _ = c.sense(.motorStall(false), at: resumed)
         } else {
@@ -253,10 +272,10 @@ struct InterruptionTests {
         let report = c.recoverAfterDowntime(until: secondStart + .hours(19) + .minutes(21))
         if k.oneInterruption {
             // 6 h 33 min + 19 h 21 min (+ less than a stroke interval) > 24 h: the floor until confirmed.
-            #expect(report.requiresConfirmation && c.awaitingConfirmationSince == first)
+            #expect(report.requiresConfirmation && c.awaitingConfirmationSince == since)
             #expect(c.deliveringDose == .floor)
-            #expect(c.alarms[.therapyInterruption]?.detail.contains("delivery had stopped since \(first)") == true)
-            #expect(expectRefusal(&c, .program(.continuous(ug(600))), at: c.now) == .deliveryAwaitsConfirmation(since: first))
+            #expect(c.alarms[.therapyInterruption]?.detail.contains("delivery had stopped since \(since)") == true)
+            #expect(expectRefusal(&c, .program(.continuous(ug(600))), at: c.now) == .deliveryAwaitsConfirmation(since: since))
         } else {
             #expect(!report.requiresConfirmation && c.awaitingConfirmationSince == nil && c.deliveringDose == ug(600))
         }
@@ -271,16 +290,19 @@ struct InterruptionTests {
     func occlusionWithinTripStrokesContinuesInterruption(strokes: Int64, continues: Bool) throws {
         var c = try Fixture.onTherapy()
         #expect(c.profile.occlusionDetectionStrokes == 40)
-        let stall = Self.start + .hours(2)
-        _ = c.sense(.motorStall(true), at: stall)
+        let stall = Self.advance(&c, to: Self.start + .hours(2), datingBack: 3)
+        _ = c.sense(.motorStall(true), at: Self.start + .hours(2))
         _ = c.sense(.motorStall(false), at: Self.start + .hours(22))
         // 20 h: short, the programmed dose resumes.
         #expect(c.interruption == nil && c.awaitingConfirmationSince == nil && c.deliveringDose == ug(600))
         let before = c.ledger.basalStrokes
-        while c.ledger.basalStrokes - before < strokes { _ = c.advance(to: c.now + .seconds(1)) }
+        var after: [Stroke] = []
+        while c.ledger.basalStrokes - before < strokes { after += c.advance(to: c.now + .seconds(1)).strokes.filter { $0.purpose == .basal } }
         let reading = c.now
         _ = c.sense(.occlusion(true), at: reading)
-        #expect(c.interruption?.since == (continues ? stall : reading))
+        // After 41 strokes the reading dates back to the first of them (40 may have gone into the
+        // blockage): a new interruption from there.
+        #expect(c.interruption?.since == (continues ? stall : after.first?.at))
         // The occlusion clears 5 h later: 25 h without drug since the stall if the reading continued it.
         _ = c.advance(to: Self.start + .hours(27))
         _ = c.sense(.occlusion(false), at: Self.start + .hours(27))
@@ -301,8 +323,9 @@ struct InterruptionTests {
     func unprovedResumptionPassesTheLimit(left: TimeSpan, floor: Bool) throws {
         var c = try Fixture.onTherapy()
         #expect(c.profile.resumptionProofStrokes == 41)
-        let stall = Self.start + .hours(2)
-        _ = c.sense(.motorStall(true), at: stall)
+        // Read at 2 h, dated 3 strokes (54 s) back.
+        let stall = Self.advance(&c, to: Self.start + .hours(2), datingBack: 3)
+        _ = c.sense(.motorStall(true), at: Self.start + .hours(2))
         let cleared = stall + .hours(24) - left
         _ = c.advance(to: cleared)
         _ = c.sense(.motorStall(false), at: cleared)
@@ -320,8 +343,10 @@ struct InterruptionTests {
     @Test("a halt over the limit that ends while a stall or occlusion reading persists resumes strokes at the floor until confirmResumption")
     func haltEndingUnderPersistingEvidence() throws {
         var c = try Fixture.onTherapy(profile: Self.switchProfile)
-        let occluded = Self.start + .hours(2)
-        _ = c.sense(.occlusion(true), at: occluded)
+        // Read at 2 h, dated 40 strokes (12 min) back.
+        let occluded = Self.advance(&c, to: Self.start + .hours(2), datingBack: 40)
+        #expect(occluded == Self.start + .hours(2) - .minutes(12))
+        _ = c.sense(.occlusion(true), at: Self.start + .hours(2))
         _ = c.sense(.reservoirEmpty(true), at: Self.start + .hours(4))
         #expect(c.haltedSince == Self.start + .hours(4))
         let refill = Self.start + .hours(40)
@@ -433,13 +458,13 @@ struct InterruptionTests {
         var s = ControllerSettings()
         s.reservoirPolicy = .reserveTaper
         var c = try Fixture.onTherapy(concentration: c2000, volume: .millilitres(5), settings: s)
-        let stall = Self.reserveFrom + .hours(1)
-        _ = c.advance(to: stall)
-        _ = c.sense(.motorStall(true), at: stall)
-        _ = c.advance(to: stall + .hours(26))
+        let read = Self.reserveFrom + .hours(1)
+        let stall = Self.advance(&c, to: read, datingBack: 3)
+        _ = c.sense(.motorStall(true), at: read)
+        _ = c.advance(to: read + .hours(26))
         #expect(c.taper?.kind == .reserve && c.awaitingConfirmationSince == stall && c.deliveringDose == .floor)
-        _ = c.sense(.motorStall(false), at: stall + .hours(27))
-        return (c, stall + .hours(28))
+        _ = c.sense(.motorStall(false), at: read + .hours(27))
+        return (c, read + .hours(28))
     }
 
     @Test("a confirmation during a reserve taper caps it at the confirmed dose: the taper from the programmed dose never delivers above it")
@@ -480,10 +505,11 @@ struct InterruptionTests {
         var c = try Fixture.onTherapy()
         let stopAt = Self.start + .hours(1)
         try c.handle(.stop(taperDays: 29, override: nil), at: stopAt).accepted()
-        let stall = stopAt + .hours(1)
-        _ = c.sense(.motorStall(true), at: stall)
-        _ = c.advance(to: stall + .hours(26))
-        _ = c.sense(.motorStall(false), at: stall + .hours(26))
+        let read = stopAt + .hours(1)
+        let stall = Self.advance(&c, to: read, datingBack: 3)
+        _ = c.sense(.motorStall(true), at: read)
+        _ = c.advance(to: read + .hours(26))
+        _ = c.sense(.motorStall(false), at: read + .hours(26))
         #expect(c.awaitingConfirmationSince == stall && c.deliveringDose == .floor)
         let t = stopAt + .days(2) + .hours(1)
         _ = c.advance(to: t)

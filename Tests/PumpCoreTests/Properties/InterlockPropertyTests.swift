@@ -182,7 +182,17 @@ struct Harness {
                 if let cleared = evidenceClearedAt, rec.times.count - rec.firstIndex(after: cleared) >= Int(c.profile.resumptionProofStrokes) {
                     evidenceSince = nil
                 }
-                if evidenceSince == nil { evidenceSince = c.now }
+                // A reading is dated back over the strokes its sensor may have needed: the stroke
+                // before the last n basal strokes (n the labelled trip strokes) may have been the last
+                // to deliver; with fewer since the course began, its start. The switch is read at once.
+                let n: Int? = name == "occlusion" ? Int(c.profile.occlusionDetectionStrokes)
+                    : name == "stall" ? Int(c.profile.stallDetectionStrokes) : nil
+                var at = c.now
+                if let n {
+                    let i = rec.times.count - 1 - n
+                    at = min(c.now, max(courseStart, i >= 0 ? Instant(nanoseconds: rec.times[i]) : courseStart))
+                }
+                evidenceSince = min(evidenceSince ?? at, at)
                 evidenceClearedAt = nil
             }
         } else {
@@ -630,7 +640,8 @@ struct InterlockWindowPropertyTests {
 struct InterruptionFloorModelTests {
     /// 600 μg/day at 500 μg/mL (setup seed 0: spinal, wall clock 00:00 at instant zero). A stall reading
     /// from 2d+01:00 that persists; at 2d+21:00 a 10 % decrease is programmed (allowed: delivery is not
-    /// yet at the floor); the stall passes 24 h at 3d+01:00 + 1 ns, inside that program's 24 h horizon.
+    /// yet at the floor); the stall, dated 3 strokes (216 s) back, passes 24 h at 3d+00:56:24 + 1 ns,
+    /// inside that program's 24 h horizon.
     static let stall = at(.days(2) + .hours(1))
     static let decrease = stall + .hours(20)
 
@@ -659,8 +670,11 @@ struct InterruptionFloorModelTests {
     @Test("a stall reading that persists past 24 h puts delivery at the floor then: the model and the controller agree to a stroke")
     func floorWhileEvidencePersists() throws {
         let h = try Self.run()
-        #expect(h.model.floorFrom == Self.stall + .hours(24) + TimeSpan(nanoseconds: 1))
-        #expect(h.c.awaitingConfirmationSince == Self.stall && h.c.deliveringDose == .floor && h.c.motorStall)
+        // The reading dates from the basal stroke 3 before the last by then (one every 72 s: 216 s).
+        let since = Instant(nanoseconds: h.rec.times[h.rec.firstIndex(after: Self.stall) - 1 - 3])
+        #expect(since == Self.stall - .seconds(216))
+        #expect(h.model.floorFrom == since + .hours(24) + TimeSpan(nanoseconds: 1))
+        #expect(h.c.awaitingConfirmationSince == since && h.c.deliveringDose == .floor && h.c.motorStall)
         #expect(h.c.alarms[.therapyInterruption]?.detail.contains("its evidence persists") == true)
         #expect(h.failures.isEmpty, "\(h.failures)")
     }

@@ -1,0 +1,86 @@
+/// The instants of the last basal strokes, kept as runs of the stroke clock's own arithmetic, so that
+/// the instant of any of the last `keep` strokes is known exactly in O(1) memory per run.
+///
+/// What it is for: an occlusion (pressure) sensor trips only after up to `occlusionDetectionStrokes`
+/// strokes into a blockage, and the stall reading comes after up to `stallDetectionStrokes` strokes
+/// without feedback. So a reading at t proves delivery may have stopped just after the stroke that
+/// many strokes before it, which may be hours before t at a low rate: the interruption is timed from
+/// there (`PumpController.stoppageDatedBack`), not from the reading.
+///
+/// A run is a stretch of strokes the clock gave at one rate and stroke mass with no change in between
+/// (no rate change, no credit reset), so its m-th stroke fell due at
+/// `anchor + ⌈(m · mass · day − credit) / rate⌉`, the clock's own `due(afterStrokes:)` from the state it
+/// had before the run's first stroke. A batch of n strokes is one run (or extends the last), so
+/// recording costs O(1) per batch and never a division.
+public struct RecentBasalStrokes: Hashable, Sendable, Codable {
+    /// Strokes `first ..< first + count` (ledger numbering: the ledger's `basalStrokes` after a stroke
+    /// is that stroke's number), given by a clock that was at `anchor` with `credit` before the first.
+    public struct Run: Hashable, Sendable, Codable {
+        public var first: Int64
+        public var count: Int64
+        public var anchor: Instant
+        public var credit: Int128
+        public var picogramsPerDay: Int64
+        public var strokePicograms: Int64
+
+        /// The instant of the run's `m`-th stroke (1 ≤ m ≤ count).
+        func instant(ofStroke m: Int64) -> Instant {
+            let rate = Int128(picogramsPerDay)
+            let owed = Int128(m) * Int128(strokePicograms) * StrokeClock.day - credit
+            guard owed > 0, rate > 0 else { return anchor }
+            return anchor + TimeSpan(nanoseconds: Int64(clamping: (owed + rate - 1) / rate))
+        }
+
+        /// True when `clock` is on this run's arithmetic after its strokes: same rate and mass, and the
+        /// credit exactly what the run's start and its strokes leave (checked by products only).
+        func continues(_ clock: StrokeClock) -> Bool {
+            guard clock.picogramsPerDay == picogramsPerDay, clock.strokePicograms == strokePicograms, clock.anchor >= anchor else { return false }
+            let expected = credit + Int128(picogramsPerDay) * Int128((clock.anchor - anchor).nanoseconds)
+                - Int128(count) * Int128(strokePicograms) * StrokeClock.day
+            return clock.credit == expected
+        }
+    }
+
+    public private(set) var runs: [Run] = []
+
+    public init() {}
+
+    /// `n` strokes given by `clock` as it is *before* them, the first of them being ledger stroke
+    /// `first`; keeps at least the last `keep` strokes.
+    @inline(__always)
+    mutating func record(_ n: Int64, first: Int64, clock: StrokeClock, keep: Int64) {
+        guard n > 0 else { return }
+        if let last = runs.last, last.first + last.count == first, last.continues(clock) {
+            runs[runs.count - 1].count += n
+        } else {
+            runs.append(Run(first: first, count: n, anchor: clock.anchor, credit: clock.credit,
+                            picogramsPerDay: clock.picogramsPerDay, strokePicograms: clock.strokePicograms))
+        }
+        // After every record, so the runs held depend only on the strokes given, not on how they
+        // were batched.
+        if runs.count > 1, first + n - (runs[0].first + runs[0].count) >= keep { prune(keep: keep) }
+    }
+
+    /// Drops the runs that hold none of the last `keep` strokes.
+    mutating func prune(keep: Int64) {
+        guard let last = runs.last else { return }
+        let end = last.first + last.count
+        var drop = 0
+        while drop < runs.count - 1, end - (runs[drop].first + runs[drop].count) >= keep { drop += 1 }
+        if drop > 0 { runs.removeFirst(drop) }
+    }
+
+    /// The instant of ledger stroke `number`, nil when it is not held (older than the runs kept, or
+    /// not given yet).
+    public func instant(ofStroke number: Int64) -> Instant? {
+        for r in runs.reversed() where number >= r.first {
+            return number < r.first + r.count ? r.instant(ofStroke: number - r.first + 1) : nil
+        }
+        return nil
+    }
+
+    /// The first stroke held, nil when none.
+    public var earliest: (number: Int64, at: Instant)? {
+        runs.first.map { ($0.first, $0.instant(ofStroke: 1)) }
+    }
+}
