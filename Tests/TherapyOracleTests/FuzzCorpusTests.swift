@@ -206,6 +206,14 @@ struct CoreFuzzFindingTests {
         #expect(bench.controller.awaitingConfirmationSince == Instant.zero + .days(21) + .hours(14) + .minutes(20))
     }
 
+    /// Fuzz finding right after the dating back: a spurious occlusion reading at 3d+11:37 (97 trip
+    /// strokes at 145 μg/day, 8 h) put the interruption past the limit already, but the floor waited
+    /// for the next advance, which the next command's own advance did: a refused emergency stop seemed
+    /// to change the dose. `sense`, an accepted command and a downtime recovery now leave the controller
+    /// settled (every deadline due by their instant processed) before they return.
+    @Test("A reading dated back past the limit floors delivery before sense returns: the next refused command changes nothing")
+    func refusedStopAfterADatedBackReading() throws { try Self.expectHolds(.refusalChangesNothing, seed: "refused-stop-after-a-dated-back-reading") }
+
     @Test("An occlusion that lasts 55 h within fewer strokes than its sensor needs: the interruption is not proved resumed and passes the limit at 24 h")
     func occlusionInFewerStrokesThanItsSensorNeeds() throws { try Self.expectHolds(.interruptionFloor, seed: "occlusion-in-fewer-strokes-than-its-sensor-needs") }
 

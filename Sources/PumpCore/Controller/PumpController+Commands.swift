@@ -18,6 +18,10 @@ extension PumpController {
             updateDeadlines()
         }
         log.flush(into: &sink)
+        // An accepted command may leave a deadline at or before `t` (evidence dated back, an
+        // interruption reopened): processed now, so the controller is settled when this returns and
+        // nothing is left for the next command, which would seem to have done it.
+        if case .success = result { advance(to: t, into: &sink) }
         return CommandResponse(result: result, effects: sink.effects)
     }
 
@@ -49,6 +53,9 @@ extension PumpController {
         if (occlusion, motorStall, emptySwitch) != before { interpretSensor(reading, at: t, log: &log) }
         updateDeadlines()
         log.flush(into: &sink)
+        // A reading dated back (`stoppageDatedBack`) may put the interruption past the limit already:
+        // the floor from now, before this returns, not at the next advance.
+        advance(to: t, into: &sink)
         return sink.effects
     }
 

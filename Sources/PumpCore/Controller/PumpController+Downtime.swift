@@ -112,6 +112,9 @@ extension PumpController {
         checkReservoir(at: t, log: &log)
         updateDeadlines()
         log.flush(into: &sink)
+        // Settled when this returns: anything the recovery left due by `t` is processed now.
+        advance(to: t, into: &sink)
+        requiresConfirmation = requiresConfirmation || awaitingConfirmationSince != nil
         let effects = sink.effects.filter { effect in
             if case let .alert(_, _, at) = effect { return at >= t }
             return true

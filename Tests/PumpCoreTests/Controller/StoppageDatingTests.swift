@@ -43,6 +43,23 @@ struct StoppageDatingTests {
         #expect(c.alarms.isActive(.therapyInterruption))
     }
 
+    @Test("an occlusion read when its trip strokes span more than the limit puts delivery at the floor at once")
+    func readingPastTheLimitFloorsAtOnce() throws {
+        // A pump labelled to trip after up to 1,000 strokes; 60 μg/day of 125 ng strokes: one every
+        // 180 s, 1,440 by 72 h. 1,000 back: the 440th at 79,200 s (22 h). The interruption passed 24 h
+        // at 46 h: the reading at 72 h puts delivery at the floor before `sense` returns.
+        var p = PumpProfile.bench20
+        p.occlusionDetectionStrokes = 1_000
+        var c = try Fixture.onTherapy(.continuous(ug(60)), profile: p)
+        _ = c.advance(to: Self.start + .hours(72))
+        #expect(c.ledger.basalStrokes == 1_440)
+        let effects = c.sense(.occlusion(true), at: Self.start + .hours(72))
+        #expect(c.interruption?.since == Self.start + .hours(22))
+        #expect(c.deliveringDose == .floor && c.awaitingConfirmationSince == Self.start + .hours(22))
+        #expect(effects.contains { if case let .event(e) = $0, case .alarmRaised(.therapyInterruption, _, _) = e.kind { return true } else { return false } })
+        #expect(c.now == Self.start + .hours(72))
+    }
+
     @Test("with fewer strokes since the course began than the sensor may need, an occlusion counts from the course's start")
     func fewerStrokesThanTheSensorNeeds() throws {
         // 10 strokes by 3 min at 600 μg/day: fewer than 40, so the blockage may predate them all.

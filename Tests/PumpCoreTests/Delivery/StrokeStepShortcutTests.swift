@@ -80,8 +80,9 @@ struct StrokeStepShortcutTests {
             var g = seed
             func next(_ n: UInt64) -> Int64 { g = g &* 6364136223846793005 &+ 1442695040888963407; return Int64((g >> 17) % n) }
             let rate = DoseRate.floor.picogramsPerDay + next(UInt64(DoseRate.ceiling.picogramsPerDay - DoseRate.floor.picogramsPerDay + 1))
-            // From a 25 pg stroke to a 2 mg one (past any pump's, so the wide path is certain).
-            let mass = [25 + next(1_000), 25_000 + next(2_000_000), 200_000_000 + next(2_000_000_000_000)][Int(next(3))]
+            // From a 25 pg stroke to a 20 μg one (past any pump's, so the wide path is certain; a
+            // heavier one at the floor rate would fall due past Instant's range within a few strokes).
+            let mass = [25 + next(1_000), 25_000 + next(2_000_000), 200_000_000 + next(20_000_000_000)][Int(next(3))]
             var clock = StrokeClock(at: .zero)
             clock.set(picogramsPerDay: rate, strokePicograms: mass, at: Instant(nanoseconds: next(1 << 36)))
             for _ in 0..<next(4) { clock.strokeGiven(nextStrokePicograms: mass) }
