@@ -6,6 +6,7 @@ extension PumpController {
         var log = EffectLog()
         let sv = profile.strokeVolume
         let quiet = !sink.wantsEachAlert
+        let daily = sink.wantsDailyDelivery
         while true {
             let limit = min(t, quiet ? nextQuietDeadline : nextOtherDeadline)
             // Hot path: basal strokes up to the next other deadline.
@@ -73,7 +74,7 @@ extension PumpController {
             // due now: time never runs backwards, and nothing is recorded at an instant gone by.
             let at = max(other, now)
             now = at
-            processDeadlines(at: at, horizon: t, log: &log, quietAlerts: quiet)
+            processDeadlines(at: at, horizon: t, log: &log, quietAlerts: quiet, dailyEvents: daily)
             log.flush(into: &sink)
         }
         now = t
@@ -112,7 +113,7 @@ extension PumpController {
     }
 
     /// Everything other than basal strokes that is due at `t`.
-    mutating func processDeadlines(at t: Instant, horizon: Instant, log: inout EffectLog, quietAlerts: Bool = false) {
+    mutating func processDeadlines(at t: Instant, horizon: Instant, log: inout EffectLog, quietAlerts: Bool = false, dailyEvents: Bool = true) {
         alarms.fireAlerts(upTo: t, settings: settings.alarms, log: &log, quiet: quietAlerts)
         if var b = bolus {
             // Bolus strokes due by `t`; with no basal delivery running, also the later ones up to
@@ -180,7 +181,7 @@ extension PumpController {
             alarms.raise(.drugStability, detail: "drug filled at \(filled) has reached \(settings.alarms.drugStabilityLimit) in the reservoir; refill",
                          at: t, settings: settings.alarms, log: &log)
         }
-        if t >= nextDayBoundary { closeTherapyDay(at: t, log: &log) }
+        if t >= nextDayBoundary { closeTherapyDay(at: t, log: &log, event: dailyEvents) }
         updateDeadlines()
     }
 
@@ -215,13 +216,15 @@ extension PumpController {
         bolus = nil
     }
 
-    mutating func closeTherapyDay(at t: Instant, log: inout EffectLog) {
+    mutating func closeTherapyDay(at t: Instant, log: inout EffectLog, event: Bool = true) {
         while t >= nextDayBoundary {
             therapyDay += 1
-            let pg = ledger.basalPicograms - dayStartBasalPicograms
-            let strokes = ledger.basalStrokes - dayStartBasalStrokes
-            log.event(.dailyDelivery(day: therapyDay, basal: Mass(nanograms: pg / 1_000),
-                                     volume: profile.strokeVolume * strokes), at: nextDayBoundary)
+            if event {
+                let pg = ledger.basalPicograms - dayStartBasalPicograms
+                let strokes = ledger.basalStrokes - dayStartBasalStrokes
+                log.event(.dailyDelivery(day: therapyDay, basal: Mass(nanograms: pg / 1_000),
+                                         volume: profile.strokeVolume * strokes), at: nextDayBoundary)
+            }
             dayStartBasalPicograms = ledger.basalPicograms
             dayStartBasalStrokes = ledger.basalStrokes
             nextDayBoundary = nextDayBoundary + .days(1)

@@ -65,6 +65,11 @@ public protocol EffectSink {
     /// `count` re-alerts of `kind`, the first at `first` and the last at `last`; called only when
     /// `wantsEachAlert` is false.
     mutating func receiveAlerts(_ kind: AlarmKind, count: Int64, first: Instant, last: Instant)
+    /// False if the sink keeps its own daily figures (a simulation's recorder splits every stroke batch
+    /// between days itself): the core then logs no `dailyDelivery` event at a day's end during
+    /// `advance`. Its day bookkeeping (therapy day, the day's first basal stroke and drug) is the same
+    /// either way. Default true: the journal and the rig's status record each day.
+    var wantsDailyDelivery: Bool { get }
 }
 
 extension EffectSink {
@@ -73,6 +78,7 @@ extension EffectSink {
     @inlinable public mutating func receiveStrokes(_ batch: StrokeBatch) {}
     @inlinable public mutating func receiveHeldStrokes(_ strokes: [Stroke]) { for s in strokes { receive(.stroke(s)) } }
     @inlinable public var wantsEachAlert: Bool { true }
+    @inlinable public var wantsDailyDelivery: Bool { true }
     @inlinable public mutating func receiveAlerts(_ kind: AlarmKind, count: Int64, first: Instant, last: Instant) {}
 }
 

@@ -18,6 +18,9 @@ struct RunSink: EffectSink {
     var acceptsStrokeBatches: Bool { batching }
     /// Only the number of alerts is reported, so the core need not wake for each re-alert.
     var wantsEachAlert: Bool { !batching }
+    /// The recorder splits every batch between days itself: the core's `dailyDelivery` events would
+    /// only be built, copied and dropped (`Recorder.record` ignores them).
+    var wantsDailyDelivery: Bool { false }
 
     mutating func receiveAlerts(_ kind: AlarmKind, count: Int64, first: Instant, last: Instant) { alerts += count }
 
