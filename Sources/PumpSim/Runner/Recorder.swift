@@ -191,7 +191,9 @@ public struct Recorder: Sendable {
         let f = first.nanoseconds, l = last.nanoseconds
         feedEvents(fg, strokes: n, first: f, last: l)
         let d0 = dayIndex(f), d1 = dayIndex(l)
-        if n <= 1 || binIndex(f) == binIndex(l) || d0 == d1 {
+        // Within one day first: nearly every batch, and it needs no division (a day is a constant);
+        // two ends in one interval are in one day too.
+        if d0 == d1 || n <= 1 || binIndex(f) == binIndex(l) {
             addToDay(fg.value, d0)
         } else {
             let given = addDayShares(fg.value, strokes: n, first: f, last: l, days: d0..<d1)
