@@ -100,7 +100,7 @@ struct EffectLog {
     var strokes: [Stroke] = []
     var strokesAt = 0
     /// Re-alerts counted in closed form for a sink that does not want each one.
-    var quietAlerts: [(kind: AlarmKind, count: Int64, first: Instant, last: Instant)] = []
+    var quietAlerts = QuietAlertList()
     mutating func event(_ kind: EventKind, at t: Instant) { effects.append(.event(Event(at: t, kind: kind))) }
     mutating func alert(_ kind: AlarmKind, at t: Instant) { effects.append(.alert(kind, kind.priority, at: t)) }
     mutating func stroke(_ s: Stroke) {
@@ -119,8 +119,8 @@ struct EffectLog {
     mutating func flush<S: EffectSink>(into sink: inout S) {
         // Most flushes find nothing (a step that only gave strokes): emptying empty arrays is not free.
         if !quietAlerts.isEmpty {
-            for a in quietAlerts { sink.receiveAlerts(a.kind, count: a.count, first: a.first, last: a.last) }
-            quietAlerts.removeAll(keepingCapacity: true)
+            quietAlerts.forEach { a in sink.receiveAlerts(a.kind, count: a.count, first: a.first, last: a.last) }
+            quietAlerts.removeAll()
         }
         if strokes.isEmpty {
             if effects.isEmpty { return }
@@ -132,5 +132,43 @@ struct EffectLog {
             strokes.removeAll(keepingCapacity: true)
         }
         effects.removeAll(keepingCapacity: true)
+    }
+}
+
+/// The re-alerts of one step counted in closed form, in order. A step reports each standing alarm at
+/// most once, so the first four are held inline: a deadline where an alarm re-alerts allocates nothing
+/// (an array here was allocated and freed at every such deadline of a simulation).
+struct QuietAlertList {
+    typealias Entry = (kind: AlarmKind, count: Int64, first: Instant, last: Instant)
+    private static let none: Entry = (.lowReservoir, 0, .zero, .zero)
+    private(set) var count = 0
+    private var e0 = Self.none, e1 = Self.none, e2 = Self.none, e3 = Self.none
+    private var more: [Entry] = []
+
+    var isEmpty: Bool { count == 0 }
+
+    mutating func append(_ e: Entry) {
+        switch count {
+        case 0: e0 = e
+        case 1: e1 = e
+        case 2: e2 = e
+        case 3: e3 = e
+        default: more.append(e)
+        }
+        count += 1
+    }
+
+    /// Each entry in the order appended.
+    func forEach(_ body: (Entry) -> Void) {
+        if count > 0 { body(e0) }
+        if count > 1 { body(e1) }
+        if count > 2 { body(e2) }
+        if count > 3 { body(e3) }
+        for e in more { body(e) }
+    }
+
+    mutating func removeAll() {
+        count = 0
+        if !more.isEmpty { more.removeAll(keepingCapacity: true) }
     }
 }

@@ -119,6 +119,25 @@ struct StrokeStepShortcutTests {
         #expect(tampered.due(afterStrokes: 40) == honest)
     }
 
+    @Test("counted re-alerts reach the sink in the order counted, past the four held inline, and once")
+    func quietAlertsFlushInOrder() {
+        struct Counts: EffectSink {
+            var got: [String] = []
+            var wantsEachAlert: Bool { false }
+            mutating func receive(_ effect: Effect) {}
+            mutating func receiveAlerts(_ kind: AlarmKind, count: Int64, first: Instant, last: Instant) { got.append("\(kind) \(count)") }
+        }
+        var log = EffectLog()
+        let kinds = Array(AlarmKind.allCases.prefix(6))
+        for (i, k) in kinds.enumerated() { log.quietAlerts.append((k, Int64(i + 1), .zero, .zero)) }
+        var sink = Counts()
+        log.flush(into: &sink)
+        #expect(sink.got == kinds.enumerated().map { "\($0.element) \($0.offset + 1)" })
+        log.quietAlerts.append((kinds[0], 9, .zero, .zero))
+        log.flush(into: &sink)
+        #expect(sink.got.count == 7 && sink.got.last == "\(kinds[0]) 9")
+    }
+
     @Test("a held run of strokes is flushed at its place among the other effects")
     func effectLogKeepsOrder() {
         func stroke(_ n: Int64) -> Stroke { Stroke(at: Instant(nanoseconds: n), purpose: .priming, volume: Volume(nanolitres: 250), picograms: n) }
