@@ -191,9 +191,9 @@ public struct Recorder: Sendable {
         let f = first.nanoseconds, l = last.nanoseconds
         feedEvents(fg, strokes: n, first: f, last: l)
         let d0 = dayIndex(f), d1 = dayIndex(l)
-        // Within one day first: nearly every batch, and it needs no division (a day is a constant);
-        // two ends in one interval are in one day too.
-        if d0 == d1 || n <= 1 || binIndex(f) == binIndex(l) {
+        // Within one day: no division (a day is a constant). Ends in one interval are in one day,
+        // so ends on different days are never in one interval: no interval test is needed.
+        if d0 == d1 || n <= 1 {
             addToDay(fg.value, d0)
         } else {
             let given = addDayShares(fg.value, strokes: n, first: f, last: l, days: d0..<d1)
