@@ -86,7 +86,8 @@ extension PumpController {
     @inline(__always)
     mutating func noteBasalStrokes(_ n: Int64, first: Int64) {
         if recentBasalStrokes == nil { recentBasalStrokes = RecentBasalStrokes() }
-        recentBasalStrokes!.record(n, first: first, clock: basal, keep: profile.resumptionProofStrokes)
+        recentBasalStrokes!.record(n, first: first, anchor: basal.anchor, credit: basal.credit, rate: basal.picogramsPerDay,
+                                   mass: basal.strokePicograms, keep: profile.resumptionProofStrokes)
     }
 
     /// Basal strokes due by `limit` that a batch may give: the stroke mass must be constant (a uniform

@@ -31,13 +31,15 @@ public struct RecentBasalStrokes: Hashable, Sendable, Codable {
             return anchor + TimeSpan(nanoseconds: Int64(clamping: (owed + rate - 1) / rate))
         }
 
-        /// True when `clock` is on this run's arithmetic after its strokes: same rate and mass, and the
-        /// credit exactly what the run's start and its strokes leave (checked by products only).
-        func continues(_ clock: StrokeClock) -> Bool {
-            guard clock.picogramsPerDay == picogramsPerDay, clock.strokePicograms == strokePicograms, clock.anchor >= anchor else { return false }
-            let expected = credit + Int128(picogramsPerDay) * Int128((clock.anchor - anchor).nanoseconds)
+        /// True when a clock at `anchor` with `credit`, `rate` and `mass` is on this run's arithmetic
+        /// after its strokes: same rate and mass, and the credit exactly what the run's start and its
+        /// strokes leave (checked by products only).
+        @inline(__always)
+        func continues(anchor a: Instant, credit c: Int128, rate: Int64, mass: Int64) -> Bool {
+            guard rate == picogramsPerDay, mass == strokePicograms, a >= anchor else { return false }
+            let expected = credit + Int128(picogramsPerDay) * Int128((a - anchor).nanoseconds)
                 - Int128(count) * Int128(strokePicograms) * StrokeClock.day
-            return clock.credit == expected
+            return c == expected
         }
     }
 
@@ -45,16 +47,18 @@ public struct RecentBasalStrokes: Hashable, Sendable, Codable {
 
     public init() {}
 
-    /// `n` strokes given by `clock` as it is *before* them, the first of them being ledger stroke
-    /// `first`; keeps at least the last `keep` strokes.
+    /// `n` strokes given by a clock at `anchor` with `credit`, `rate` (pg/day) and stroke `mass` (pg)
+    /// as it is *before* them, the first of them being ledger stroke `first`; keeps at least the last
+    /// `keep` strokes.
+    /// The clock's fields are passed, not the clock: a copy of it retains its rate history.
     @inline(__always)
-    mutating func record(_ n: Int64, first: Int64, clock: StrokeClock, keep: Int64) {
+    mutating func record(_ n: Int64, first: Int64, anchor: Instant, credit: Int128, rate: Int64, mass: Int64, keep: Int64) {
         guard n > 0 else { return }
-        if let last = runs.last, last.first + last.count == first, last.continues(clock) {
-            runs[runs.count - 1].count += n
+        let i = runs.count - 1
+        if i >= 0, runs[i].first + runs[i].count == first, runs[i].continues(anchor: anchor, credit: credit, rate: rate, mass: mass) {
+            runs[i].count += n
         } else {
-            runs.append(Run(first: first, count: n, anchor: clock.anchor, credit: clock.credit,
-                            picogramsPerDay: clock.picogramsPerDay, strokePicograms: clock.strokePicograms))
+            runs.append(Run(first: first, count: n, anchor: anchor, credit: credit, picogramsPerDay: rate, strokePicograms: mass))
         }
         // After every record, so the runs held depend only on the strokes given, not on how they
         // were batched.
