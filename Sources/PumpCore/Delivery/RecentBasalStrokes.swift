@@ -23,12 +23,19 @@ public struct RecentBasalStrokes: Hashable, Sendable, Codable {
         public var picogramsPerDay: Int64
         public var strokePicograms: Int64
 
-        /// The instant of the run's `m`-th stroke (1 ≤ m ≤ count).
+        /// The instant of the run's `m`-th stroke (1 ≤ m ≤ count). Never traps, whatever a decoded
+        /// run holds: a product past 128 bits or an instant past 64 bits saturates (the caller bounds
+        /// the result by the course's start and the reading, `stoppageDatedBack`).
         func instant(ofStroke m: Int64) -> Instant {
             let rate = Int128(picogramsPerDay)
-            let owed = Int128(m) * Int128(strokePicograms) * StrokeClock.day - credit
-            guard owed > 0, rate > 0 else { return anchor }
-            return anchor + TimeSpan(nanoseconds: Int64(clamping: (owed + rate - 1) / rate))
+            let (mass, o1) = Int128(m).multipliedReportingOverflow(by: Int128(strokePicograms))
+            let (cost, o2) = mass.multipliedReportingOverflow(by: StrokeClock.day)
+            let (owed, o3) = cost.subtractingReportingOverflow(credit)
+            guard rate > 0 else { return anchor }
+            if o1 || o2 || o3 { return Instant(nanoseconds: (mass < 0) != (strokePicograms < 0) ? .min : .max) }
+            guard owed > 0 else { return anchor }
+            let wait = owed / rate + (owed % rate == 0 ? 0 : 1)
+            return Instant(nanoseconds: Int64(clamping: Int128(anchor.nanoseconds) + wait))
         }
 
         /// True when a clock at `anchor` with `credit`, `rate` and `mass` is on this run's arithmetic
@@ -37,13 +44,17 @@ public struct RecentBasalStrokes: Hashable, Sendable, Codable {
         @inline(__always)
         func continues(anchor a: Instant, credit c: Int128, rate: Int64, mass: Int64) -> Bool {
             guard rate == picogramsPerDay, mass == strokePicograms, a >= anchor else { return false }
-            let expected = credit + Int128(picogramsPerDay) * Int128((a - anchor).nanoseconds)
-                - Int128(count) * Int128(strokePicograms) * StrokeClock.day
-            return c == expected
+            // Overflow-checked: a decoded run may hold anything (it then simply does not continue).
+            let (accrued, o1) = Int128(rate).multipliedReportingOverflow(by: Int128(a.nanoseconds) - Int128(anchor.nanoseconds))
+            let (strokes, o2) = Int128(count).multipliedReportingOverflow(by: Int128(mass))
+            let (spent, o3) = strokes.multipliedReportingOverflow(by: StrokeClock.day)
+            let (gained, o4) = credit.addingReportingOverflow(accrued)
+            let (expected, o5) = gained.subtractingReportingOverflow(spent)
+            return !(o1 || o2 || o3 || o4 || o5) && c == expected
         }
     }
 
-    public private(set) var runs: [Run] = []
+    public internal(set) var runs: [Run] = []
 
     public init() {}
 
@@ -55,22 +66,22 @@ public struct RecentBasalStrokes: Hashable, Sendable, Codable {
     mutating func record(_ n: Int64, first: Int64, anchor: Instant, credit: Int128, rate: Int64, mass: Int64, keep: Int64) {
         guard n > 0 else { return }
         let i = runs.count - 1
-        if i >= 0, runs[i].first + runs[i].count == first, runs[i].continues(anchor: anchor, credit: credit, rate: rate, mass: mass) {
-            runs[i].count += n
+        if i >= 0, runs[i].first &+ runs[i].count == first, runs[i].continues(anchor: anchor, credit: credit, rate: rate, mass: mass) {
+            runs[i].count &+= n
         } else {
             runs.append(Run(first: first, count: n, anchor: anchor, credit: credit, picogramsPerDay: rate, strokePicograms: mass))
         }
         // After every record, so the runs held depend only on the strokes given, not on how they
         // were batched.
-        if runs.count > 1, first + n - (runs[0].first + runs[0].count) >= keep { prune(keep: keep) }
+        if runs.count > 1, first &+ n &- (runs[0].first &+ runs[0].count) >= keep { prune(keep: keep) }
     }
 
     /// Drops the runs that hold none of the last `keep` strokes.
     mutating func prune(keep: Int64) {
         guard let last = runs.last else { return }
-        let end = last.first + last.count
+        let end = last.first &+ last.count
         var drop = 0
-        while drop < runs.count - 1, end - (runs[drop].first + runs[drop].count) >= keep { drop += 1 }
+        while drop < runs.count - 1, end &- (runs[drop].first &+ runs[drop].count) >= keep { drop += 1 }
         if drop > 0 { runs.removeFirst(drop) }
     }
 
@@ -78,7 +89,7 @@ public struct RecentBasalStrokes: Hashable, Sendable, Codable {
     /// not given yet).
     public func instant(ofStroke number: Int64) -> Instant? {
         for r in runs.reversed() where number >= r.first {
-            return number < r.first + r.count ? r.instant(ofStroke: number - r.first + 1) : nil
+            return number < r.first &+ r.count ? r.instant(ofStroke: number &- r.first &+ 1) : nil
         }
         return nil
     }

@@ -86,6 +86,30 @@ struct StoppageDatingTests {
         #expect(c.interruption?.since == Self.start + .hours(32))
     }
 
+    @Test("runs decoded with absurd values (a damaged or hostile checkpoint) never trap, and a reading is still dated within the course and before itself")
+    func absurdRunsAreBounded() throws {
+        var c = try Fixture.onTherapy()
+        _ = c.advance(to: Self.start + .hours(3))
+        let extremes: [Int64] = [.min, -1, 0, 1, .max]
+        for first in extremes {
+            for count in extremes {
+                for rate in [Int64.min, 0, 1, .max] {
+                    var held = RecentBasalStrokes()
+                    held.runs = [RecentBasalStrokes.Run(first: first, count: count, anchor: Instant(nanoseconds: rate == 1 ? .max : .min),
+                                                        credit: rate == 0 ? .max : .min, picogramsPerDay: rate, strokePicograms: .max)]
+                    for number in extremes { _ = held.instant(ofStroke: number) }
+                    _ = held.earliest
+                    held.record(1, first: first &+ count, anchor: .zero, credit: 0, rate: rate, mass: .max, keep: 41)
+                    var d = c
+                    d.recentBasalStrokes = held
+                    _ = d.sense(.occlusion(true), at: Self.start + .hours(3))
+                    let since = try #require(d.interruption?.since)
+                    #expect(since >= Self.start && since <= Self.start + .hours(3))
+                }
+            }
+        }
+    }
+
     @Test("the strokes held give the instant of each of the last resumptionProofStrokes basal strokes, batched or one by one")
     func recentStrokesAreExact() async {
         await propertyCheck(count: 60, input: Gen.uint64(in: 0...UInt64.max), Gen.uint64(in: 0...UInt64.max).array(of: 1...25)) { setup, seeds in
