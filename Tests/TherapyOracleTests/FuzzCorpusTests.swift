@@ -214,6 +214,19 @@ struct CoreFuzzFindingTests {
     @Test("A reading dated back past the limit floors delivery before sense returns: the next refused command changes nothing")
     func refusedStopAfterADatedBackReading() throws { try Self.expectHolds(.refusalChangesNothing, seed: "refused-stop-after-a-dated-back-reading") }
 
+    /// Fuzz finding (ninth session, 1,800 s): a slow pump (−14.5 %) left 48.7 μL of saline at the tip
+    /// after priming; the reservoir was emptied at 1 h and 12 strokes went into it, moving nothing,
+    /// before a refill at 5 h 25 min ended the interruption. `drugCertainlyAtTip` counted those 12
+    /// strokes as pushing saline out, so delivery counted as resumed about 4 h before drug truly left
+    /// the tip (1d+02:00:17, 25 h after the evidence began) and the dose never went to the floor.
+    @Test("Strokes into an emptied reservoir push no saline out of the tip: the interruption is not resumed until drug certainly flows, and passes 24 h at the floor")
+    func salineAtTheTipAfterAnEmptiedReservoir() throws {
+        let bench = try Self.bench("saline-at-the-tip-after-an-emptied-reservoir")
+        let found = bench.violations.filter { $0.invariant == .interruptionFloor }
+        #expect(found.isEmpty, "\(found.map(\.description).joined(separator: "\n"))")
+        #expect((bench.controller.basalStrokesUnderEvidence ?? 0) > 0)
+    }
+
     @Test("An occlusion that lasts 55 h within fewer strokes than its sensor needs: the interruption is not proved resumed and passes the limit at 24 h")
     func occlusionInFewerStrokesThanItsSensorNeeds() throws { try Self.expectHolds(.interruptionFloor, seed: "occlusion-in-fewer-strokes-than-its-sensor-needs") }
 

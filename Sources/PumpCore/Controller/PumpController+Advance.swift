@@ -85,6 +85,7 @@ extension PumpController {
     /// Records `n` basal strokes from ledger stroke `first` on, about to be given by the clock as it is.
     @inline(__always)
     mutating func noteBasalStrokes(_ n: Int64, first: Int64) {
+        if interruption != nil { basalStrokesUnderEvidence = (basalStrokesUnderEvidence ?? 0) &+ n }
         if recentBasalStrokes == nil { recentBasalStrokes = RecentBasalStrokes() }
         recentBasalStrokes!.record(n, first: first, anchor: basal.anchor, credit: basal.credit, rate: basal.picogramsPerDay,
                                    mass: basal.strokePicograms, keep: profile.resumptionProofStrokes)

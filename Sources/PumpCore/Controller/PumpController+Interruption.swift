@@ -145,11 +145,15 @@ extension PumpController {
     /// at the tip, which the first strokes after it push out at 85.5 % of their volume each. Until
     /// then a stroke may deliver no drug: an interruption in progress at the start of a course (a
     /// downtime, a stall) has not ended in a stroke that delivers drug. Exact, in integer nL:
-    /// strokes × stroke volume × 85.5 % > priming volume × 14.5 %.
+    /// strokes × stroke volume × 85.5 % > priming volume × 14.5 %, counting only strokes given with no
+    /// interruption in progress (`basalStrokesUnderEvidence`).
     @inline(__always)
     public var drugCertainlyAtTip: Bool {
         let a = Int128(Reservoir.discrepancyTolerancePerMille)
-        let pushed = Int128(ledger.basalStrokes + ledger.testDose.strokes) * Int128(profile.strokeVolume.nanolitres) * (1_000 - a)
+        // Strokes given during an interruption do not count: they may have moved nothing (fuzz seed
+        // `saline-at-the-tip-after-an-emptied-reservoir`).
+        let moved = ledger.basalStrokes - (basalStrokesUnderEvidence ?? 0) + ledger.testDose.strokes
+        let pushed = Int128(moved) * Int128(profile.strokeVolume.nanolitres) * (1_000 - a)
         return pushed > Int128(ledger.priming.pumped.nanolitres) * a
     }
 

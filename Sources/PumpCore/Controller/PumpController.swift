@@ -79,6 +79,11 @@ public struct PumpController: Hashable, Sendable, Codable {
     /// stall reading is dated back to the stroke before the ones its sensor may have needed
     /// (`stoppageDatedBack`). Nil in a checkpoint written before it existed, until the next stroke.
     public internal(set) var recentBasalStrokes: RecentBasalStrokes?
+    /// Basal strokes given while an interruption was in progress (its evidence in force): they may
+    /// have moved nothing (an emptied reservoir, a stalled motor, a blockage), so they do not count as
+    /// pushing the priming's saline out of the tip (`drugCertainlyAtTip`). Nil (none) in a checkpoint
+    /// written before it existed.
+    public internal(set) var basalStrokesUnderEvidence: Int64?
     /// When the empty switch closed, while that is still evidence that delivery stopped: until the
     /// switch opens, or (on a pump whose profile has no switch, so the switch governs nothing) until a
     /// refill.

@@ -191,6 +191,22 @@ struct InterruptionTests {
     /// 48.72 μL of saline at the tip, which strokes moving 85.5 % of their 0.25 μL push out in 228
     /// strokes (227 × 213.75 nL = 48.52 μL < 48.72 μL ≤ 228 × 213.75 nL): at 600 μg/day, one every
     /// 18 s, the 228th comes 68 min 24 s after the start.
+    /// The same 228 strokes, none counted while a stall reading stands: a stroke during an
+    /// interruption may move nothing (an emptied reservoir, a stalled motor), so it pushes no saline
+    /// out as far as the controller can know.
+    @Test("strokes given during an interruption do not push the priming's saline out: drug is certainly at the tip 228 strokes after it ends")
+    func strokesUnderEvidencePushNoSaline() throws {
+        var c = try Fixture.onTherapy()
+        _ = c.sense(.motorStall(true), at: Self.start)
+        _ = c.advance(to: Self.start + .hours(1))
+        #expect(c.ledger.basalStrokes == 200 && c.basalStrokesUnderEvidence == 200 && !c.drugCertainlyAtTip)
+        _ = c.sense(.motorStall(false), at: Self.start + .hours(1))
+        _ = c.advance(to: Self.start + .hours(1) + .seconds(227 * 18))
+        #expect(c.ledger.basalStrokes == 427 && !c.drugCertainlyAtTip)
+        _ = c.advance(to: Self.start + .hours(1) + .seconds(228 * 18))
+        #expect(c.ledger.basalStrokes == 428 && c.drugCertainlyAtTip)
+    }
+
     @Test("an interruption ends at the first stroke that certainly delivers drug: after priming, not before the saline a slow pump may leave is pushed out")
     func interruptionEndsAtTheFirstStrokeThatDeliversDrug() throws {
         var c = try Fixture.onTherapy()
