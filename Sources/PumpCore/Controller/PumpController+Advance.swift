@@ -115,7 +115,7 @@ extension PumpController {
     }
 
     /// Everything other than basal strokes that is due at `t`.
-    mutating func processDeadlines(at t: Instant, horizon: Instant, log: inout EffectLog, quietAlerts: Bool = false, dailyEvents: Bool = true) {
+    mutating func processDeadlines(at t: Instant, horizon: Instant, log: inout EffectLog, quietAlerts: Bool, dailyEvents: Bool) {
         alarms.fireAlerts(upTo: t, settings: settings.alarms, log: &log, quiet: quietAlerts)
         if var b = bolus {
             // Bolus strokes due by `t`; with no basal delivery running, also the later ones up to
@@ -218,7 +218,7 @@ extension PumpController {
         bolus = nil
     }
 
-    mutating func closeTherapyDay(at t: Instant, log: inout EffectLog, event: Bool = true) {
+    mutating func closeTherapyDay(at t: Instant, log: inout EffectLog, event: Bool) {
         while t >= nextDayBoundary {
             therapyDay += 1
             if event {

@@ -270,17 +270,11 @@ extension PumpController {
     func stoppageDatedBack(strokes n: Int64, readAt t: Instant) -> Instant {
         guard case let .running(runningSince) = phase else { return t }
         let number = ledger.basalStrokes - n
-        let at: Instant
-        if let exact = recentBasalStrokes?.instant(ofStroke: number) {
-            at = exact
-        } else if let earliest = recentBasalStrokes?.earliest, number < earliest.number {
-            // Older than the strokes held (they cover every stroke since they began, at least the
-            // last `resumptionProofStrokes`): before the first held, so no later than it.
-            at = number < 1 ? runningSince : earliest.at
-        } else {
-            // Nothing held (a checkpoint from before the runs were kept): the reading's instant.
-            at = number < 1 ? runningSince : t
-        }
+        // Held: exact. Older than the strokes held (they cover every stroke since they began, at
+        // least the last `resumptionProofStrokes`; fewer only after a checkpoint from before they were
+        // kept): the first held, the best known. Nothing held: the reading's instant.
+        let held = recentBasalStrokes
+        let at = number < 1 ? runningSince : held?.instant(ofStroke: number) ?? held?.earliest ?? t
         return min(t, max(at, runningSince))
     }
 

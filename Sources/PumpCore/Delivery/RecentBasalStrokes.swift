@@ -9,8 +9,8 @@
 ///
 /// A run is a stretch of strokes the clock gave at one rate and stroke mass with no change in between
 /// (no rate change, no credit reset), so its m-th stroke fell due at
-/// `anchor + ⌈(m · mass · day − credit) / rate⌉`, the clock's own `due(afterStrokes:)` from the state it
-/// had before the run's first stroke. A batch of n strokes is one run (or extends the last), so
+/// `anchor + ⌈(m · mass · day − credit) / rate⌉` (`StrokeClock.due(afterStrokes:anchor:credit:rate:mass:)`)
+/// from the state the clock had before the run's first stroke. A batch of n strokes is one run (or extends the last), so
 /// recording costs O(1) per batch and never a division.
 public struct RecentBasalStrokes: Hashable, Sendable, Codable {
     /// Strokes `first ..< first + count` (ledger numbering: the ledger's `basalStrokes` after a stroke
@@ -23,19 +23,12 @@ public struct RecentBasalStrokes: Hashable, Sendable, Codable {
         public var picogramsPerDay: Int64
         public var strokePicograms: Int64
 
-        /// The instant of the run's `m`-th stroke (1 ≤ m ≤ count). Never traps, whatever a decoded
-        /// run holds: a product past 128 bits or an instant past 64 bits saturates (the caller bounds
-        /// the result by the course's start and the reading, `stoppageDatedBack`).
+        /// The instant of the run's `m`-th stroke (1 ≤ m ≤ count), by the clock's own formula. Never
+        /// traps, whatever a decoded run holds: where the formula has no instant, the farthest one (the
+        /// caller bounds the result by the course's start and the reading, `stoppageDatedBack`).
         func instant(ofStroke m: Int64) -> Instant {
-            let rate = Int128(picogramsPerDay)
-            let (mass, o1) = Int128(m).multipliedReportingOverflow(by: Int128(strokePicograms))
-            let (cost, o2) = mass.multipliedReportingOverflow(by: StrokeClock.day)
-            let (owed, o3) = cost.subtractingReportingOverflow(credit)
-            guard rate > 0 else { return anchor }
-            if o1 || o2 || o3 { return Instant(nanoseconds: (mass < 0) != (strokePicograms < 0) ? .min : .max) }
-            guard owed > 0 else { return anchor }
-            let wait = owed / rate + (owed % rate == 0 ? 0 : 1)
-            return Instant(nanoseconds: Int64(clamping: Int128(anchor.nanoseconds) + wait))
+            StrokeClock.due(afterStrokes: m, anchor: anchor, credit: credit, rate: picogramsPerDay, mass: strokePicograms)
+                ?? Instant(nanoseconds: .max)
         }
 
         /// True when a clock at `anchor` with `credit`, `rate` and `mass` is on this run's arithmetic
@@ -94,8 +87,6 @@ public struct RecentBasalStrokes: Hashable, Sendable, Codable {
         return nil
     }
 
-    /// The first stroke held, nil when none.
-    public var earliest: (number: Int64, at: Instant)? {
-        runs.first.map { ($0.first, $0.instant(ofStroke: 1)) }
-    }
+    /// The instant of the first stroke held, nil when none.
+    public var earliest: Instant? { runs.first?.instant(ofStroke: 1) }
 }

@@ -120,10 +120,26 @@ public struct StrokeClock: Hashable, Sendable, Codable {
                 if !o5 { return wait > 0 ? anchor + TimeSpan(nanoseconds: wait) : anchor }
             }
         }
-        let rate = Int128(picogramsPerDay)
-        let owed = Int128(k) * Int128(strokePicograms) * Self.day - credit
+        // Past 128 or 64 bits, or a positive wait at no rate: a state the clock never reaches; trap.
+        return Self.due(afterStrokes: k, anchor: anchor, credit: credit, rate: picogramsPerDay, mass: strokePicograms)!
+    }
+
+    /// When the `k`-th stroke falls due for a clock at `anchor` with `credit` (pg·ns/day), `rate`
+    /// (pg/day) and stroke `mass` (pg): anchor + ⌈(k · mass · day − credit) / rate⌉, or the anchor
+    /// when that wait is not positive. Nil where a product passes 128 bits, the instant passes 64
+    /// bits, or a positive wait has no rate. The one formula for it: the clock's own fallback and the
+    /// recorded runs of `RecentBasalStrokes` both use it.
+    static func due(afterStrokes k: Int64, anchor: Instant, credit: Int128, rate: Int64, mass: Int64) -> Instant? {
+        let (strokes, o1) = Int128(k).multipliedReportingOverflow(by: Int128(mass))
+        let (cost, o2) = strokes.multipliedReportingOverflow(by: Self.day)
+        let (owed, o3) = cost.subtractingReportingOverflow(credit)
+        guard !o1, !o2, !o3 else { return nil }
         guard owed > 0 else { return anchor }
-        return anchor + TimeSpan(nanoseconds: Int64((owed + rate - 1) / rate))
+        guard rate > 0 else { return nil }
+        let r = Int128(rate)
+        let (end, o4) = Int128(anchor.nanoseconds).addingReportingOverflow(owed / r + (owed % r == 0 ? 0 : 1))
+        guard !o4, let ns = Int64(exactly: end) else { return nil }
+        return Instant(nanoseconds: ns)
     }
 
     /// Marks the next `k` strokes as given at once (what `k` calls of `strokeGiven` with an unchanged
