@@ -115,7 +115,7 @@ struct StoppageDatingTests {
         await propertyCheck(count: 60, input: Gen.uint64(in: 0...UInt64.max), Gen.uint64(in: 0...UInt64.max).array(of: 1...25)) { setup, seeds in
             guard let h = try? Harness(setupSeed: setup, generousRefills: true) else { Issue.record("setup"); return }
             var single = h.c, batched = h.c
-            var times = StrokeTimes(), batches = StrokeTimes(batching: true)
+            var times = StrokeRecorder(), batches = BatchingSink()
             var checked = 0
             for seed in seeds {
                 let action = Action(seed: seed, now: single.now, estimate: single.reservoir.estimate, generousRefills: true)
@@ -134,7 +134,7 @@ struct StoppageDatingTests {
                 let total = single.ledger.basalStrokes
                 guard total == Int64(times.times.count) + h.c.ledger.basalStrokes else { Issue.record("stroke count \(total) vs \(times.times.count)"); return }
                 for number in max(h.c.ledger.basalStrokes + 1, total - keep + 1)...max(total, 1) where number <= total {
-                    let actual = times.times[Int(number - h.c.ledger.basalStrokes - 1)]
+                    let actual = Instant(nanoseconds: times.times[Int(number - h.c.ledger.basalStrokes - 1)])
                     guard single.recentBasalStrokes?.instant(ofStroke: number) == actual,
                           batched.recentBasalStrokes?.instant(ofStroke: number) == actual else {
                         Issue.record("stroke \(number) at \(actual): held \(String(describing: single.recentBasalStrokes?.instant(ofStroke: number))) one by one, \(String(describing: batched.recentBasalStrokes?.instant(ofStroke: number))) batched")
@@ -146,17 +146,4 @@ struct StoppageDatingTests {
             #expect(checked > 0 || single.ledger.basalStrokes == h.c.ledger.basalStrokes)
         }
     }
-}
-
-/// Every basal stroke's instant given one by one; with `batching` it takes batches and keeps nothing
-/// (their strokes' instants are what the controller's runs must give, compared with the single run's).
-struct StrokeTimes: EffectSink {
-    var times: [Instant] = []
-    var batching = false
-    var acceptsStrokeBatches: Bool { batching }
-    mutating func receive(_ effect: Effect) {
-        if case let .stroke(s) = effect, s.purpose == .basal { receiveStroke(s) }
-    }
-    mutating func receiveStroke(_ s: Stroke) { times.append(s.at) }
-    mutating func receiveStrokes(_ b: StrokeBatch) {}
 }
