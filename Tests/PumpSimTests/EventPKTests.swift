@@ -408,8 +408,10 @@ struct EventPKTests {
             if plan.run(i).withdrawalRiskSeconds > 0 { withEpisodes += 1 }
         }
         #expect(withEpisodes >= 3)
-        // Anti-vacuity: the joining happened (a steady rate is split at least at every day's end).
-        #expect(joined * 3 < byBatch, "\(joined) stretches joined, \(byBatch) batch by batch")
+        // Anti-vacuity: the joining happened. A steady rate is still split into batches where the
+        // runner stops for a deadline or at a sensor change (no longer at every day's end: a sweep's
+        // batches cross midnight), so about one stretch in seven is saved.
+        #expect(joined * 8 < byBatch * 7, "\(joined) stretches joined, \(byBatch) batch by batch")
     }
 
     @Test("joined stretches: random plans, PK parameters and biases agree with one stretch per batch")

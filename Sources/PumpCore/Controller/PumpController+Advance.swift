@@ -8,15 +8,19 @@ extension PumpController {
         let quiet = !sink.wantsEachAlert
         let daily = sink.wantsDailyDelivery
         while true {
-            let limit = min(t, quiet ? nextQuietDeadline : nextOtherDeadline)
+            var limit = min(t, otherDeadline(quiet: quiet, daily: daily))
             // Hot path: basal strokes up to the next other deadline.
             var due = basal.nextDue
             let batching = sink.acceptsStrokeBatches
             var halted = false
             while due <= limit {
+                // Days that ended before this stroke close now, before it counts (only when the day's
+                // end is not a deadline: a sink that wants no `dailyDelivery` event).
+                if due > nextDayBoundary { closeTherapyDay(at: due - TimeSpan(nanoseconds: 1), log: &log, event: daily) }
                 if batching, let n = batchableStrokes(upTo: limit), n > 0 {
                     // Closed form: n strokes of one mass, none crossing a reservoir threshold.
                     let pg = reservoir.concentration.picograms(in: sv)
+                    if limit > nextDayBoundary { closeDays(inBatchOf: n, picogramsEach: pg) }
                     noteBasalStrokes(n, first: ledger.basalStrokes &+ 1)
                     reservoir.estimate.nanolitres -= n * sv.nanolitres
                     reservoir.pumpedSinceFill.nanolitres += n * sv.nanolitres
@@ -31,6 +35,7 @@ extension PumpController {
                     if continuesPastCalculatedEmpty(at: due, log: &log) {
                         // An empty switch says drug remains: keep the programmed rate, alarmed.
                         log.flush(into: &sink)
+                        limit = min(t, otherDeadline(quiet: quiet, daily: daily))
                     } else {
                         haltForEmptyReservoir(at: due, log: &log)
                         log.flush(into: &sink)
@@ -61,10 +66,13 @@ extension PumpController {
                     now = due
                     checkReservoir(at: due, log: &log)
                     log.flush(into: &sink)
+                    // The check may have brought a deadline nearer (a reserve taper's next step, the
+                    // alarm's first re-alert): no stroke may pass it, or it would come late.
+                    limit = min(t, otherDeadline(quiet: quiet, daily: daily))
                 }
                 due = basal.nextDue
             }
-            let other = quiet ? nextQuietDeadline : nextOtherDeadline
+            let other = otherDeadline(quiet: quiet, daily: daily)
             // Strokes still due by `t` before the next other deadline: the hot loop stopped at a
             // deadline that has since moved (a stroke's reservoir check re-planned it), so go on with
             // them; leaving here would hand them to the next call as a catch-up burst.
@@ -78,8 +86,38 @@ extension PumpController {
             log.flush(into: &sink)
         }
         now = t
+        // Days that ended by `t` with no stroke after their end (a day's end that was not a deadline).
+        if t >= nextDayBoundary { closeTherapyDay(at: t, log: &log, event: daily) }
         if quiet { alarms.fireAlerts(upTo: t, settings: settings.alarms, log: &log, quiet: true); updateDeadlines() }
         log.flush(into: &sink)
+    }
+
+    /// The next deadline other than basal strokes that `advance` stops at: with or without audible
+    /// re-alerts (`quiet`), and with or without the day's end (`daily`: whether the sink wants the
+    /// `dailyDelivery` event there). Without it, the day's bookkeeping is done in the stroke paths:
+    /// a day closes before the first basal stroke after its end counts (`closeDays(inBatchOf:)` within
+    /// a batch), so it holds exactly the strokes due by its end, as when the end was a deadline.
+    @inline(__always)
+    func otherDeadline(quiet: Bool, daily: Bool) -> Instant {
+        quiet ? (daily ? min(nextQuietDeadline, nextDayBoundary) : nextQuietDeadline) : nextOtherDeadline
+    }
+
+    /// Closes the days that end inside a batch of `n` basal strokes of `pg` picograms each about to be
+    /// given from the clock as it is (the first is due no later than the first day's end): each day
+    /// holds the batch's strokes due by its end, as if the batch had stopped there. No event is logged
+    /// (only a sink that wants none lets a batch cross a day's end).
+    mutating func closeDays(inBatchOf n: Int64, picogramsEach pg: Int64) {
+        let last = basal.due(afterStrokes: n)
+        var changed = false
+        while nextDayBoundary < last {
+            let k = basal.strokesDue(upTo: nextDayBoundary)
+            therapyDay += 1
+            dayStartBasalPicograms = ledger.basalPicograms &+ k &* pg
+            dayStartBasalStrokes = ledger.basalStrokes &+ k
+            nextDayBoundary = nextDayBoundary + .days(1)
+            changed = true
+        }
+        if changed { updateDeadlines() }
     }
 
     /// Records `n` basal strokes from ledger stroke `first` on, about to be given by the clock as it is.
@@ -116,6 +154,9 @@ extension PumpController {
 
     /// Everything other than basal strokes that is due at `t`.
     mutating func processDeadlines(at t: Instant, horizon: Instant, log: inout EffectLog, quietAlerts: Bool, dailyEvents: Bool) {
+        // Days that ended before `t` (not deadlines for this sink) close first, as they would have at
+        // their own ends; one ending at `t` closes after the rest of `t`'s work, as a deadline would.
+        if t > nextDayBoundary { closeTherapyDay(at: t - TimeSpan(nanoseconds: 1), log: &log, event: dailyEvents) }
         alarms.fireAlerts(upTo: t, settings: settings.alarms, log: &log, quiet: quietAlerts)
         if var b = bolus {
             // Bolus strokes due by `t`; with no basal delivery running, also the later ones up to
@@ -219,6 +260,8 @@ extension PumpController {
     }
 
     mutating func closeTherapyDay(at t: Instant, log: inout EffectLog, event: Bool) {
+        guard t >= nextDayBoundary else { return }
+        defer { updateDeadlines() }
         while t >= nextDayBoundary {
             therapyDay += 1
             if event {
@@ -237,18 +280,20 @@ extension PumpController {
     /// The earliest deadline other than strokes and bolus strokes (with or without audible re-alerts).
     /// Inlined, as `updateDeadlines`: called at every deadline, and a call copies the controller.
     @inline(__always)
-    func nonBolusDeadline(quiet: Bool) -> Instant {
-        var d = min(nextRateChange, nextDayBoundary, interruptionFloorDeadline)
+    func nonBolusDeadline(quiet: Bool, day: Bool = true) -> Instant {
+        var d = min(nextRateChange, interruptionFloorDeadline)
+        if day { d = min(d, nextDayBoundary) }
         if !alarms.isActive(.refillDue) { d = min(d, refillDueAt) }
         if let f = reservoir.filledAt, !alarms.isActive(.drugStability) { d = min(d, f + settings.alarms.drugStabilityLimit) }
         return quiet ? d : min(d, alarms.nextAlertAt)
     }
 
-    /// Recomputes the cached earliest non-stroke deadlines.
+    /// Recomputes the cached earliest non-stroke deadlines: `nextOtherDeadline` all of them,
+    /// `nextQuietDeadline` all but audible re-alerts and the day's end (see `otherDeadline`).
     mutating func updateDeadlines() {
-        var d = nonBolusDeadline(quiet: true)
+        var d = nonBolusDeadline(quiet: true, day: false)
         if let b = bolus { d = min(d, b.nextAt) }
         nextQuietDeadline = d
-        nextOtherDeadline = min(d, alarms.nextAlertAt)
+        nextOtherDeadline = min(d, alarms.nextAlertAt, nextDayBoundary)
     }
 }

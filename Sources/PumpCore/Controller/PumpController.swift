@@ -109,7 +109,8 @@ public struct PumpController: Hashable, Sendable, Codable {
     var dayStartBasalStrokes: Int64 = 0
     /// Earliest instant of any non-stroke work (cached; recomputed after each slow step).
     var nextOtherDeadline: Instant = .distantFuture
-    /// The same without audible re-alerts (for sinks that take them as counts).
+    /// The same without audible re-alerts (for sinks that take them as counts) and without the day's
+    /// end (for sinks that want no `dailyDelivery` event; see `otherDeadline(quiet:daily:)`).
     var nextQuietDeadline: Instant = .distantFuture
 
     /// A controller for `profile` with `settings`, starting at `t` with an empty reservoir and an
@@ -144,9 +145,10 @@ public struct PumpController: Hashable, Sendable, Codable {
     public var nextDeadline: Instant { min(basal.nextDue, nextOtherDeadline) }
 
     /// `nextDeadline` for a sink that does (`true`) or does not (`false`) want each audible re-alert
-    /// (see `EffectSink.wantsEachAlert`).
-    public func nextDeadline(forEachAlert: Bool) -> Instant {
-        min(basal.nextDue, forEachAlert ? nextOtherDeadline : nextQuietDeadline)
+    /// (see `EffectSink.wantsEachAlert`) and a `dailyDelivery` event at each day's end
+    /// (`EffectSink.wantsDailyDelivery`): where `advance(to:into:)` into that sink stops next.
+    public func nextDeadline(forEachAlert: Bool, dailyDelivery: Bool = true) -> Instant {
+        min(basal.nextDue, otherDeadline(quiet: !forEachAlert, daily: dailyDelivery))
     }
 
     /// True when the catheter and reservoir can deliver and therapy is running.

@@ -239,7 +239,7 @@ public struct SimulationRunner {
             let k = sink.pump.strokesBeforeNextChange()
             var limit = target
             if k != .max {
-                let deadline = controller.nextDeadline(forEachAlert: sink.wantsEachAlert)
+                let deadline = controller.nextDeadline(forEachAlert: sink.wantsEachAlert, dailyDelivery: sink.wantsDailyDelivery)
                 if k > 1, let b = controller.bolus, let horizon = bolusHorizon(b, strokes: k) {
                     limit = min(target, max(horizon, deadline))
                 } else if k <= 1 || controller.bolus != nil {
