@@ -151,6 +151,22 @@ public struct PumpController: Hashable, Sendable, Codable {
         min(basal.nextDue, otherDeadline(quiet: !forEachAlert, daily: dailyDelivery))
     }
 
+    /// The latest instant to which `advance(to:into:)`, into a sink with these wants (see
+    /// `nextDeadline(forEachAlert:dailyDelivery:)`), gives at most `k` (≥ 1) more basal strokes with no
+    /// other deadline before it: when the k-th next basal stroke falls due at the clock's rate, or the
+    /// next other deadline if that comes first. Until that deadline nothing raises the rate (a stroke
+    /// that crosses the low-reservoir threshold can start a reserve taper, whose first level is the
+    /// dose in force, or halt delivery). Nil when the stroke clock alone cannot tell: no basal delivery,
+    /// a bolus running, a catheter column whose strokes change mass, an instant past 64 bits. A
+    /// simulation runs up to it without passing a sensor change `k` strokes away.
+    public func basalHorizon(strokes k: Int64, forEachAlert: Bool, dailyDelivery: Bool) -> Instant? {
+        guard k >= 1, isDelivering, bolus == nil, basal.picogramsPerDay > 0 else { return nil }
+        let c = reservoir.concentration
+        guard c.microgramsPerMillilitre > 0, catheter.isUniform(c) || catheter.capacity.nanolitres == 0,
+              let due = basal.dueIfRepresentable(afterStrokes: k) else { return nil }
+        return min(due, otherDeadline(quiet: !forEachAlert, daily: dailyDelivery))
+    }
+
     /// True when the catheter and reservoir can deliver and therapy is running.
     public var isDelivering: Bool { deliveringDose > .zero }
 }

@@ -106,6 +106,14 @@ public struct StrokeClock: Hashable, Sendable, Codable {
 
     /// The instant the `k`-th next stroke (k ≥ 1) falls due at the current rate and stroke mass.
     public func due(afterStrokes k: Int64) -> Instant {
+        // Past 128 or 64 bits, or a positive wait at no rate: a state the clock never reaches; trap.
+        dueIfRepresentable(afterStrokes: k)!
+    }
+
+    /// `due(afterStrokes:)`, or nil where the instant passes 64 bits (or a product 128) or a positive
+    /// wait has no rate.
+    @inline(__always)
+    public func dueIfRepresentable(afterStrokes k: Int64) -> Instant? {
         if picogramsPerDay > 0, quotient > 0, remainder >= 0, remainder < picogramsPerDay, let c = Int64(exactly: credit),
            Int128(quotient) * Int128(picogramsPerDay) + Int128(remainder) == Int128(strokePicograms) * Self.day {
             // cost = quotient × rate + remainder, so ⌈(k·cost − credit) / rate⌉ = k·quotient +
@@ -120,8 +128,7 @@ public struct StrokeClock: Hashable, Sendable, Codable {
                 if !o5 { return wait > 0 ? anchor + TimeSpan(nanoseconds: wait) : anchor }
             }
         }
-        // Past 128 or 64 bits, or a positive wait at no rate: a state the clock never reaches; trap.
-        return Self.due(afterStrokes: k, anchor: anchor, credit: credit, rate: picogramsPerDay, mass: strokePicograms)!
+        return Self.due(afterStrokes: k, anchor: anchor, credit: credit, rate: picogramsPerDay, mass: strokePicograms)
     }
 
     /// When the `k`-th stroke falls due for a clock at `anchor` with `credit` (pg·ns/day), `rate`

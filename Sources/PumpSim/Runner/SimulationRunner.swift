@@ -244,6 +244,10 @@ public struct SimulationRunner {
                     limit = min(target, max(horizon, deadline))
                 } else if k <= 1 || controller.bolus != nil {
                     limit = min(target, deadline)
+                } else if let horizon = controller.basalHorizon(strokes: k, forEachAlert: sink.wantsEachAlert, dailyDelivery: sink.wantsDailyDelivery) {
+                    // Exactly k strokes at the clock's rate: one step to the change, where a bound
+                    // from the fastest rate (below) approaches it in a dozen ever shorter ones.
+                    limit = min(target, max(horizon, deadline))
                 } else if let gap = minimumStrokeGap() {
                     let horizon = controller.now + TimeSpan(nanoseconds: Int64(clamping: Int128(gap.nanoseconds) * Int128(k - 1)))
                     limit = min(target, max(horizon, deadline))
