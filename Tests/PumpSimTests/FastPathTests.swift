@@ -207,7 +207,7 @@ struct FastPathTests {
         }
     }
 
-    @Test("a stroke batch's split between days in 64 bits equals the 128-bit reference, overflow or not")
+    @Test("a stroke batch's split between days in 64 bits, and carried from day to day, equals the 128-bit reference, overflow or not")
     func daySharesIn64Bits() async {
         // A sweep's batch (a day of 600 μg/day strokes across midnight) takes the 64-bit path.
         var r = Recorder(pk: PKParameters(), interval: .minutes(15), keepSeries: false, pkMethod: .events)
@@ -222,10 +222,12 @@ struct FastPathTests {
             let fg: Int64 = [g.integer(in: 0...Int64(1) << 40), g.integer(in: 0...Int64(1) << 62)][Int(g.below(2))]
             let last = first + span
             var x = Recorder(pk: PKParameters(), interval: .minutes(15), keepSeries: false, pkMethod: .events)
-            var y = x
+            var y = x, z = x
             let days = x.dayIndex(first)..<x.dayIndex(last)
             guard !days.isEmpty else { return }
             let wide = x.addDaySharesWide(fg, strokes: n, first: first, last: last, days: days)
+            let stepped = z.addDaySharesStepped(fg, strokes: n, first: first, last: last, days: days)
+            #expect(stepped == wide && z.dailyFemtograms == x.dailyFemtograms, "seed \(seed): stepped")
             if let narrow = y.addDayShares(fg, strokes: n, first: first, last: last, days: days) {
                 #expect(narrow == wide, "seed \(seed)")
                 #expect(x.dailyFemtograms == y.dailyFemtograms, "seed \(seed)")

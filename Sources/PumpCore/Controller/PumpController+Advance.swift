@@ -108,16 +108,18 @@ extension PumpController {
     /// (only a sink that wants none lets a batch cross a day's end).
     mutating func closeDays(inBatchOf n: Int64, picogramsEach pg: Int64) {
         let last = basal.due(afterStrokes: n)
-        var changed = false
-        while nextDayBoundary < last {
-            let k = basal.strokesDue(upTo: nextDayBoundary)
-            therapyDay += 1
-            dayStartBasalPicograms = ledger.basalPicograms &+ k &* pg
-            dayStartBasalStrokes = ledger.basalStrokes &+ k
-            nextDayBoundary = nextDayBoundary + .days(1)
-            changed = true
-        }
-        if changed { updateDeadlines() }
+        guard nextDayBoundary < last else { return }
+        // Only the last day's end before `last` leaves a trace (each day's close overwrites the
+        // day's start), so one count: the strokes due by it.
+        let days = (last - nextDayBoundary).nanoseconds &- 1
+        let ends = days / TimeConstants.nanosecondsPerDay &+ 1
+        let final = nextDayBoundary + .days(ends - 1)
+        let k = basal.strokesDue(upTo: final)
+        therapyDay += Int(ends)
+        dayStartBasalPicograms = ledger.basalPicograms &+ k &* pg
+        dayStartBasalStrokes = ledger.basalStrokes &+ k
+        nextDayBoundary = final + .days(1)
+        updateDeadlines()
     }
 
     /// Records `n` basal strokes from ledger stroke `first` on, about to be given by the clock as it is.

@@ -197,7 +197,7 @@ public struct Recorder: Sendable {
             addToDay(fg.value, d0)
         } else {
             let given = addDayShares(fg.value, strokes: n, first: f, last: l, days: d0..<d1)
-                ?? addDaySharesWide(fg.value, strokes: n, first: f, last: l, days: d0..<d1)
+                ?? addDaySharesStepped(fg.value, strokes: n, first: f, last: l, days: d0..<d1)
             addToDay(fg.value - given, d1)
         }
     }
@@ -215,6 +215,52 @@ public struct Recorder: Sendable {
             let share = Int64(Int128(fg) * count / Int128(n))
             addToDay(share - given, day)
             given = share
+        }
+        return given
+    }
+
+    /// `addDaySharesWide`, the same integers, with six 128-bit divisions for the whole batch instead of
+    /// two a day (a batch of a sweep crosses weeks of days' ends). From one day's end to the next the
+    /// count's numerator grows by a constant, a day × (n − 1), so its quotient and remainder by the
+    /// span carry by addition; the count then grows by ⌊day·(n − 1)/span⌋ or one more, so fg × count
+    /// carries its quotient and remainder by n the same way. A count reaching n gives the whole drug.
+    mutating func addDaySharesStepped(_ fg: Int64, strokes n: Int64, first f: Int64, last l: Int64, days: Range<Int>) -> Int64 {
+        guard let d0 = days.first, l > f, n > 1, fg >= 0 else { return addDaySharesWide(fg, strokes: n, first: f, last: l, days: days) }
+        let span = Int128(l - f), bigN = Int128(n), bigF = Int128(fg)
+        let num0 = Int128(Int64(d0 + 1) * Self.dayNs - f) * (bigN - 1)
+        guard num0 >= 0 else { return addDaySharesWide(fg, strokes: n, first: f, last: l, days: days) }
+        let step = Int128(Self.dayNs) * (bigN - 1)
+        let sq = step / span, sr = step % span
+        var cq = num0 / span, cr = num0 % span
+        var count = min(bigN, cq + (cr > 0 ? 1 : 0))
+        var pq = bigF * count / bigN, pr = bigF * count % bigN
+        let aq = bigF * sq / bigN, ar = bigF * sq % bigN
+        let bq = bigF / bigN, br = bigF % bigN
+        var given: Int64 = 0
+        for day in days {
+            let share = Int64(pq)
+            addToDay(share - given, day)
+            given = share
+            cq += sq
+            cr += sr
+            if cr >= span { cq += 1; cr -= span }
+            let next = cq + (cr > 0 ? 1 : 0)
+            if next >= bigN {
+                count = bigN; pq = bigF; pr = 0
+            } else {
+                pq += aq; pr += ar
+                if pr >= bigN { pq += 1; pr -= bigN }
+                switch next - count - sq {
+                case 0: break
+                case 1:
+                    pq += bq; pr += br
+                    if pr >= bigN { pq += 1; pr -= bigN }
+                default:
+                    // ⌈x + s⌉ − ⌈x⌉ is ⌊s⌋ or ⌈s⌉: never reached; take the product afresh if it were.
+                    pq = bigF * next / bigN; pr = bigF * next % bigN
+                }
+                count = next
+            }
         }
         return given
     }
