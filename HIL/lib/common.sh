@@ -6,6 +6,12 @@ HIL_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck disable=SC2034 # used by the scripts that source this file
 HIL_LIB="$HIL_DIR/lib"
 HIL_CACHE="${ITPUMP_CACHE:-$HOME/.cache/itpump}/hil"
+# The guest's static itpump for libgpiod 1.6 (the host's) has a scratch path of its own, so it can
+# build while another build (scripts/test's debug build in CI) holds .build's lock.
+HIL_V1_BIN="$(dirname "$HIL_DIR")/.build-hilv1/release/itpump"
+hil_build_v1() {
+    (cd "$(dirname "$HIL_DIR")" && swift build -c release --static-swift-stdlib --product itpump --scratch-path .build-hilv1)
+}
 
 hil_log() { printf '[hil %s] %s\n' "$(date +%T)" "$*" >&2; }
 hil_die() { printf '\n[hil] FATAL: %s\n\n' "$*" >&2; exit "${HIL_DIE_STATUS:-125}"; }
