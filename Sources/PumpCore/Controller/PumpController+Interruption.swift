@@ -71,6 +71,10 @@ extension PumpController {
         let t = max(evidenceAt, interruptionDischargedAt ?? evidenceAt)
         if interruption == nil, let e = endedInterruption, !resumed(e), e.at >= runningSince {
             interruption = e.interruption
+            // The strokes since its evidence cleared were within it after all: they may have gone
+            // into the blockage or the stalled motor this evidence reports, so they push no saline
+            // out of the tip either (`drugCertainlyAtTip`).
+            basalStrokesUnderEvidence = (basalStrokesUnderEvidence ?? 0) &+ max(0, ledger.basalStrokes &- e.basalStrokes)
         }
         endedInterruption = nil
         guard var i = interruption else {

@@ -79,7 +79,8 @@ public struct PumpController: Hashable, Sendable, Codable {
     /// stall reading is dated back to the stroke before the ones its sensor may have needed
     /// (`stoppageDatedBack`). Nil in a checkpoint written before it existed, until the next stroke.
     public internal(set) var recentBasalStrokes: RecentBasalStrokes?
-    /// Basal strokes given while an interruption was in progress (its evidence in force): they may
+    /// Basal strokes given while an interruption was in progress (its evidence in force), or after its
+    /// evidence cleared but before delivery was proved resumed when new evidence continued it: they may
     /// have moved nothing (an emptied reservoir, a stalled motor, a blockage), so they do not count as
     /// pushing the priming's saline out of the tip (`drugCertainlyAtTip`). Nil (none) in a checkpoint
     /// written before it existed.

@@ -207,6 +207,28 @@ struct InterruptionTests {
         #expect(c.ledger.basalStrokes == 428 && c.drugCertainlyAtTip)
     }
 
+    /// The same after evidence that cleared and came back before delivery was proved resumed: the 30
+    /// strokes between (fewer than bench20's 41 proof strokes) belong to the interruption the new
+    /// reading continues, and may have gone into the blockage it reports, so they push no saline out.
+    @Test("strokes between evidence clearing and new evidence that continues the interruption push no saline out either")
+    func strokesBeforeContinuedEvidencePushNoSaline() throws {
+        var c = try Fixture.onTherapy()
+        #expect(c.profile.resumptionProofStrokes == 41)
+        _ = c.sense(.motorStall(true), at: Self.start)
+        _ = c.advance(to: Self.start + .hours(1))
+        _ = c.sense(.motorStall(false), at: Self.start + .hours(1))
+        let back = Self.start + .hours(1) + .seconds(30 * 18)
+        _ = c.advance(to: back)
+        #expect(c.ledger.basalStrokes == 230 && c.basalStrokesUnderEvidence == 200 && c.interruption == nil)
+        _ = c.sense(.occlusion(true), at: back)
+        #expect(c.interruption?.since == Self.start && c.basalStrokesUnderEvidence == 230)
+        _ = c.sense(.occlusion(false), at: back)
+        _ = c.advance(to: back + .seconds(227 * 18))
+        #expect(c.ledger.basalStrokes == 457 && !c.drugCertainlyAtTip)
+        _ = c.advance(to: back + .seconds(228 * 18))
+        #expect(c.ledger.basalStrokes == 458 && c.drugCertainlyAtTip)
+    }
+
     @Test("an interruption ends at the first stroke that certainly delivers drug: after priming, not before the saline a slow pump may leave is pushed out")
     func interruptionEndsAtTheFirstStrokeThatDeliversDrug() throws {
         var c = try Fixture.onTherapy()
