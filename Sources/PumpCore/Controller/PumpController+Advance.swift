@@ -172,19 +172,18 @@ extension PumpController {
                 let at = d.nextAt
                 if reservoir.estimate < sv { break }
                 // Strokes that only push saline out of the tip and stop short of every reservoir
-                // check, two or more due by `bound`: moved in one push, each still logged on its own.
+                // check, two or more due by `bound`: moved in one push and logged as one run.
                 let k = bolusStrokesPushingSaline(atMost: b.strokes - b.given)
                 var second = d
                 second.advance()
                 if k > 1, second.nextAt <= bound {
-                    var n: Int64 = 0
-                    log.reserveStrokes(Int(min(k, Int64(Self.strokeReserve))))
-                    while n < k, d.nextAt <= bound {
-                        log.stroke(Stroke(at: d.nextAt, purpose: b.purpose, volume: sv, picograms: 0))
-                        last = d.nextAt
-                        d.advance()
-                        n += 1
-                    }
+                    // Stroke j (1-based) is due at start + ⌈j·D/S⌉, by `bound` ⇔ j ≤ ⌊(bound − start)·S/D⌋.
+                    let w = Int128((bound - b.startedAt).nanoseconds), dur = Int128(b.duration.nanoseconds), s = Int128(b.strokes)
+                    let byBound = dur == 0 ? s : min(s, w * s / dur)
+                    let n = Int64(min(Int128(k), byBound - Int128(b.given)))
+                    let lastAt = b.startedAt + TimeSpan(nanoseconds: Int64((Int128(b.given + n) * dur + s - 1) / s))
+                    log.strokeRun(StrokeRun(schedule: d, count: n, last: lastAt, purpose: b.purpose, volume: sv))
+                    last = lastAt
                     do {
                         let moved = sv * n
                         catheter.push(moved, at: reservoir.concentration)
@@ -192,7 +191,7 @@ extension PumpController {
                         reservoir.pumpedSinceFill = reservoir.pumpedSinceFill + moved
                         ledger.record(b.purpose, strokes: n, volume: moved, picograms: 0)
                         b.given += n
-                        due = d
+                        due = b.given < b.strokes ? b.schedule : nil
                         continue
                     }
                 }
@@ -248,10 +247,6 @@ extension PumpController {
         }
         return max(0, k)
     }
-
-    /// Room reserved in the effect log for a run of saline bolus strokes (the runner passes at most
-    /// 128 strokes a call).
-    static let strokeReserve = 256
 
     mutating func finishBolus(at t: Instant, log: inout EffectLog) {
         guard let b = bolus else { return }

@@ -21,6 +21,47 @@ public struct StrokeBatch: Hashable, Sendable, Codable {
     public var picograms: Int64 { count * picogramsEach }
 }
 
+/// Consecutive bolus strokes that deliver no drug (each pushes only the saline a priming left at the
+/// catheter's tip): `count` strokes of `volume` for `purpose`, at the bolus schedule's instants from
+/// `first` to `last`. A sequence of the `Stroke`s it stands for, in order (`picograms` 0 each), so a
+/// sink that needs each stroke gets exactly those; one that does not (a simulation) takes the run in
+/// O(1). The core logs a priming pass as one run instead of 1,344 strokes.
+public struct StrokeRun: Sequence, Hashable, Sendable {
+    public let purpose: DeliveryPurpose
+    public let volume: Volume
+    public let count: Int64
+    public let first: Instant
+    public let last: Instant
+    /// The bolus schedule at the first stroke.
+    let schedule: BolusState.Schedule
+
+    init(schedule: BolusState.Schedule, count: Int64, last: Instant, purpose: DeliveryPurpose, volume: Volume) {
+        self.schedule = schedule
+        self.count = count
+        self.first = schedule.nextAt
+        self.last = last
+        self.purpose = purpose
+        self.volume = volume
+    }
+
+    public struct Iterator: IteratorProtocol {
+        var schedule: BolusState.Schedule
+        var left: Int64
+        let purpose: DeliveryPurpose
+        let volume: Volume
+        public mutating func next() -> Stroke? {
+            guard left > 0 else { return nil }
+            left -= 1
+            let s = Stroke(at: schedule.nextAt, purpose: purpose, volume: volume, picograms: 0)
+            schedule.advance()
+            return s
+        }
+    }
+
+    public func makeIterator() -> Iterator { Iterator(schedule: schedule, left: count, purpose: purpose, volume: volume) }
+    public var underestimatedCount: Int { Int(count) }
+}
+
 /// What the core asks its driver (simulator or rig) to do, in time order.
 public enum Effect: Hashable, Sendable {
     /// Move the motor one stroke.
@@ -56,6 +97,10 @@ public protocol EffectSink {
     /// them. The default gives each to `receive` as `.stroke`, in order; a sink may take them without
     /// building an `Effect` for each, provided it treats each exactly as `receive(.stroke(_:))` would.
     mutating func receiveHeldStrokes(_ strokes: [Stroke])
+    /// A run of bolus strokes that deliver no drug, in the same place among the effects as its strokes.
+    /// The default gives them to `receiveHeldStrokes` as an array; a sink may take the run as a whole,
+    /// provided it treats it exactly as those strokes in turn.
+    mutating func receiveStrokeRun(_ run: StrokeRun)
     /// False if the sink only needs to know how many re-alerts sounded (a simulation): the core then
     /// does not wake for each re-alert of a standing alarm (every 10 min for a critical one) and
     /// reports them with `receiveAlerts` at its next deadline; the alarm state is identical either
@@ -77,6 +122,7 @@ extension EffectSink {
     @inlinable public var acceptsStrokeBatches: Bool { false }
     @inlinable public mutating func receiveStrokes(_ batch: StrokeBatch) {}
     @inlinable public mutating func receiveHeldStrokes(_ strokes: [Stroke]) { for s in strokes { receive(.stroke(s)) } }
+    public mutating func receiveStrokeRun(_ run: StrokeRun) { receiveHeldStrokes(Array(run)) }
     @inlinable public var wantsEachAlert: Bool { true }
     @inlinable public var wantsDailyDelivery: Bool { true }
     @inlinable public mutating func receiveAlerts(_ kind: AlarmKind, count: Int64, first: Instant, last: Instant) {}
@@ -96,25 +142,40 @@ public struct EffectCollector: EffectSink {
 /// order, without an array of `Effect`s (each as large as an event) to grow, copy and destroy.
 struct EffectLog {
     var effects: [Effect] = []
-    /// Consecutive strokes, due between `effects[..<strokesAt]` and `effects[strokesAt...]`.
+    /// Consecutive strokes, due between `effects[..<strokesAt]` and `effects[strokesAt...]`: `run`
+    /// (if any), then `strokes`.
+    var run: StrokeRun?
     var strokes: [Stroke] = []
     var strokesAt = 0
+    var holdsStrokes: Bool { run != nil || !strokes.isEmpty }
     /// Re-alerts counted in closed form for a sink that does not want each one.
     var quietAlerts = QuietAlertList()
     mutating func event(_ kind: EventKind, at t: Instant) { effects.append(.event(Event(at: t, kind: kind))) }
     mutating func alert(_ kind: AlarmKind, at t: Instant) { effects.append(.alert(kind, kind.priority, at: t)) }
     mutating func stroke(_ s: Stroke) {
-        if !strokes.isEmpty && strokesAt != effects.count {
-            // Another effect came after the held run: put the run in its place first.
-            effects.insert(contentsOf: strokes.map { .stroke($0) }, at: strokesAt)
-            strokes.removeAll(keepingCapacity: true)
-        }
-        if strokes.isEmpty { strokesAt = effects.count }
+        // Another effect came after the held strokes: put them in their place first.
+        if holdsStrokes && strokesAt != effects.count { placeHeldStrokes() }
+        if !holdsStrokes { strokesAt = effects.count }
         strokes.append(s)
     }
-    /// Room for `n` more held strokes.
-    mutating func reserveStrokes(_ n: Int) {
-        if strokes.capacity < strokes.count + n { strokes.reserveCapacity(strokes.count + n) }
+    /// A run of strokes that deliver no drug: held as a run when nothing else is held, else stroke by
+    /// stroke after what is.
+    mutating func strokeRun(_ r: StrokeRun) {
+        if holdsStrokes {
+            for s in r { stroke(s) }
+            return
+        }
+        strokesAt = effects.count
+        run = r
+    }
+    /// The held strokes as effects at their place.
+    mutating func placeHeldStrokes() {
+        var held: [Effect] = []
+        if let r = run { held.append(contentsOf: r.map { .stroke($0) }) }
+        held.append(contentsOf: strokes.map { .stroke($0) })
+        effects.insert(contentsOf: held, at: strokesAt)
+        run = nil
+        strokes.removeAll(keepingCapacity: true)
     }
     mutating func flush<S: EffectSink>(into sink: inout S) {
         // Most flushes find nothing (a step that only gave strokes): emptying empty arrays is not free.
@@ -122,12 +183,13 @@ struct EffectLog {
             quietAlerts.forEach { a in sink.receiveAlerts(a.kind, count: a.count, first: a.first, last: a.last) }
             quietAlerts.removeAll()
         }
-        if strokes.isEmpty {
+        if !holdsStrokes {
             if effects.isEmpty { return }
             for e in effects { sink.receive(e) }
         } else {
             for e in effects[..<strokesAt] { sink.receive(e) }
-            sink.receiveHeldStrokes(strokes)
+            if let r = run { sink.receiveStrokeRun(r); run = nil }
+            if !strokes.isEmpty { sink.receiveHeldStrokes(strokes) }
             for e in effects[strokesAt...] { sink.receive(e) }
             strokes.removeAll(keepingCapacity: true)
         }

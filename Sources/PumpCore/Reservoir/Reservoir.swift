@@ -45,7 +45,7 @@ public struct BolusState: Hashable, Sendable, Codable {
 
     /// The instants of the strokes still to give, in order, from one 128-bit division (`nextAt` costs
     /// one per stroke): stroke k (1-based) is due at startedAt + ⌈k·duration/strokes⌉.
-    struct Schedule {
+    struct Schedule: Hashable, Sendable {
         let startedAt: Instant
         /// duration = q·strokes + r.
         let q: Int64, r: Int64, strokes: Int64

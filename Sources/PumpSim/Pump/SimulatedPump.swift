@@ -237,15 +237,25 @@ public struct SimulatedPump: PumpDriver, Hashable, Sendable, Codable {
     /// take them one by one: `accumulate` decides each exactly).
     public mutating func accumulate(contentsOf strokes: [Stroke]) -> Bool {
         guard let first = strokes.first, let lastStroke = strokes.last else { return true }
+        return accumulate(count: Int64(strokes.count), first: first.at, last: lastStroke.at)
+    }
+
+    /// `accumulate(contentsOf:)` of a run's strokes, without listing them (only their count and
+    /// first and last instants matter to it).
+    public mutating func accumulate(run: StrokeRun) -> Bool {
+        run.count == 0 || accumulate(count: run.count, first: run.first, last: run.last)
+    }
+
+    /// `accumulate(contentsOf:)` of `n` strokes, the first at `first` and the last at `last`.
+    mutating func accumulate(count n: Int64, first firstAt: Instant, last lastAt: Instant) -> Bool {
         let m = maximumStroke.value
         let held = accumulated?.volume ?? 0
-        let (bound, overflow) = m.multipliedReportingOverflow(by: Int64(strokes.count))
+        let (bound, overflow) = m.multipliedReportingOverflow(by: n)
         guard !overflow, !inSafeState, injected.isEmpty, !stalled, !occluded, leak.partsPerMillion == 0, !emptySwitchStuck,
               !emptySensor, emptySince == nil, strokeMean.value - 64 * noiseUnit >= 0,
               reservoir.value - (held + bound) > Picolitres(mechanics.emptySensorLevel).value,
               catheter.capacity.value > 0, let head = catheter.segments.first, head.concentration == .none,
               head.volume.value >= held + bound else { return false }
-        let n = Int64(strokes.count)
         strokesCommanded += n
         var volume: Int64 = 0
         if noiseUnit == 0 {
@@ -254,9 +264,9 @@ public struct SimulatedPump: PumpDriver, Hashable, Sendable, Codable {
             for _ in 0..<n { volume += strokeMean.value + rng.centredBinomial128() * noiseUnit }
         }
         if let a = accumulated {
-            accumulated = AccumulatedStrokes(count: a.count + n, first: a.first, last: lastStroke.at, volume: a.volume + volume)
+            accumulated = AccumulatedStrokes(count: a.count + n, first: a.first, last: lastAt, volume: a.volume + volume)
         } else {
-            accumulated = AccumulatedStrokes(count: n, first: first.at, last: lastStroke.at, volume: volume)
+            accumulated = AccumulatedStrokes(count: n, first: firstAt, last: lastAt, volume: volume)
         }
         return true
     }

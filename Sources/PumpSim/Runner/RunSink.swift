@@ -45,6 +45,13 @@ struct RunSink: EffectSink {
         for s in strokes { receiveStroke(s) }
     }
 
+    /// A run of saline bolus strokes: in one move when the pump can hold them all
+    /// (`SimulatedPump.accumulate(run:)`, the same as each in turn), else stroke by stroke.
+    mutating func receiveStrokeRun(_ run: StrokeRun) {
+        if batching && aggregatesBolus && run.purpose != .basal, pump.accumulate(run: run) { return }
+        for s in run { receiveStroke(s) }
+    }
+
     @inline(__always)
     mutating func receiveStroke(_ s: Stroke) {
         if batching && aggregatesBolus && s.purpose != .basal {

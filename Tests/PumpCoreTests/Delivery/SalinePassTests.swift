@@ -3,7 +3,8 @@ import Testing
 @testable import PumpCore
 
 /// A bolus pass moves the strokes that only push saline out of the catheter's tip in one push
-/// (`PumpController.bolusStrokesPushingSaline`); each stroke is still logged on its own. Stepping the
+/// (`PumpController.bolusStrokesPushingSaline`) and logs them as one `StrokeRun`, which a sink that
+/// wants each stroke gets as those strokes. Stepping the
 /// controller one deadline at a time gives every stroke its own call of the stroke-by-stroke loop (the
 /// reference), so the two must give the same effects and the same controller, bit for bit.
 @Suite("Delivery: priming strokes pushing saline in one move", .shrinking(false))
@@ -17,6 +18,25 @@ struct SalinePassTests {
             c.advance(to: min(end, max(c.nextDeadline, c.now + TimeSpan(nanoseconds: 1))), into: &sink)
         }
         return true
+    }
+
+    /// Takes runs of saline strokes whole, counting them.
+    struct RunCounter: EffectSink {
+        var runs = 0, strokes: Int64 = 0
+        mutating func receive(_ effect: Effect) { if case .stroke = effect { strokes += 1 } }
+        mutating func receiveStrokeRun(_ run: StrokeRun) { runs += 1; strokes += run.count }
+    }
+
+    @Test("a priming pass reaches a sink as runs of saline strokes, not 1,344 strokes one by one")
+    func primingPassIsARun() throws {
+        var c = try PumpController(profile: .bench20)
+        try c.handle(.refill(RefillRequest(withdrawn: .zero, added: .millilitres(20), concentration: Concentration(microgramsPerMillilitre: 500))), at: .zero).accepted()
+        try c.handle(.prime(confirmVolume: c.primingVolume), at: .zero).accepted()
+        var sink = RunCounter()
+        c.advance(to: .zero + .hours(2), into: &sink)
+        // 1,344 strokes of 0.25 μL fill the 0.336 mL dead volume, every one pushing only saline out of
+        // the tip: one run.
+        #expect(sink.strokes == 1_344 && sink.runs == 1 && c.primed)
     }
 
     @Test("a priming pass in one call gives the effects and the controller of one stroke per call (random pumps, fills near the low-reservoir threshold)")

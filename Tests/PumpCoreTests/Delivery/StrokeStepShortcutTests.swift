@@ -159,4 +159,42 @@ struct StrokeStepShortcutTests {
         log.flush(into: &sink)
         #expect(sink.effects == expected + [.stroke(stroke(9)), event(10)])
     }
+
+    @Test("a run of saline strokes in the log gives its strokes, at its place among the other effects, however it is followed")
+    func effectLogKeepsARunInPlace() {
+        // A priming bolus of 1,344 strokes over 80 min 38.4 s: stroke k at ⌈k·D/S⌉ (not a whole step).
+        let bolus = BolusState(purpose: .priming, target: .micrograms(0), strokes: 1_344, startedAt: Instant(nanoseconds: 7),
+                               duration: TimeSpan(nanoseconds: 4_838_400_000_001), given: 10, picograms: 0)
+        let run = StrokeRun(schedule: bolus.schedule, count: 5, last: BolusState(purpose: .priming, target: .micrograms(0), strokes: 1_344,
+                                                                      startedAt: bolus.startedAt, duration: bolus.duration, given: 14, picograms: 0).nextAt,
+                            purpose: .priming, volume: Volume(nanolitres: 250))
+        var strokes: [Stroke] = []
+        var b = bolus
+        for _ in 0..<5 { strokes.append(Stroke(at: b.nextAt, purpose: .priming, volume: Volume(nanolitres: 250), picograms: 0)); b.given += 1 }
+        #expect(Array(run) == strokes && run.first == strokes[0].at && run.last == strokes[4].at)
+        func event(_ n: Int64) -> Effect { .event(Event(at: Instant(nanoseconds: n), kind: .alarmCleared(.refillDue))) }
+        let single = Stroke(at: Instant(nanoseconds: 1 << 50), purpose: .priming, volume: Volume(nanolitres: 250), picograms: 3)
+        // Held as a run, then a stroke after it, then an event: the run, the stroke, the event.
+        var log = EffectLog()
+        log.event(.alarmCleared(.refillDue), at: Instant(nanoseconds: 1))
+        log.strokeRun(run)
+        log.stroke(single)
+        log.event(.alarmCleared(.refillDue), at: Instant(nanoseconds: 2))
+        var a = EffectCollector()
+        log.flush(into: &a)
+        #expect(a.effects == [event(1)] + strokes.map { .stroke($0) } + [.stroke(single), event(2)])
+        // An event after the run, then a stroke: the run is put in its place before the event.
+        log.strokeRun(run)
+        log.event(.alarmCleared(.refillDue), at: Instant(nanoseconds: 3))
+        log.stroke(single)
+        var c = EffectCollector()
+        log.flush(into: &c)
+        #expect(c.effects == strokes.map { .stroke($0) } + [event(3), .stroke(single)])
+        // A run after held strokes: its strokes follow them.
+        log.stroke(single)
+        log.strokeRun(run)
+        var d = EffectCollector()
+        log.flush(into: &d)
+        #expect(d.effects == [.stroke(single)] + strokes.map { .stroke($0) })
+    }
 }
