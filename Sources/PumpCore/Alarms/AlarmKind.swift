@@ -52,8 +52,9 @@ public enum AlarmKind: String, Hashable, Sendable, Codable, CaseIterable, Custom
         }
     }
 
-    /// Index for fixed-size storage.
-    @usableFromInline var index: Int {
+    /// Index for fixed-size storage, 0 ..< `allCases.count` (no hashing: an alarm board or a
+    /// recorder looks kinds up at every raise and clear).
+    @inlinable public var index: Int {
         switch self {
         case .lowReservoir: 0
         case .refillDue: 1

@@ -37,17 +37,20 @@ extension PumpController {
         advance(to: t, into: &sink)
         var log = EffectLog()
         let before = (occlusion, motorStall, emptySwitch)
+        // The details are formatted only when an alarm is raised; from these copies, not from `self`,
+        // which `setFault` is changing.
+        let dose = deliveringDose, estimate = reservoir.estimate, hasSwitch = profile.hasEmptySwitch
         switch reading {
         case let .occlusion(on):
             setFault(\.occlusion, on, reading, .occlusion, at: t, log: &log,
-                     detail: "occlusion sensor tripped: no flow; delivery continues at \(deliveringDose) — check the catheter")
+                     detail: "occlusion sensor tripped: no flow; delivery continues at \(dose) — check the catheter")
         case let .motorStall(on):
             setFault(\.motorStall, on, reading, .motorStall, at: t, log: &log,
                      detail: "stroke feedback missing: motor stall; strokes keep being commanded — replace the pump")
         case let .reservoirEmpty(on):
             // The switch clears its alarm only if the estimate agrees there is drug.
             setFault(\.emptySwitch, on, reading, .reservoirEmpty, at: t, log: &log,
-                     detail: "reservoir-empty switch on (estimate \(reservoir.estimate))\(profile.hasEmptySwitch ? "; delivery has stopped" : ""); refill now",
+                     detail: "reservoir-empty switch on (estimate \(estimate))\(hasSwitch ? "; delivery has stopped" : ""); refill now",
                      clearsAlarm: reservoir.estimate >= profile.strokeVolume)
         }
         if (occlusion, motorStall, emptySwitch) != before { interpretSensor(reading, at: t, log: &log) }
@@ -61,12 +64,12 @@ extension PumpController {
 
     /// Records a sensor's change and raises or clears its alarm. Delivery is never touched here.
     private mutating func setFault(_ state: WritableKeyPath<PumpController, Bool>, _ on: Bool, _ reading: SensorReading, _ kind: AlarmKind,
-                                   at t: Instant, log: inout EffectLog, detail: String,
+                                   at t: Instant, log: inout EffectLog, detail: @autoclosure () -> String,
                                    clearsAlarm: Bool = true) {
         guard on != self[keyPath: state] else { return }
         self[keyPath: state] = on
         log.event(.sensor(reading), at: t)
-        if on { alarms.raise(kind, detail: detail, at: t, settings: settings.alarms, log: &log) }
+        if on { alarms.raise(kind, detail: detail(), at: t, settings: settings.alarms, log: &log) }
         else if clearsAlarm { alarms.clear(kind, at: t, log: &log) }
     }
 

@@ -83,7 +83,8 @@ public struct Recorder: Sendable {
     /// A stop taper an emergency override shortened is in progress (its steps do not move the reference).
     var emergencyTaper = false
     public private(set) var alarms: [AlarmRecord] = []
-    var open: [AlarmKind: Int] = [:]
+    /// The open record of each alarm kind (by `AlarmKind.index`): its index in `alarms`, or −1.
+    var open = [Int](repeating: -1, count: AlarmKind.allCases.count)
     public private(set) var refusals: [RefusedCommand] = []
     public private(set) var emptyOnsets: [Instant] = []
     /// Instants of the refills the controller accepted (the initial fill included), for the plots.
@@ -557,7 +558,8 @@ public struct Recorder: Sendable {
         emptyInCycle = true
         emptyOnsets.append(t)
         for kind in [AlarmKind.lowReservoir, .refillDue] {
-            if let i = open[kind], alarms[i].raisedAt <= t { alarms[i].leadTimeBeforeEmpty = t - alarms[i].raisedAt }
+            let i = open[kind.index]
+            if i >= 0, alarms[i].raisedAt <= t { alarms[i].leadTimeBeforeEmpty = t - alarms[i].raisedAt }
         }
     }
 
@@ -566,12 +568,13 @@ public struct Recorder: Sendable {
         let t = e.at
         switch e.kind {
         case let .alarmRaised(kind, _, _):
-            if open[kind] == nil {
-                open[kind] = alarms.count
+            if open[kind.index] < 0 {
+                open[kind.index] = alarms.count
                 alarms.append(AlarmRecord(kind: kind, raisedAt: t, clearedAt: nil, leadTimeBeforeEmpty: nil))
             }
         case let .alarmCleared(kind):
-            if let i = open.removeValue(forKey: kind) { alarms[i].clearedAt = t }
+            let i = open[kind.index]
+            if i >= 0 { alarms[i].clearedAt = t; open[kind.index] = -1 }
         case let .commandRefused(command, refusal):
             refusals.append(RefusedCommand(at: t, command: command, reason: refusal.description))
         case let .therapyStarted(_, dose, _):
