@@ -168,7 +168,7 @@ extension PumpController {
             let bound = isDelivering ? t : max(t, min(horizon, nonBolusDeadline(quiet: quietAlerts) - TimeSpan(nanoseconds: 1)))
             var last = t
             var due = b.strokes > 0 && b.given < b.strokes ? b.schedule : nil
-            while b.given < b.strokes, var d = due, d.nextAt <= bound {
+            while b.given < b.strokes, let d = due, d.nextAt <= bound {
                 let at = d.nextAt
                 if reservoir.estimate < sv { break }
                 // Strokes that only push saline out of the tip and stop short of every reservoir

@@ -119,16 +119,11 @@ struct StoppageDatingTests {
             var checked = 0
             for seed in seeds {
                 let action = Action(seed: seed, now: single.now, estimate: single.reservoir.estimate, generousRefills: true)
-                switch action {
-                case let .advance(span):
+                if let span = action.applyUnlessAdvance(to: &single, into: &times) {
                     single.advance(to: single.now + span, into: &times)
                     batched.advance(to: batched.now + span, into: &batches)
-                case let .command(cmd):
-                    for e in single.handle(cmd, at: single.now).effects { times.receive(e) }
-                    for e in batched.handle(cmd, at: batched.now).effects { batches.receive(e) }
-                case let .sensor(r):
-                    for e in single.sense(r, at: single.now) { times.receive(e) }
-                    for e in batched.sense(r, at: batched.now) { batches.receive(e) }
+                } else {
+                    _ = action.applyUnlessAdvance(to: &batched, into: &batches)
                 }
                 let keep = single.profile.resumptionProofStrokes
                 let total = single.ledger.basalStrokes

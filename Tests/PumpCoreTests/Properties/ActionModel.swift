@@ -66,6 +66,18 @@ enum Action: CustomStringConvertible {
         }
     }
 
+    /// Applies a command or a sensor reading to `c` at its own instant, its effects into `sink`; an
+    /// advance is left to the caller (each test cuts time its own way). Returns the advance's span, if
+    /// that is what the action is.
+    func applyUnlessAdvance<S: EffectSink>(to c: inout PumpController, into sink: inout S) -> TimeSpan? {
+        switch self {
+        case let .advance(span): return span
+        case let .command(cmd): for e in c.handle(cmd, at: c.now).effects { sink.receive(e) }
+        case let .sensor(r): for e in c.sense(r, at: c.now) { sink.receive(e) }
+        }
+        return nil
+    }
+
     var description: String {
         switch self {
         case let .advance(s): return "advance \(s)"

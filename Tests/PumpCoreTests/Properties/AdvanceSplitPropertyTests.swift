@@ -44,8 +44,7 @@ struct AdvanceSplitPropertyTests {
         for seed in seeds {
             let action = Action(seed: seed, now: one.now, estimate: one.reservoir.estimate, generousRefills: setup % 2 == 0)
             trace.append("\(one.now) \(action)")
-            switch action {
-            case let .advance(span):
+            if let span = action.applyUnlessAdvance(to: &one, into: &a) {
                 let start = one.now
                 one.advance(to: start + span, into: &a)
                 // Up to 6 cuts at random points of the span, in order.
@@ -54,12 +53,8 @@ struct AdvanceSplitPropertyTests {
                 }.sorted()
                 for cut in cuts { pieces.advance(to: start + TimeSpan(nanoseconds: cut), into: &b) }
                 pieces.advance(to: start + span, into: &b)
-            case let .command(cmd):
-                for e in one.handle(cmd, at: one.now).effects { a.receive(e) }
-                for e in pieces.handle(cmd, at: pieces.now).effects { b.receive(e) }
-            case let .sensor(r):
-                for e in one.sense(r, at: one.now) { a.receive(e) }
-                for e in pieces.sense(r, at: pieces.now) { b.receive(e) }
+            } else {
+                _ = action.applyUnlessAdvance(to: &pieces, into: &b)
             }
             if one.taper?.kind == .reserve { reserve = true }
             if one != pieces || a.strokes != b.strokes || a.picograms != b.picograms || a.alerts != b.alerts || a.others != b.others {
