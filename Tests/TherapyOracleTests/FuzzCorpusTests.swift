@@ -227,6 +227,14 @@ struct CoreFuzzFindingTests {
         #expect((bench.controller.basalStrokesUnderEvidence ?? 0) > 0)
     }
 
+    /// Fuzz seed found at the end of the tenth session: a pump 14.5 % slow leaves 48.7 μL of saline at
+    /// the tip; a 3.8-day downtime from the course's start, then a clinician confirms 105 μg/day. At
+    /// that rate the saline takes 26 h to push out, so no drug flowed for 26 h after the confirmation
+    /// either; the confirmation discharged the unresumed interruption and the dose never went to the
+    /// floor. It now counts afresh from the confirmation.
+    @Test("A confirmation before drug reaches the tip does not end the interruption: it counts afresh from the confirmation and passes 24 h at the floor")
+    func confirmationBeforeDrugReachedTheTip() throws { try Self.expectHolds(.interruptionFloor, seed: "confirmation-before-drug-reached-the-tip") }
+
     @Test("An occlusion that lasts 55 h within fewer strokes than its sensor needs: the interruption is not proved resumed and passes the limit at 24 h")
     func occlusionInFewerStrokesThanItsSensorNeeds() throws { try Self.expectHolds(.interruptionFloor, seed: "occlusion-in-fewer-strokes-than-its-sensor-needs") }
 

@@ -393,9 +393,13 @@ extension PumpController {
         awaitingConfirmationSince = nil
         confirmationHold = nil
         // The clinician has assessed the patient now: evidence still in force (a reading that persists)
-        // counts afresh from here, and an interruption whose first stroke has not come is discharged.
+        // counts afresh from here, and so does an interruption whose evidence cleared but whose
+        // delivery is not proved resumed (a slow pump's saline still at the tip after a downtime: no
+        // drug flows until it is pushed out, and if that takes over 24 h from now, the floor again).
         if var i = interruption { i.since = t; interruption = i }
-        endedInterruption = nil
+        if var e = endedInterruption {
+            if resumed(e) { endedInterruption = nil } else { e.interruption.since = t; endedInterruption = e }
+        }
         interruptionDischargedAt = t
         schedule = s
         if s.dailyDose != programmed { doseHistory.record(s.dailyDose, at: t) }
