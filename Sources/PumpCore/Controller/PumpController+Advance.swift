@@ -177,11 +177,8 @@ extension PumpController {
                 var second = d
                 second.advance()
                 if k > 1, second.nextAt <= bound {
-                    // Stroke j (1-based) is due at start + ⌈j·D/S⌉, by `bound` ⇔ j ≤ ⌊(bound − start)·S/D⌋.
-                    let w = Int128((bound - b.startedAt).nanoseconds), dur = Int128(b.duration.nanoseconds), s = Int128(b.strokes)
-                    let byBound = dur == 0 ? s : min(s, w * s / dur)
-                    let n = Int64(min(Int128(k), byBound - Int128(b.given)))
-                    let lastAt = b.startedAt + TimeSpan(nanoseconds: Int64((Int128(b.given + n) * dur + s - 1) / s))
+                    let n = min(k, b.strokesDue(by: bound) - b.given)
+                    let lastAt = b.instant(ofStroke: b.given + n)
                     log.strokeRun(StrokeRun(schedule: d, count: n, last: lastAt, purpose: b.purpose, volume: sv))
                     last = lastAt
                     do {

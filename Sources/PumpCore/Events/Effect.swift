@@ -30,7 +30,7 @@ public struct StrokeRun: Sequence, Hashable, Sendable {
     public let purpose: DeliveryPurpose
     public let volume: Volume
     public let count: Int64
-    public let first: Instant
+    public var first: Instant { schedule.nextAt }
     public let last: Instant
     /// The bolus schedule at the first stroke.
     let schedule: BolusState.Schedule
@@ -38,7 +38,6 @@ public struct StrokeRun: Sequence, Hashable, Sendable {
     init(schedule: BolusState.Schedule, count: Int64, last: Instant, purpose: DeliveryPurpose, volume: Volume) {
         self.schedule = schedule
         self.count = count
-        self.first = schedule.nextAt
         self.last = last
         self.purpose = purpose
         self.volume = volume

@@ -37,10 +37,21 @@ public struct BolusState: Hashable, Sendable, Codable {
     public internal(set) var picograms: Int64 = 0
     public var endsAt: Instant { startedAt + duration }
     /// When the next stroke is due.
-    public var nextAt: Instant {
-        let k = Int128(given + 1)
-        let off = (k * Int128(duration.nanoseconds) + Int128(strokes) - 1) / Int128(strokes)
-        return startedAt + TimeSpan(nanoseconds: Int64(off))
+    public var nextAt: Instant { instant(ofStroke: given + 1) }
+
+    /// When stroke `j` (1-based) is due: startedAt + ⌈j·duration/strokes⌉ (`strokes` > 0). The one
+    /// formula for the bolus's instants: `nextAt`, a saline pass's last stroke and the
+    /// simulation runner's bolus horizon all use it.
+    public func instant(ofStroke j: Int64) -> Instant {
+        startedAt + TimeSpan(nanoseconds: Int64((Int128(j) * Int128(duration.nanoseconds) + Int128(strokes) - 1) / Int128(strokes)))
+    }
+
+    /// How many of the bolus's strokes are due by `t` (0 ... `strokes`): the largest j with
+    /// ⌈j·duration/strokes⌉ ≤ t − startedAt, that is j ≤ ⌊(t − startedAt)·strokes/duration⌋.
+    func strokesDue(by t: Instant) -> Int64 {
+        guard t >= startedAt else { return 0 }
+        let d = Int128(duration.nanoseconds), n = Int128(strokes)
+        return d == 0 ? strokes : Int64(min(n, Int128((t - startedAt).nanoseconds) * n / d))
     }
 
     /// The instants of the strokes still to give, in order, from one 128-bit division (`nextAt` costs

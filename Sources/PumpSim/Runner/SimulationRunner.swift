@@ -276,10 +276,7 @@ public struct SimulationRunner {
         // log of 1,344 effects is a large allocation the allocator maps and unmaps on every run.
         let k = min(k, Self.bolusPass)
         if k >= b.strokes - b.given { return .distantFuture }
-        // Stroke j (1-based) is due at startedAt + ⌈j·duration/strokes⌉ (BolusState.nextAt).
-        let j = Int128(b.given + k)
-        let off = (j * Int128(b.duration.nanoseconds) + Int128(b.strokes) - 1) / Int128(b.strokes)
-        return b.startedAt + TimeSpan(nanoseconds: Int64(off))
+        return b.instant(ofStroke: b.given + k)
     }
 
     /// A lower bound on the time between basal strokes: the lightest stroke the column can give at the

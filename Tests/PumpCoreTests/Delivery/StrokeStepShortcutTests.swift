@@ -59,6 +59,27 @@ struct StrokeStepShortcutTests {
         }
     }
 
+    @Test("a bolus's strokesDue(by:) is the inverse of instant(ofStroke:): stroke j is due by its own instant, not a nanosecond before")
+    func bolusStrokesDueInvertsInstants() async {
+        await propertyCheck(count: 300, input: Gen.uint64(in: 0...UInt64.max)) { seed in
+            var g = seed
+            func next(_ n: UInt64) -> Int64 { g = g &* 6364136223846793005 &+ 1442695040888963407; return Int64((g >> 17) % n) }
+            let strokes = 1 + next(3_000)
+            let duration: Int64 = [next(UInt64(strokes) * 3 + 1), next(86_400_000_000_000 * 3)][Int(next(2))]
+            let b = BolusState(purpose: .priming, target: .micrograms(0), strokes: strokes, startedAt: Instant(nanoseconds: next(1 << 40)),
+                               duration: TimeSpan(nanoseconds: duration), given: 0, picograms: 0)
+            #expect(b.strokesDue(by: b.startedAt - TimeSpan(nanoseconds: 1)) == 0)
+            #expect(b.strokesDue(by: b.endsAt) == strokes)
+            for _ in 0..<8 {
+                let j = 1 + next(UInt64(strokes))
+                let at = b.instant(ofStroke: j)
+                // Strokes sharing an instant are all due by it; none later than j is due before it.
+                #expect(b.strokesDue(by: at) >= j, "seed \(seed): stroke \(j) at \(at)")
+                if at > b.startedAt { #expect(b.strokesDue(by: at - TimeSpan(nanoseconds: 1)) < j, "seed \(seed): stroke \(j) before \(at)") }
+            }
+        }
+    }
+
     @Test("strokesDue and due(afterStrokes:) without a 128-bit division give the integers of the 128-bit formulas")
     func divisionFreeCountsMatchTheFormulas() async {
         // The 128-bit formulas the clock's shortcuts replace.
