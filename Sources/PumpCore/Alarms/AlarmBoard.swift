@@ -29,7 +29,7 @@ public struct AlarmBoard: Hashable, Sendable, Codable {
 
     /// Raises `kind` unless it is active. `detail` is formatted only when the alarm is raised (a
     /// standing alarm's cause is re-checked often; its words are needed once).
-    mutating func raise(_ kind: AlarmKind, detail: @autoclosure () -> String, at t: Instant, settings: AlarmSettings, log: inout EffectLog) {
+    mutating func raise(_ kind: AlarmKind, detail: @autoclosure () -> AlarmDetail, at t: Instant, settings: AlarmSettings, log: inout EffectLog) {
         guard slots[kind.index] == nil else { return }
         let interval = kind.priority == .high ? settings.criticalRealert : settings.realert
         let detail = detail()

@@ -78,8 +78,8 @@ public struct Alarm: Hashable, Sendable, Codable {
     public var priority: AlarmPriority { kind.priority }
     /// When it was raised.
     public let raisedAt: Instant
-    /// Why, in words (values with units).
-    public var detail: String
+    /// Why, in words (values with units), formatted when read.
+    public var detail: AlarmDetail
     /// When a person acknowledged it, if they did.
     public var acknowledgedAt: Instant?
     /// When the next audible alert is due.

@@ -2,10 +2,15 @@ extension PumpController {
     /// Advances to `t`, then applies `command` if the interlock allows it. A refused command changes
     /// nothing but the log (a `commandRefused` event) and the interlock-refusal alarm.
     public mutating func handle(_ command: Command, at t: Instant) -> CommandResponse {
-        guard t >= now else {
-            return CommandResponse(result: .failure(.instantBeforeNow(given: t, now: now)), effects: [])
-        }
         var sink = EffectCollector()
+        let result = handle(command, at: t, into: &sink)
+        return CommandResponse(result: result, effects: sink.effects)
+    }
+
+    /// Like `handle(_:at:)`, giving the effects to `sink` in the same order instead of collecting them
+    /// (a simulation takes them as they come; no array is built).
+    public mutating func handle<S: EffectSink>(_ command: Command, at t: Instant, into sink: inout S) -> Result<Acceptance, Refusal> {
+        guard t >= now else { return .failure(.instantBeforeNow(given: t, now: now)) }
         advance(to: t, into: &sink)
         var log = EffectLog()
         let before = self
@@ -22,7 +27,7 @@ extension PumpController {
         // interruption reopened): processed now, so the controller is settled when this returns and
         // nothing is left for the next command, which would seem to have done it.
         if case .success = result { advance(to: t, into: &sink) }
-        return CommandResponse(result: result, effects: sink.effects)
+        return result
     }
 
     /// Feeds a sensor change at `t` (after advancing to it). Occlusion and motor stall raise alarms and
@@ -32,8 +37,14 @@ extension PumpController {
     /// floor (from that instant, evidence persisting or not) until a clinician confirms. On a pump
     /// whose profile has an empty switch, the switch stops delivery (and its opening resumes it).
     public mutating func sense(_ reading: SensorReading, at t: Instant) -> [Effect] {
-        guard t >= now else { return [] }
         var sink = EffectCollector()
+        sense(reading, at: t, into: &sink)
+        return sink.effects
+    }
+
+    /// Like `sense(_:at:)`, giving the effects to `sink` in the same order instead of collecting them.
+    public mutating func sense<S: EffectSink>(_ reading: SensorReading, at t: Instant, into sink: inout S) {
+        guard t >= now else { return }
         advance(to: t, into: &sink)
         var log = EffectLog()
         let before = (occlusion, motorStall, emptySwitch)
@@ -59,12 +70,11 @@ extension PumpController {
         // A reading dated back (`stoppageDatedBack`) may put the interruption past the limit already:
         // the floor from now, before this returns, not at the next advance.
         advance(to: t, into: &sink)
-        return sink.effects
     }
 
     /// Records a sensor's change and raises or clears its alarm. Delivery is never touched here.
     private mutating func setFault(_ state: WritableKeyPath<PumpController, Bool>, _ on: Bool, _ reading: SensorReading, _ kind: AlarmKind,
-                                   at t: Instant, log: inout EffectLog, detail: @autoclosure () -> String,
+                                   at t: Instant, log: inout EffectLog, detail: @autoclosure () -> AlarmDetail,
                                    clearsAlarm: Bool = true) {
         guard on != self[keyPath: state] else { return }
         self[keyPath: state] = on

@@ -104,7 +104,7 @@ extension PumpController {
             detail += requiresConfirmation
                 ? "; delivering \(DoseRate.floor) until a clinician confirms the dose (limit \(settings.interruptionLimit))"
                 : "; programmed dose resumed"
-            alarms.raise(.therapyInterruption, detail: detail, at: t, settings: settings.alarms, log: &log)
+            alarms.raise(.therapyInterruption, detail: AlarmDetail(detail), at: t, settings: settings.alarms, log: &log)
             basal.resetCredit(at: t)
             applyRate(at: t, log: &log)
             log.event(.deliveryResumed(dose: deliveringDose), at: t)

@@ -102,8 +102,8 @@ extension PumpController {
         guard unknownLength || length > settings.interruptionLimit else { return i }
         awaitingConfirmationSince = min(awaitingConfirmationSince ?? i.since, i.since)
         confirmationHold = nil
-        let span = unknownLength ? "for an unknown time" : "for \(length.roundedDescription)"
-        let causes = i.evidence.map(\.description).joined(separator: ", ")
+        let span: AlarmDetail = unknownLength ? "for an unknown time" : "for \(length.rounded)"
+        let causes = AlarmDetail.list(i.evidence)
         alarms.raise(.therapyInterruption,
                      detail: "delivery was interrupted \(span) from \(i.since) to \(t) (first evidence: \(i.firstEvidence); evidence: \(causes)), longer than the \(settings.interruptionLimit) limit; delivering \(DoseRate.floor) until a clinician confirms the dose",
                      at: t, settings: settings.alarms, log: &log)
@@ -198,8 +198,8 @@ extension PumpController {
         if awaitingConfirmationSince != nil && confirmationHold == nil { return false }
         awaitingConfirmationSince = min(awaitingConfirmationSince ?? i.since, i.since)
         confirmationHold = nil
-        let causes = i.evidence.map(\.description).joined(separator: ", ")
-        let state: String
+        let causes = AlarmDetail.list(i.evidence)
+        let state: AlarmDetail
         if interruption == nil, let e = endedInterruption {
             let k = ledger.basalStrokes - e.basalStrokes
             state = k < profile.resumptionProofStrokes
@@ -210,7 +210,7 @@ extension PumpController {
         }
         alarms.clear(.therapyInterruption, at: t, log: &log)
         alarms.raise(.therapyInterruption,
-                     detail: "no drug is known to have reached the patient for \((t - i.since).roundedDescription) since \(i.since) (first evidence: \(i.firstEvidence); evidence: \(causes); \(state)), longer than the \(settings.interruptionLimit) limit; delivering \(DoseRate.floor) from \(t) until a clinician confirms the dose",
+                     detail: "no drug is known to have reached the patient for \((t - i.since).rounded) since \(i.since) (first evidence: \(i.firstEvidence); evidence: \(causes); \(state)), longer than the \(settings.interruptionLimit) limit; delivering \(DoseRate.floor) from \(t) until a clinician confirms the dose",
                      at: t, settings: settings.alarms, log: &log)
         return true
     }
@@ -347,7 +347,7 @@ extension PumpController {
         let held = confirmationHold ?? .floor
         log.event(.taperCancelled(holding: held), at: t)
         alarms.raise(.therapyInterruption,
-                     detail: "the reserve taper delivered less than \(plan.fromDose) for \((t - reducedFrom).roundedDescription) from \(reducedFrom) (limit \(settings.interruptionLimit)); holding \(held) after the refill until a clinician confirms the dose",
+                     detail: "the reserve taper delivered less than \(plan.fromDose) for \((t - reducedFrom).rounded) from \(reducedFrom) (limit \(settings.interruptionLimit)); holding \(held) after the refill until a clinician confirms the dose",
                      at: t, settings: settings.alarms, log: &log)
     }
 }

@@ -178,16 +178,16 @@ extension PumpController {
         }
     }
 
-    func refillDueDetail() -> String {
+    func refillDueDetail() -> AlarmDetail {
         let empty = projectedEmpty
-        var s = "refill due: estimate \(reservoir.estimate)"
+        var s: AlarmDetail = "refill due: estimate \(reservoir.estimate)"
         if let low = projectedInstant(whenVolumeReaches: settings.alarms.lowReservoirThreshold) {
-            s += ", reaches \(settings.alarms.lowReservoirThreshold) at \(low)"
+            s.append(", reaches \(settings.alarms.lowReservoirThreshold) at \(low)")
         }
-        if let empty { s += ", projected empty at \(empty)" }
+        if let empty { s.append(", projected empty at \(empty)") }
         if let date = refillDate {
-            s += ", refill date \(date)"
-            if let empty, date > empty { s += " is AFTER the projected empty instant" }
+            s.append(", refill date \(date)")
+            if let empty, date > empty { s.append(" is AFTER the projected empty instant") }
         }
         return s
     }

@@ -94,6 +94,16 @@ public struct TimeSpan: Hashable, Comparable, Sendable, Codable, CustomStringCon
     /// nanosecond from a bound never prints as the bound).
     public var description: String { Self.compact(nanoseconds.magnitude, negative: nanoseconds < 0) }
 
+    /// The span to be written rounded for people (`roundedDescription`), formatted when read: for an
+    /// alarm's detail, which may never be read.
+    public var rounded: Rounded { Rounded(span: self) }
+
+    /// A span whose description is its `roundedDescription`.
+    public struct Rounded: Hashable, Sendable, CustomStringConvertible {
+        public let span: TimeSpan
+        public var description: String { span.roundedDescription }
+    }
+
     /// The compact form rounded for people: to the second from a minute up, to the millisecond below.
     public var roundedDescription: String {
         var m = nanoseconds.magnitude

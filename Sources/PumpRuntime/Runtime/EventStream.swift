@@ -187,7 +187,7 @@ public final class EventStream {
                 }
                 if let n = new, old == nil || old!.raisedAt != n.raisedAt {
                     out.append(StreamEvent(.alarm, "alarm_raised", at: n.raisedAt,
-                                           ["alarm": .string(kind.rawValue), "priority": .string(kind.priority.description), "detail": .string(n.detail)]))
+                                           ["alarm": .string(kind.rawValue), "priority": .string(kind.priority.description), "detail": .string(n.detail.description)]))
                 }
                 if let n = new, let ack = n.acknowledgedAt, old?.raisedAt != n.raisedAt || old?.acknowledgedAt == nil {
                     out.append(StreamEvent(.alarm, "alarm_acknowledged", at: ack,

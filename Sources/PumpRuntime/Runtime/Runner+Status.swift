@@ -38,7 +38,7 @@ extension Runner {
             "strokes": .int(strokesPerformed),
             "alarms": .array(c.alarms.active.map { a in
                 .object(["alarm": .string(a.kind.rawValue), "priority": .string(a.priority.description),
-                         "detail": .string(a.detail), "raised": .string(a.raisedAt.description),
+                         "detail": .string(a.detail.description), "raised": .string(a.raisedAt.description),
                          "raised_ns": .int(a.raisedAt.nanoseconds),
                          "acknowledged": .bool(a.acknowledgedAt != nil)])
             }),

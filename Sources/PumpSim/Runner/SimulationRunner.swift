@@ -161,9 +161,9 @@ public struct SimulationRunner {
     }
 
     mutating func setup(_ step: String, _ c: Command, at t: Instant) throws(ScenarioError) {
-        let r = controller.handle(c, at: t)
-        for e in r.effects { sink.receive(e) }
-        if let refusal = r.refusal { throw .setupRefused(step: step, refusal: refusal.description) }
+        if case let .failure(refusal) = controller.handle(c, at: t, into: &sink) {
+            throw .setupRefused(step: step, refusal: refusal.description)
+        }
         pollSensors()
     }
 
@@ -191,8 +191,7 @@ public struct SimulationRunner {
         case let .acknowledge(k): command = .acknowledge(k)
         case let .setRefillDate(d): command = .setRefillDate(d)
         }
-        let r = controller.handle(command, at: t)
-        for e in r.effects { sink.receive(e) }
+        _ = controller.handle(command, at: t, into: &sink)
         pollSensors()
     }
 
@@ -209,11 +208,9 @@ public struct SimulationRunner {
 
     /// A refill entry: the controller's interlock checks it like any command (a refusal is recorded).
     mutating func enter(_ entry: RefillEntry, measuredResidual: Volume, at t: Instant) {
-        let r = controller.handle(.refill(RefillRequest(withdrawn: entry.withdrawn ?? measuredResidual, added: entry.added,
-                                                        concentration: entry.concentration,
-                                                        confirmConcentrationChange: entry.confirmConcentrationChange)), at: t)
-        for e in r.effects { sink.receive(e) }
-        if r.isAccepted { planAutoRefill(at: t) }
+        let request = RefillRequest(withdrawn: entry.withdrawn ?? measuredResidual, added: entry.added,
+                                    concentration: entry.concentration, confirmConcentrationChange: entry.confirmConcentrationChange)
+        if case .success = controller.handle(.refill(request), at: t, into: &sink) { planAutoRefill(at: t) }
     }
 
     mutating func planAutoRefill(at t: Instant) {
@@ -228,7 +225,7 @@ public struct SimulationRunner {
         sink.flush()
         guard let changes = try? sink.pump.sensorChanges(upTo: controller.now), !changes.isEmpty else { return }
         for ch in changes {
-            for e in controller.sense(ch.reading, at: controller.now) { sink.receive(e) }
+            controller.sense(ch.reading, at: controller.now, into: &sink)
         }
         try? sink.pump.indicate(AlarmIndication(highestPriority: controller.alarms.highestPriority), at: controller.now)
     }
