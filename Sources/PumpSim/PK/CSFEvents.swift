@@ -205,7 +205,8 @@ struct CSFEvents: Sendable {
         let h = Double(dtNs) / Self.nsPerHour
         let css = r / clearance
         let c0 = concentration
-        let c1 = css + (c0 - css) * exp(-k * h)
+        let ekh = exp(-k * h)
+        let c1 = css + (c0 - css) * ekh
         if samples != nil { sample(until: end, c0: c0, css: css) }
         if reference > 0 {
             let thr = threshold
@@ -231,7 +232,7 @@ struct CSFEvents: Sendable {
                 severityStretch(hours: tr, c0: c0, css: css, startNs: now, endNs: now + Int64(tr * Self.nsPerHour), deficit: c0 < ref)
                 severityStretch(hours: h - tr, c0: cr, css: css, startNs: now + Int64(tr * Self.nsPerHour), endNs: end, deficit: !(c0 < ref))
             } else {
-                severityStretch(hours: h, c0: c0, css: css, startNs: now, endNs: end, deficit: c0 < ref)
+                severityStretch(hours: h, c0: c0, css: css, startNs: now, endNs: end, deficit: c0 < ref, ek: ekh)
             }
         } else {
             severityStretch(hours: h, c0: c0, css: css, startNs: now, endNs: end, deficit: false)
@@ -258,8 +259,9 @@ struct CSFEvents: Sendable {
     }
 
     /// S over one stretch of `hours` from `severity`, with the deficit a + b·e^(−kt) (C from c0 toward
-    /// css, all below C_ref) or none; updates the peak and the severe time.
-    mutating func severityStretch(hours T: Double, c0: Double, css: Double, startNs: Int64, endNs: Int64, deficit: Bool) {
+    /// css, all below C_ref) or none; updates the peak and the severe time. `ek`: e^(−k·hours) when the
+    /// caller has it (the same expression, so the same value).
+    mutating func severityStretch(hours T: Double, c0: Double, css: Double, startNs: Int64, endNs: Int64, deficit: Bool, ek known: Double? = nil) {
         guard T > 0 else { return }
         let s0 = severity
         let el = exp(-lambda * T)
@@ -276,7 +278,7 @@ struct CSFEvents: Sendable {
         let a = 1 - css / reference
         let b = -(c0 - css) / reference
         let curve = SeverityCurve(s0: s0, a: a, b: b, k: k, lambda: lambda)
-        let ek = exp(-k * T)
+        let ek = known ?? exp(-k * T)
         let s1 = a + (s0 - a) * el + b * lambda * curve.phi(T, el, ek)
         // D − S at both ends (S' / λ): at the end from the derivative's own closed form, whose sign is
         // right however close S has come to D (over a long stretch S settles onto D's limit, and
