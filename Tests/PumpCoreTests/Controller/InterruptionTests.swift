@@ -229,6 +229,41 @@ struct InterruptionTests {
         #expect(c.ledger.basalStrokes == 458 && c.drugCertainlyAtTip)
     }
 
+    /// A clinician's confirmation after a downtime, before any stroke has pushed the priming's saline
+    /// out: the interruption is over by its evidence but not proved resumed, so it counts afresh from
+    /// the confirmation. At 2000 μg/mL a 0.25 μL stroke carries 500 ng; 100 μg/day is one stroke every
+    /// 432 s, and the 228 strokes that push the 48.72 μL out take 228 × 432 s = 27 h 21 min 36 s, past
+    /// the 24 h limit: no drug is known to reach the patient for 24 h after the confirmation, so the
+    /// floor comes back then (before the fix the confirmation discharged the interruption and 100
+    /// μg/day went on; the fuzz seed `confirmation-before-drug-reached-the-tip` is the same case).
+    @Test("a confirmation before drug is certainly at the tip counts the interruption afresh: the floor comes back 24 h later when the saline takes longer to push out")
+    func confirmationBeforeDrugIsAtTheTip() throws {
+        var c = try Fixture.onTherapy(concentration: Concentration(microgramsPerMillilitre: 2000))
+        #expect(c.recoverAfterDowntime(until: Self.start + .hours(25)).requiresConfirmation)
+        #expect(c.deliveringDose == .floor && !c.drugCertainlyAtTip && c.ledger.basalStrokes == 0)
+        let t0 = Self.start + .hours(25)
+        try c.handle(.confirmResumption(.continuous(ug(100))), at: t0).accepted()
+        #expect(c.awaitingConfirmationSince == nil && c.deliveringDose == ug(100))
+        _ = c.advance(to: t0 + .hours(24))
+        #expect(c.ledger.basalStrokes == 200 && !c.drugCertainlyAtTip)
+        #expect(c.awaitingConfirmationSince == nil && c.deliveringDose == ug(100))
+        _ = c.advance(to: t0 + .hours(24) + .seconds(1))
+        #expect(c.awaitingConfirmationSince != nil && c.deliveringDose == .floor)
+        #expect(c.alarms.isActive(.therapyInterruption))
+
+        // The same confirmation at 600 μg/day (one stroke every 72 s): the saline is out after
+        // 228 × 72 s = 4 h 33 min 36 s, well within 24 h, and the confirmed dose goes on.
+        var quick = try Fixture.onTherapy(concentration: Concentration(microgramsPerMillilitre: 2000))
+        _ = quick.recoverAfterDowntime(until: t0)
+        try quick.handle(.confirmResumption(.continuous(ug(600))), at: t0).accepted()
+        _ = quick.advance(to: t0 + .seconds(227 * 72))
+        #expect(quick.ledger.basalStrokes == 227 && !quick.drugCertainlyAtTip)
+        _ = quick.advance(to: t0 + .seconds(228 * 72))
+        #expect(quick.ledger.basalStrokes == 228 && quick.drugCertainlyAtTip)
+        _ = quick.advance(to: t0 + .days(2))
+        #expect(quick.awaitingConfirmationSince == nil && quick.deliveringDose == ug(600))
+    }
+
     @Test("an interruption ends at the first stroke that certainly delivers drug: after priming, not before the saline a slow pump may leave is pushed out")
     func interruptionEndsAtTheFirstStrokeThatDeliversDrug() throws {
         var c = try Fixture.onTherapy()
