@@ -19,6 +19,7 @@ public struct AlarmDetail: Hashable, Sendable, Codable, CustomStringConvertible,
     public init(_ text: String) { pieces = [.text(text)] }
     public init(stringLiteral text: String) { pieces = [.text(text)] }
     public init(stringInterpolation words: Words) { pieces = words.pieces }
+    private init(pieces: [Piece]) { self.pieces = pieces }
 
     /// The pieces of an interpolated detail, in order: literal text and the values between.
     public struct Words: StringInterpolationProtocol {
@@ -31,22 +32,16 @@ public struct AlarmDetail: Hashable, Sendable, Codable, CustomStringConvertible,
 
     /// `items` written one after another, separated by ", ".
     public static func list<T: CustomStringConvertible & Sendable>(_ items: [T]) -> AlarmDetail {
-        var d = AlarmDetail(stringInterpolation: Words(literalCapacity: 0, interpolationCount: items.count))
+        var pieces: [Piece] = []
         for (k, item) in items.enumerated() {
-            if k > 0 { d.pieces.append(.text(", ")) }
-            d.pieces.append(.value(item))
+            if k > 0 { pieces.append(.text(", ")) }
+            pieces.append(.value(item))
         }
-        return d
+        return AlarmDetail(pieces: pieces)
     }
 
     /// Adds `more` after these words.
     public mutating func append(_ more: AlarmDetail) { pieces += more.pieces }
-
-    public static func + (lhs: AlarmDetail, rhs: AlarmDetail) -> AlarmDetail {
-        var d = lhs
-        d.append(rhs)
-        return d
-    }
 
     /// The words.
     public var description: String {

@@ -27,21 +27,13 @@ public struct StrokeBatch: Hashable, Sendable, Codable {
 /// sink that needs each stroke gets exactly those; one that does not (a simulation) takes the run in
 /// O(1). The core logs a priming pass as one run instead of 1,344 strokes.
 public struct StrokeRun: Sequence, Hashable, Sendable {
-    public let purpose: DeliveryPurpose
-    public let volume: Volume
+    /// The bolus schedule at the first stroke.
+    let schedule: BolusState.Schedule
     public let count: Int64
     public var first: Instant { schedule.nextAt }
     public let last: Instant
-    /// The bolus schedule at the first stroke.
-    let schedule: BolusState.Schedule
-
-    init(schedule: BolusState.Schedule, count: Int64, last: Instant, purpose: DeliveryPurpose, volume: Volume) {
-        self.schedule = schedule
-        self.count = count
-        self.last = last
-        self.purpose = purpose
-        self.volume = volume
-    }
+    public let purpose: DeliveryPurpose
+    public let volume: Volume
 
     public struct Iterator: IteratorProtocol {
         var schedule: BolusState.Schedule

@@ -34,7 +34,9 @@ import Testing
         let causes = AlarmDetail.list([StoppageEvidence.occlusion, .motorStall])
         #expect(causes.description == [StoppageEvidence.occlusion, .motorStall].map(\.description).joined(separator: ", "))
         #expect(AlarmDetail.list([Int]()).description == "")
-        #expect(("a" + AlarmDetail("b")).description == "ab")
+        var ab = AlarmDetail("a")
+        ab.append(AlarmDetail("b"))
+        #expect(ab.description == "ab")
     }
 
     /// Encoded as its words, a plain JSON string, as when the detail was a `String`: journals and
