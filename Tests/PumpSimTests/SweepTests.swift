@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import PumpCore
 @testable import PumpSim
@@ -26,6 +27,33 @@ struct SweepTests {
         #expect(rows(p, 0..<24, jobs: 3) == one)
         #expect(rows(p, 0..<10, jobs: 2) + rows(p, 10..<24, jobs: 4) == one)
         #expect(one.map { Int($0.prefix { $0 != "," }) } == Array(0..<24))
+    }
+
+    /// Several blocks with two jobs: the rows of block k are summarised and emitted on the emitter
+    /// thread while block k + 1 is computed. Emits come one at a time, in run order, and all have
+    /// finished when `run` returns (each emit here sleeps, so one still running at the return, or two
+    /// at once, would be seen); the summary is the rows'.
+    @Test("with two jobs over several blocks, emits come one at a time in run order, all done when the sweep returns, and the summary is the rows'")
+    func pipelinedBlocks() {
+        var p = Self.plan(runs: 600)
+        p.duration = .days(2)
+        let one = rows(p, 0..<600, jobs: 1)
+        let inFlight = Atomic<Int>(0), overlaps = Atomic<Int>(0)
+        var sizes: [Int] = [], got: [SweepRow] = []
+        let summary = SweepRunner.run(p, range: 0..<600, jobs: 2, fidelity: .fast) { block in
+            if inFlight.add(1, ordering: .sequentiallyConsistent).oldValue != 0 { overlaps.add(1, ordering: .relaxed) }
+            usleep(20_000)
+            sizes.append(block.count)
+            got += block
+            inFlight.subtract(1, ordering: .sequentiallyConsistent)
+        }
+        #expect(sizes == [256, 256, 88])
+        #expect(overlaps.load(ordering: .relaxed) == 0)
+        #expect(got.map(\.csv) == one)
+        var expected = SweepSummary()
+        for r in got { expected.add(r) }
+        #expect(summary.runs == 600)
+        #expect(summary.render(threshold: "x") == expected.render(threshold: "x"))
     }
 
     @Test("a row survives the CSV round trip that sweep merge relies on")
