@@ -7,7 +7,7 @@ import Testing
 /// within 1e-10 h of the root, as the bisection it replaced, in fewer evaluations.
 @Suite("Event PK: the severity's root finder", .shrinking(false))
 struct SeverityRootTests {
-    /// The bisection it replaced, counting evaluations.
+    /// The bisection it replaced.
     static func bisect(_ f: (Double) -> Double, _ lo0: Double, _ hi0: Double, up: (Double) -> Bool) -> Double {
         var lo = lo0, hi = hi0
         let loUp = up(f(lo0))
